@@ -1,0 +1,89 @@
+/**
+ * The one place that reads settings: environment variables (and `--key=value` flags, same
+ * names in kebab case), validated by one schema, parsed once and frozen.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .union([z.boolean(), z.string()])
+  .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase())));
+const num = (def: number) => z.coerce.number().finite().default(def);
+const int = (def: number) => z.coerce.number().int().default(def);
+
+/** Each setting: env var name → schema with its default. The README table mirrors this. */
+export const ConfigSchema = z.object({
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(8443).pipe(z.number().min(0).max(65535)),
+  TLS_CERT: z.string().default('certs/fullchain.pem'),
+  TLS_KEY: z.string().default('certs/privkey.pem'),
+  /** Access token; empty = generate one at start and print the URL. */
+  ACCESS_TOKEN: z.string().default(''),
+  /** Require the token at all. Only tests and trusted LANs turn this off. */
+  AUTH: bool.default(true),
+  /** Comma-separated extra origins allowed to open the WebSocket (the server's own are always allowed). */
+  ALLOWED_ORIGINS: z.string().default(''),
+  MODELS_DIR: z.string().default('models'),
+  /** Whisper model name (tiny, base, small, …, with `.en` for English-only) or `none`. */
+  ASR_MODEL: z.string().default('base'),
+  /** Explicit path to a ggml model file; overrides ASR_MODEL's file name. */
+  ASR_MODEL_PATH: z.string().default(''),
+  ASR_DEVICE: z.enum(['auto', 'cuda', 'vulkan', 'cpu']).default('auto'),
+  ASR_THREADS: int(0),
+  ASR_QUEUE_MAX: int(64),
+  WHISPER_BUILD_DIR: z.string().default('build/whisper'),
+  SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
+  SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
+  SPEAKER_THRESHOLD: num(0.6).pipe(z.number().min(-1).max(1)),
+  /** Frames quieter than this (dBFS) are not speech. */
+  RMS_GATE_DBFS: num(-50),
+  /** Frames whose log-spectral variance is below this are too flat to be speech. */
+  VARIANCE_GATE: num(20),
+  VAD_THRESHOLD: num(0.5),
+  SILENCE_MS: int(500),
+  MAX_SEGMENT_MS: int(7000),
+  PRE_ROLL_MS: int(200),
+  MIN_SPEECH_MS: int(96),
+  MAX_SESSIONS: int(4),
+  MAX_FRAME_BYTES: int(256 * 1024),
+  MAX_ENROLLMENT_S: num(30),
+  MAX_CONVERSATION_S: num(4 * 3600),
+  /** Seconds of unprocessed audio after which the socket stops being read. */
+  MAX_BACKLOG_S: num(4),
+  /** Accept start_transcription before both voices are registered. */
+  AUTO_ENROLL: bool.default(false),
+  HEARTBEAT_MS: int(30_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+export type ConfigInput = Partial<z.input<typeof ConfigSchema>>;
+
+/** `--max-sessions=8` → `MAX_SESSIONS: '8'`. */
+function flagsToEnv(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of argv) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (m) out[m[1]!.toUpperCase().replace(/-/g, '_')] = m[2] ?? 'true';
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration from the environment, flags and explicit overrides (highest
+ * precedence last). Throws with every invalid setting named.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = {},
+  argv: readonly string[] = [],
+  overrides: ConfigInput = {},
+): Config {
+  const known = Object.keys(ConfigSchema.shape);
+  const fromEnv: Record<string, unknown> = {};
+  for (const key of known) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
+  const parsed = ConfigSchema.safeParse({ ...fromEnv, ...flagsToEnv(argv), ...overrides });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return Object.freeze(parsed.data);
+}

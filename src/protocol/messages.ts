@@ -1,0 +1,152 @@
+/**
+ * Wire protocol (see docs/protocol.md): one zod schema per client message, typed server
+ * messages, and a parser that never throws. No I/O here.
+ */
+import { z } from 'zod';
+
+/** Largest text frame we parse; anything longer is refused before JSON.parse. */
+export const MAX_TEXT_FRAME_BYTES = 4096;
+/** JSON nesting deeper than this is refused (a control message is one flat object). */
+export const MAX_JSON_DEPTH = 4;
+
+const speakerId = z.union([z.literal(0), z.literal(1)]);
+
+export const StartSpeakerRegistration = z
+  .object({
+    type: z.literal('start_speaker_registration'),
+    speaker_id: speakerId,
+    name: z.string().max(40).optional(),
+  })
+  .strict();
+
+export const CompleteSpeakerRegistration = z
+  .object({
+    type: z.literal('complete_speaker_registration'),
+    speaker_id: speakerId,
+  })
+  .strict();
+
+/** `auto` or an ISO 639-1 code (two lowercase letters). */
+export const Language = z.union([z.literal('auto'), z.string().regex(/^[a-z]{2}$/)]);
+
+export const StartTranscription = z
+  .object({
+    type: z.literal('start_transcription'),
+    language: Language.optional(),
+  })
+  .strict();
+
+export const StopTranscription = z.object({ type: z.literal('stop_transcription') }).strict();
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  StartSpeakerRegistration,
+  CompleteSpeakerRegistration,
+  StartTranscription,
+  StopTranscription,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map((o) => o.shape.type.value);
+
+/** Stable error codes sent in `error.code`. */
+export type ErrorCode =
+  | 'bad_json'
+  | 'unknown_type'
+  | 'bad_message'
+  | 'frame_too_large'
+  | 'odd_length_audio'
+  | 'unexpected_audio'
+  | 'wrong_state'
+  | 'registration_too_long'
+  | 'conversation_too_long'
+  | 'not_registered'
+  | 'overloaded'
+  | 'internal';
+
+export type SpeakerId = 0 | 1;
+
+export type ServerMessage =
+  | { type: 'model_loaded'; message: string; models: { asr: string | null; speaker: string; vad: string } }
+  | { type: 'speaker_registration_started'; speaker_id: SpeakerId; message: string }
+  | { type: 'speaker_registration_completed'; speaker_id: SpeakerId; message: string; speech_seconds: number }
+  | {
+      type: 'speaker_registration_failed';
+      speaker_id: SpeakerId;
+      message: string;
+      reason: 'too_short' | 'too_quiet' | 'too_similar' | (string & {});
+    }
+  | { type: 'transcription_started'; language: string }
+  | {
+      type: 'segment';
+      segment_id: number;
+      speaker_id: SpeakerId | null;
+      start: number;
+      end: number;
+      similarity: [number, number];
+    }
+  | {
+      type: 'transcription';
+      segment_id: number;
+      speaker_id: SpeakerId | null;
+      text: string | null;
+      timestamp: string;
+      start: number;
+      end: number;
+    }
+  | { type: 'transcription_stopped'; segments: number }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };
+
+/** Depth of nested objects/arrays in a parsed JSON value, without recursion limits of its own. */
+function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    const depth = d + 1;
+    if (depth > max) max = depth;
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth]);
+  }
+  return max;
+}
+
+/**
+ * Parses one text frame into a client message. Never throws: a bad frame yields a coded
+ * error suitable for an `error` reply.
+ */
+export function parseClientMessage(text: string): ParseResult {
+  if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_FRAME_BYTES) {
+    return { ok: false, code: 'frame_too_large', message: `text frames are limited to ${MAX_TEXT_FRAME_BYTES} bytes` };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'bad_json', message: 'text frames must be JSON objects' };
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, code: 'bad_json', message: 'text frames must be JSON objects' };
+  }
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) {
+    return { ok: false, code: 'bad_message', message: 'message is nested too deeply' };
+  }
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string' || !CLIENT_MESSAGE_TYPES.includes(type)) {
+    return { ok: false, code: 'unknown_type', message: `unknown message type: ${String(type).slice(0, 40)}` };
+  }
+  const parsed = ClientMessage.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || type;
+    return { ok: false, code: 'bad_message', message: `invalid ${type}: ${where}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Rounds a sample index to wire seconds with millisecond precision. */
+export function samplesToSeconds(sample: number, sampleRate = 16_000): number {
+  return Math.round((sample / sampleRate) * 1000) / 1000;
+}

@@ -1,0 +1,15 @@
+/** Speaker-embedding model boundary. */
+export interface SpeakerEncoder {
+  /** Short name reported in `model_loaded.models.speaker`, e.g. `builtin-mfcc-lda`. */
+  readonly name: string;
+  /** Embedding dimension. */
+  readonly dim: number;
+  load(): Promise<void>;
+  /**
+   * Embeds 16 kHz float samples in [-1, 1] (speech only, any length ≥ ~0.3 s). The result is
+   * comparable by cosine similarity with other embeddings of the same encoder.
+   */
+  embed(samples: Float32Array): Promise<Float32Array>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
