@@ -1,10 +1,9 @@
 /** Locations of test data: the shared corpus beside the checkout (override with SHARED_DIR). */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { ROOT } from '../paths.js';
 
-/** Repository root. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT };
 
 /** The `shared/` folder: `$SHARED_DIR`, else `../shared` beside the repository. */
 export const SHARED_DIR = (() => {

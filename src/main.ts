@@ -1,0 +1,42 @@
+/**
+ * Composition root: read the configuration once, start the server, print where to reach it,
+ * and wire process signals (SIGHUP reloads certificates, SIGINT/SIGTERM stop cleanly).
+ */
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { startServer } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, process.argv.slice(2));
+  const log = createLogger(config.LOG_LEVEL);
+  const server = await startServer(config, { log });
+  const link = config.AUTH ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;
+  const banner = [
+    '',
+    `  Two-speaker transcription server is running.`,
+    `  Open:  ${link}`,
+    config.AUTH && !config.ACCESS_TOKEN ? '  (a new access token was generated for this run; set ACCESS_TOKEN to keep one)' : '',
+    '',
+  ].filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1);
+  process.stdout.write(banner.join('\n') + '\n');
+
+  process.on('SIGHUP', () => {
+    server.reloadTls().catch((err: Error) => log.error(`TLS reload failed: ${err.message}`));
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`fatal: ${err.message}\n`);
+  process.exit(1);
+});

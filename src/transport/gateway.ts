@@ -1,0 +1,154 @@
+/**
+ * The WebSocket edge: admission (path, Origin, token, rate limit, session count), frame
+ * routing to a session, heartbeat, and backpressure by pausing the socket.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { Logger } from '../log.js';
+import type { ServerMessage } from '../protocol/messages.js';
+import { clientIp, FailureLimiter, originAllowed, presentedToken, tokensEqual } from './auth.js';
+
+/** What the gateway needs from a per-connection session. */
+export interface SessionHandle {
+  onText(text: string): void;
+  onBinary(data: Buffer): void;
+  /** Frees everything; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What a session may do to its connection. */
+export interface Connection {
+  send(msg: ServerMessage): void;
+  /** Stop reading from the socket (backpressure) / start again. */
+  pause(): void;
+  resume(): void;
+  /** Close with a WebSocket close code (4400 bad request, 4401 auth, 1008 policy, 1011 internal). */
+  close(code: number, reason: string): void;
+}
+
+export interface GatewayOptions {
+  /** Expected token; null disables the check. */
+  token: string | null;
+  allowedOrigins: readonly string[];
+  maxSessions: number;
+  /** Hard cap for one frame; ws closes the connection (1009) above it. */
+  hardMaxPayloadBytes: number;
+  heartbeatMs: number;
+  log: Logger;
+  createSession(conn: Connection, info: { ip: string }): SessionHandle;
+}
+
+/** Refuses an upgrade with a plain HTTP answer. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  const body = `${text}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly limiter = new FailureLimiter();
+  private readonly sessions = new Map<WebSocket, SessionHandle>();
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.hardMaxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Number of open sessions. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Handles an HTTP upgrade request for the WebSocket path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { log } = this.opts;
+    const ip = clientIp(req);
+    socket.on('error', () => socket.destroy());
+    if (new URL(req.url ?? '/', 'https://x').pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    if (!originAllowed(req, this.opts.allowedOrigins)) {
+      log.warn(`refused upgrade from ${ip}: foreign origin`);
+      return refuse(socket, 403, 'Forbidden');
+    }
+    if (this.opts.token !== null) {
+      if (!this.limiter.allowed(ip)) return refuse(socket, 429, 'Too Many Requests');
+      const presented = presentedToken(req);
+      if (presented === null || !tokensEqual(presented, this.opts.token)) {
+        this.limiter.recordFailure(ip);
+        log.warn(`refused upgrade from ${ip}: ${presented === null ? 'missing' : 'wrong'} token`);
+        return refuse(socket, 401, 'Unauthorized');
+      }
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.sessions.size >= this.opts.maxSessions) {
+        log.warn(`refused session from ${ip}: ${this.sessions.size} sessions open (MAX_SESSIONS)`);
+        ws.send(JSON.stringify({ type: 'error', code: 'server_busy', message: `the server is busy: ${this.opts.maxSessions} sessions are open; try again later` }));
+        ws.close(1013, 'server busy');
+        return;
+      }
+      this.attach(ws, ip);
+    });
+  }
+
+  private attach(ws: WebSocket, ip: string): void {
+    const { log } = this.opts;
+    this.alive.add(ws);
+    ws.on('pong', () => this.alive.add(ws));
+    const conn: Connection = {
+      send: (msg) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      },
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
+      close: (code, reason) => ws.close(code, reason),
+    };
+    const session = this.opts.createSession(conn, { ip });
+    this.sessions.set(ws, session);
+    log.info(`session opened from ${ip} (${this.sessions.size} open)`);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) session.onBinary(buf);
+      else session.onText(buf.toString('utf8'));
+    });
+    ws.on('error', (err) => log.warn(`socket error from ${ip}: ${err.message}`));
+    ws.on('close', () => {
+      this.sessions.delete(ws);
+      void session.close();
+      log.info(`session closed from ${ip} (${this.sessions.size} open)`);
+    });
+  }
+
+  /** Terminates peers that did not answer the previous ping. */
+  private beat(): void {
+    for (const ws of this.sessions.keys()) {
+      if (!this.alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.delete(ws);
+      ws.ping();
+    }
+  }
+
+  /** Closes every connection and awaits every session's cleanup. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    const closing = [...this.sessions.entries()].map(([ws, s]) => {
+      ws.terminate();
+      return s.close();
+    });
+    this.sessions.clear();
+    await Promise.allSettled(closing);
+    this.wss.close();
+  }
+}
