@@ -1,0 +1,126 @@
+/**
+ * Builds and starts the whole server: models, TLS, the HTTPS page, the WebSocket gateway.
+ * `main.ts` calls this with the process configuration; tests call it with port 0.
+ */
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { AsrEngine } from './asr/types.js';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { buildPipeline } from './session/pipeline.js';
+import { Session } from './session/session.js';
+import type { SpeakerEncoder } from './speaker/types.js';
+import { clientIp, FailureLimiter, generateToken, presentedToken, tokensEqual } from './transport/auth.js';
+import { loadOrCreateTls } from './transport/certs.js';
+import { Gateway } from './transport/gateway.js';
+import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
+import type { VadModel } from './vad/types.js';
+import { fromRoot } from './paths.js';
+
+/** Model overrides, for tests: any part not given is built from the configuration. */
+export interface ServerDeps {
+  vad?: VadModel;
+  encoder?: SpeakerEncoder;
+  /** `null` forces diarization-only mode. */
+  asr?: AsrEngine | null;
+  log?: Logger;
+}
+
+export interface RunningServer {
+  /** `https://<host>:<port>/` (loopback host name when bound to all interfaces). */
+  url: string;
+  port: number;
+  /** The access token ('' when AUTH is off). */
+  token: string;
+  /** Re-reads the certificate files; new connections use them, open ones are kept. */
+  reloadTls(): Promise<void>;
+  /** Number of open WebSocket sessions. */
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+/** A hard cap far above MAX_FRAME_BYTES: frames between the two get a coded error and are dropped. */
+const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
+export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
+  const log = deps.log ?? createLogger(config.LOG_LEVEL);
+  const pipeline = await buildPipeline(config, deps, log);
+  const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
+  if (tls.generated) {
+    log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
+  }
+  const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
+  const serveStatic = createStaticHandler(fromRoot('public'));
+  const apiLimiter = new FailureLimiter();
+
+  const gateway = new Gateway({
+    token: config.AUTH ? token : null,
+    allowedOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
+    maxSessions: config.MAX_SESSIONS,
+    hardMaxPayloadBytes: HARD_MAX_PAYLOAD_BYTES,
+    heartbeatMs: config.HEARTBEAT_MS,
+    log: log.child('ws'),
+    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session') }),
+  });
+
+  const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path.startsWith('/api/')) {
+      const ip = clientIp(req);
+      const presented = presentedToken(req);
+      if (config.AUTH && (!apiLimiter.allowed(ip) || presented === null || !tokensEqual(presented, token))) {
+        if (config.AUTH) apiLimiter.recordFailure(ip);
+        return sendPlain(res, 401, 'unauthorized');
+      }
+      if (path === '/api/info' && req.method === 'GET') {
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
+        return;
+      }
+      return sendPlain(res, 404, 'not found');
+    }
+    serveStatic(req, res).then(
+      (handled) => handled || sendPlain(res, 405, 'method not allowed'),
+      () => sendPlain(res, 500, 'internal error'),
+    );
+  });
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  server.on('clientError', (_err, socket) => socket.destroy());
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  log.info(`models: asr=${pipeline.models.asr ?? 'none (diarization only)'} speaker=${pipeline.models.speaker} vad=${pipeline.models.vad}`);
+
+  let closed: Promise<void> | null = null;
+  return {
+    url: `https://${host}:${port}/`,
+    port,
+    token,
+    sessions: () => gateway.size,
+    async reloadTls() {
+      const next = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
+      server.setSecureContext({ cert: next.cert, key: next.key });
+      log.info('TLS certificate reloaded');
+    },
+    close() {
+      closed ??= (async () => {
+        await gateway.close();
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeAllConnections();
+        await stopped;
+        await pipeline.close();
+      })();
+      return closed;
+    },
+  };
+}
