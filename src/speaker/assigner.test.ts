@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SpeakerAssigner, enforceMinLength, viterbi2 } from './assigner.js';
+import { BuiltinSpeakerEncoder } from './builtin.js';
+import { DEV_LIBRISPEECH_DIR, concat, utterance } from './dev-utterances.js';
+import { enrollSpeaker, type SpeakerProfile } from './profile.js';
+
+describe('viterbi2', () => {
+  it('follows clear evidence and ignores one-window blips', () => {
+    const s = (a: number, b: number) => [a, b] as const;
+    expect(viterbi2([s(0.8, 0.2), s(0.8, 0.2), s(0.8, 0.2), s(0.2, 0.8), s(0.2, 0.8), s(0.2, 0.8)], 0.5)).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(viterbi2([s(0.8, 0.2), s(0.8, 0.2), s(0.3, 0.6), s(0.8, 0.2), s(0.8, 0.2)], 0.5)).toEqual([0, 0, 0, 0, 0]);
+    expect(viterbi2([], 1)).toEqual([]);
+  });
+});
+
+describe('enforceMinLength', () => {
+  it('merges short runs into the longer neighbour and joins equal labels', () => {
+    expect(enforceMinLength([{ start: 0, label: 0 }, { start: 50, label: 1 }, { start: 55, label: 0 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
+    expect(enforceMinLength([{ start: 0, label: 1 }, { start: 5, label: 0 }, { start: 60, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }, { start: 60, label: 1 }]);
+    expect(enforceMinLength([{ start: 0, label: 0 }, { start: 95, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
+  });
+});
+
+/** Speech-only part of an utterance: drops leading/trailing frames under −45 dBFS. */
+function trim(x: Float32Array): Float32Array {
+  const loud = (i: number) => {
+    let s = 0;
+    for (let j = i; j < i + 512; j++) s += x[j]! * x[j]!;
+    return 10 * Math.log10(s / 512 + 1e-12) > -45;
+  };
+  let a = 0;
+  while (a + 512 < x.length && !loud(a)) a += 512;
+  let b = x.length - 512;
+  while (b > a && !loud(b)) b -= 512;
+  return x.subarray(a, b + 512);
+}
+
+describe.skipIf(!existsSync(DEV_LIBRISPEECH_DIR))('SpeakerAssigner on real speech', () => {
+  const enc = new BuiltinSpeakerEncoder();
+  const profiles: SpeakerProfile[] = [];
+  beforeAll(async () => {
+    await enc.load();
+    for (const spk of ['1688', '2033']) {
+      const r = await enrollSpeaker(enc, concat(utterance(spk, 0), utterance(spk, 1)));
+      if (!r.ok) throw new Error(r.reason);
+      profiles.push(r.profile);
+    }
+  });
+
+  const assigner = () => {
+    const a = new SpeakerAssigner(enc, { threshold: 0.6 });
+    a.setProfile(0, profiles[0]!);
+    a.setProfile(1, profiles[1]!);
+    return a;
+  };
+
+  it('keeps a one-speaker segment whole', async () => {
+    const x = trim(utterance('2033', 4));
+    const parts = await assigner().assign({ startSample: 1000, endSample: 1000 + x.length, audio: x, audioStartSample: 1000 });
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ startSample: 1000, endSample: 1000 + x.length, speakerId: 1 });
+    expect(parts[0]!.similarity[1]).toBeGreaterThan(parts[0]!.similarity[0]);
+  });
+
+  it('splits two male speakers talking without a pause within ±0.5 s of the change', async () => {
+    const a = trim(utterance('1688', 3)).subarray(0, 4 * 16_000);
+    const b = trim(utterance('2033', 3)).subarray(0, 3.5 * 16_000);
+    const pad = 3_200;
+    const audio = concat(new Float32Array(pad), a, b);
+    const start = 50_000;
+    const seg = { startSample: start + pad, endSample: start + audio.length, audio, audioStartSample: start };
+    const t0 = performance.now();
+    const parts = await assigner().assign(seg);
+    const ms = performance.now() - t0;
+    expect(parts.map((p) => p.speakerId)).toEqual([0, 1]);
+    expect(parts[0]!.startSample).toBe(seg.startSample);
+    expect(parts[1]!.endSample).toBe(seg.endSample);
+    expect(parts[1]!.startSample).toBe(parts[0]!.endSample);
+    const change = seg.startSample + a.length;
+    expect(Math.abs(parts[0]!.endSample - change)).toBeLessThanOrEqual(8_000);
+    for (const p of parts) expect(p.similarity[p.speakerId!]).toBeGreaterThanOrEqual(0.6);
+    expect(ms).toBeLessThan(500);
+  });
+
+  it('gives null below the threshold and a single part when a profile is missing', async () => {
+    const x = trim(utterance('1998', 2));
+    const a = new SpeakerAssigner(enc, { threshold: 0.99 });
+    a.setProfile(0, profiles[0]!);
+    const parts = await a.assign({ startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 });
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.speakerId).toBeNull();
+    expect(parts[0]!.similarity[1]).toBe(0);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * Per-segment speaker assignment, with a split where two people speak without a pause.
+ *
+ * A closed segment is embedded whole and scored against both profiles. A segment long enough
+ * to hold two turns is also scanned with sliding windows; a two-state Viterbi over the
+ * enrolled speakers (per-window cost = −similarity, a fixed penalty per switch) finds change
+ * points, parts shorter than `minPartS` are merged into a neighbour, and each remaining part
+ * is re-embedded whole for its real similarity pair.
+ */
+import { SAMPLE_RATE } from '../audio/constants.js';
+import { hasWindowedEmbedding } from './builtin.js';
+import { adaptProfile, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
+import type { SpeakerProfile } from './profile.js';
+import type { SpeakerEncoder } from './types.js';
+
+export interface AssignerOptions {
+  /** Minimum similarity for a speaker id (else null). */
+  threshold: number;
+  /** Sliding-window length and hop for change detection, seconds. */
+  windowS: number;
+  hopS: number;
+  /** Viterbi cost of one speaker switch, in similarity units summed over windows. */
+  switchPenalty: number;
+  /** No part shorter than this, seconds; segments under 2× this are never split. */
+  minPartS: number;
+  /** Slow, margin-gated profile adaptation (off by default). */
+  adapt: boolean;
+}
+
+export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
+  threshold: 0.6,
+  windowS: 1.5,
+  hopS: 0.25,
+  switchPenalty: 1.0,
+  minPartS: 1.0,
+  adapt: false,
+});
+
+export interface SegmentAudio {
+  /** Speech bounds, absolute sample indices. */
+  startSample: number;
+  endSample: number;
+  /** Audio of the segment (may include padding before/after the speech bounds). */
+  audio: Float32Array;
+  /** Absolute sample index of `audio[0]`. */
+  audioStartSample: number;
+}
+
+export interface AssignedPart {
+  startSample: number;
+  endSample: number;
+  speakerId: SpeakerId | null;
+  similarity: [number, number];
+}
+
+export class SpeakerAssigner {
+  private readonly encoder: SpeakerEncoder;
+  private readonly opts: AssignerOptions;
+  private readonly profiles: [SpeakerProfile | null, SpeakerProfile | null] = [null, null];
+
+  constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
+    this.encoder = encoder;
+    this.opts = { ...DEFAULT_ASSIGNER, ...opts };
+  }
+
+  /** Sets (or with null clears) a speaker's profile; re-registering replaces it. */
+  setProfile(id: SpeakerId, profile: SpeakerProfile | null): void {
+    this.profiles[id] = profile;
+  }
+
+  getProfile(id: SpeakerId): SpeakerProfile | null {
+    return this.profiles[id];
+  }
+
+  /**
+   * Parts of one closed segment: contiguous, non-overlapping, covering
+   * [startSample, endSample], each with its speaker (or null) and similarity pair.
+   */
+  async assign(seg: SegmentAudio): Promise<AssignedPart[]> {
+    const from = Math.max(0, seg.startSample - seg.audioStartSample);
+    const to = Math.min(seg.audio.length, seg.endSample - seg.audioStartSample);
+    const speech = seg.audio.subarray(from, Math.max(from, to));
+    const whole = await this.score(speech);
+    const parts = await this.split(speech, seg.startSample, seg.endSample);
+    if (parts.length < 2) {
+      const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...whole.match }];
+      this.maybeAdapt(whole.embedding, whole.match);
+      return result;
+    }
+    return parts;
+  }
+
+  private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
+    const embedding = await this.encoder.embed(samples);
+    return { embedding, match: matchSpeaker(embedding, this.profiles, this.opts.threshold) };
+  }
+
+  private maybeAdapt(embedding: Float32Array, match: MatchResult): void {
+    if (!this.opts.adapt || match.speakerId === null) return;
+    const id = match.speakerId;
+    const p = this.profiles[id];
+    if (p) this.profiles[id] = adaptProfile(p, embedding, match, id, this.opts.threshold);
+  }
+
+  /** Change points by sliding windows + Viterbi; returns [] when the segment stays whole. */
+  private async split(speech: Float32Array, startSample: number, endSample: number): Promise<AssignedPart[]> {
+    const o = this.opts;
+    const [p0, p1] = this.profiles;
+    const minPart = Math.round(o.minPartS * SAMPLE_RATE);
+    if (!p0 || !p1 || speech.length < 2 * minPart) return [];
+    const win = Math.round(o.windowS * SAMPLE_RATE);
+    const hop = Math.round(o.hopS * SAMPLE_RATE);
+    const windows = await this.windows(speech, win, hop);
+    if (windows.length < 2) return [];
+    const scores = windows.map((w) => [profileSimilarity(w.embedding, p0), profileSimilarity(w.embedding, p1)] as const);
+    const labels = viterbi2(scores, o.switchPenalty);
+    // Change point between windows i-1 and i: midway between their centres.
+    let bounds: Array<{ start: number; label: number }> = [{ start: 0, label: labels[0]! }];
+    for (let i = 1; i < labels.length; i++) {
+      if (labels[i] === labels[i - 1]) continue;
+      const c0 = (windows[i - 1]!.startSample + windows[i - 1]!.endSample) / 2;
+      const c1 = (windows[i]!.startSample + windows[i]!.endSample) / 2;
+      bounds.push({ start: Math.round((c0 + c1) / 2), label: labels[i]! });
+    }
+    bounds = enforceMinLength(bounds, speech.length, minPart);
+    if (bounds.length < 2) return [];
+    const parts: AssignedPart[] = [];
+    for (let i = 0; i < bounds.length; i++) {
+      const a = bounds[i]!.start;
+      const b = i + 1 < bounds.length ? bounds[i + 1]!.start : speech.length;
+      const { match } = await this.score(speech.subarray(a, b));
+      parts.push({ startSample: startSample + a, endSample: i + 1 < bounds.length ? startSample + b : endSample, ...match });
+    }
+    // A re-embedded part may disagree with the window labels; neighbours with one speaker merge.
+    const merged: AssignedPart[] = [];
+    for (const p of parts) {
+      const last = merged[merged.length - 1];
+      if (last && last.speakerId === p.speakerId) {
+        const m = await this.score(speech.subarray(last.startSample - startSample, p.endSample - startSample));
+        merged[merged.length - 1] = { startSample: last.startSample, endSample: p.endSample, ...m.match };
+      } else merged.push(p);
+    }
+    return merged.length < 2 ? [] : merged;
+  }
+
+  private async windows(speech: Float32Array, win: number, hop: number) {
+    if (hasWindowedEmbedding(this.encoder)) return this.encoder.embedWindows(speech, win, hop);
+    const out: Array<{ startSample: number; endSample: number; embedding: Float32Array }> = [];
+    const starts: number[] = [];
+    for (let s = 0; s + win <= speech.length; s += hop) starts.push(s);
+    if (!starts.length || starts[starts.length - 1]! + win < speech.length) starts.push(Math.max(0, speech.length - win));
+    for (const s of starts) {
+      const e = Math.min(speech.length, s + win);
+      out.push({ startSample: s, endSample: e, embedding: await this.encoder.embed(speech.subarray(s, e)) });
+    }
+    return out;
+  }
+}
+
+/**
+ * Best label sequence over two states maximising Σ score[t][label] − penalty × switches.
+ * Pure; exported for tests.
+ */
+export function viterbi2(scores: ReadonlyArray<readonly [number, number]>, penalty: number): number[] {
+  const n = scores.length;
+  if (n === 0) return [];
+  const back: Array<[number, number]> = [];
+  let v: [number, number] = [scores[0]![0], scores[0]![1]];
+  for (let t = 1; t < n; t++) {
+    const next: [number, number] = [0, 0];
+    const bp: [number, number] = [0, 0];
+    for (let k = 0; k < 2; k++) {
+      const stay = v[k]!;
+      const move = v[1 - k]! - penalty;
+      bp[k] = stay >= move ? k : 1 - k;
+      next[k] = Math.max(stay, move) + scores[t]![k]!;
+    }
+    back.push(bp);
+    v = next;
+  }
+  const labels = new Array<number>(n);
+  labels[n - 1] = v[0] >= v[1] ? 0 : 1;
+  for (let t = n - 1; t > 0; t--) labels[t - 1] = back[t - 1]![labels[t]!]!;
+  return labels;
+}
+
+/**
+ * Merges runs shorter than `minLen` samples into a neighbour (shortest first; the neighbour
+ * on the longer side absorbs it), then joins equal neighbours.
+ */
+export function enforceMinLength(bounds: Array<{ start: number; label: number }>, total: number, minLen: number): Array<{ start: number; label: number }> {
+  let b = bounds.map((x) => ({ ...x }));
+  const len = (i: number) => (i + 1 < b.length ? b[i + 1]!.start : total) - b[i]!.start;
+  for (;;) {
+    if (b.length < 2) return b;
+    let shortest = -1;
+    for (let i = 0; i < b.length; i++) if (len(i) < minLen && (shortest < 0 || len(i) < len(shortest))) shortest = i;
+    if (shortest < 0) return b;
+    const i = shortest;
+    // Removing run i extends the previous run over it; moving the next run's start back
+    // gives it to the next run instead (always so for the first run).
+    if (i === 0 || (i < b.length - 1 && len(i + 1) > len(i - 1))) b[i + 1]!.start = b[i]!.start;
+    b.splice(i, 1);
+    const joined: Array<{ start: number; label: number }> = [];
+    for (const x of b) if (!joined.length || joined[joined.length - 1]!.label !== x.label) joined.push(x);
+    b = joined;
+  }
+}
