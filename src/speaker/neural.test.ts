@@ -1,0 +1,271 @@
+/**
+ * The neural encoder's loading path, for real, with no download: a small ONNX model with the
+ * signature and metadata of the sherpa-onnx speaker models is generated here (by the
+ * hand-written protobuf encoder), checked with onnxruntime-node, then run by sherpa-onnx.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../log.js';
+import { encodeOnnxModel, DataType, speakerEmbeddingTestModel, speakerTestProjection } from '../testing/onnx-writer.js';
+import { createSpeakerEncoder, speakerModelPath } from './index.js';
+import { checkSpeakerMetadata, NeuralSpeakerEncoder, neuralEncoderName, readOnnxInfo, readOnnxMetadata } from './neural.js';
+import type { SpeakerEncoder } from './types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'duet-neural-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeModel(name: string, bytes: Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** A 16 kHz test signal: harmonics of `f0` plus a little deterministic noise. */
+function voice(f0: number, seconds: number, seed = 1): Float32Array {
+  const n = Math.round(seconds * 16_000);
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    const t = i / 16_000;
+    let v = 0;
+    for (let h = 1; h <= 8; h++) v += Math.sin(2 * Math.PI * f0 * h * t) / h;
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = 0.2 * v + 0.01 * (s / 2 ** 32 - 0.5);
+  }
+  return out;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('generated speaker-embedding model', () => {
+  it('loads and runs in onnxruntime-node with the expected maths', async () => {
+    const dim = 12;
+    const session = await ort.InferenceSession.create(speakerEmbeddingTestModel({ dim }));
+    expect(session.inputNames).toEqual(['x']);
+    expect(session.outputNames).toEqual(['embedding']);
+    const [n, t, f] = [2, 7, 80];
+    const x = Float32Array.from({ length: n * t * f }, (_, i) => Math.sin(i * 0.37));
+    const out = await session.run({ x: new ort.Tensor('float32', x, [n, t, f]) });
+    const y = out.embedding!;
+    expect(y.dims).toEqual([n, dim]);
+    // Expected: mean over time of x², times W.
+    const w = speakerTestProjection(f, dim);
+    const data = y.data as Float32Array;
+    for (let b = 0; b < n; b++) {
+      for (let d = 0; d < dim; d++) {
+        let acc = 0;
+        for (let k = 0; k < f; k++) {
+          let m = 0;
+          for (let ti = 0; ti < t; ti++) m += x[(b * t + ti) * f + k]! ** 2;
+          acc += (m / t) * w[k * dim + d]!;
+        }
+        expect(data[b * dim + d]).toBeCloseTo(acc, 4);
+      }
+    }
+    await session.release();
+  });
+
+  it('uses the WeSpeaker names for a WeSpeaker-style model', async () => {
+    const session = await ort.InferenceSession.create(speakerEmbeddingTestModel({ framework: 'wespeaker' }));
+    expect(session.inputNames).toEqual(['feats']);
+    expect(session.outputNames).toEqual(['embs']);
+    await session.release();
+  });
+
+  it('carries the metadata sherpa-onnx reads, readable without loading the model', async () => {
+    const path = writeModel('meta.onnx', speakerEmbeddingTestModel({ dim: 24 }));
+    const meta = await readOnnxMetadata(path);
+    expect((await readOnnxInfo(path)).outputs).toEqual([{ name: 'embedding', dims: ['N', 24] }]);
+    expect(meta).toMatchObject({
+      framework: '3d-speaker',
+      language: 'English',
+      sample_rate: '16000',
+      output_dim: '24',
+      normalize_samples: '1',
+      feature_normalize_type: 'global-mean',
+    });
+    expect(Object.keys(meta)).toEqual(expect.arrayContaining(['url', 'comment']));
+    expect(checkSpeakerMetadata(meta, 'meta.onnx')).toEqual({
+      framework: '3d-speaker',
+      outputDim: 24,
+      sampleRate: 16000,
+      normalizeSamples: true,
+      language: 'English',
+      featureNormalizeType: 'global-mean',
+    });
+  });
+
+  it('names every metadata problem', () => {
+    expect(() => checkSpeakerMetadata({}, 'm.onnx')).toThrow(/missing framework; missing output_dim; missing sample_rate; missing normalize_samples; missing language/);
+    expect(() => checkSpeakerMetadata({ framework: 'nemo', output_dim: '1', sample_rate: '1', normalize_samples: '0', language: 'x' }, 'm.onnx')).toThrow(/NeMo/);
+    expect(() =>
+      checkSpeakerMetadata({ framework: 'wespeaker', output_dim: '8', sample_rate: '16000', normalize_samples: '0', language: 'x', feature_normalize_type: 'cmvn' }, 'm.onnx'),
+    ).toThrow(/feature_normalize_type "cmvn"/);
+  });
+
+  it('rejects a file that is not an ONNX model', async () => {
+    const path = writeModel('junk.onnx', new TextEncoder().encode('<html>rate limited</html>'));
+    await expect(readOnnxMetadata(path)).rejects.toThrow(/junk\.onnx is not a readable ONNX model/);
+    const truncated = writeModel('cut.onnx', speakerEmbeddingTestModel().subarray(0, 200));
+    await expect(readOnnxMetadata(truncated)).rejects.toThrow(/truncated/);
+  });
+});
+
+describe('NeuralSpeakerEncoder (sherpa-onnx)', () => {
+  for (const framework of ['3d-speaker', 'wespeaker'] as const) {
+    it(`embeds with a ${framework} model: right dim, deterministic, signal-dependent`, async () => {
+      const path = writeModel(`${framework}.onnx`, speakerEmbeddingTestModel({ dim: 16, framework }));
+      const enc = new NeuralSpeakerEncoder({ modelPath: path });
+      expect(() => enc.dim).toThrow(/not loaded/);
+      await enc.load();
+      await enc.load(); // idempotent
+      expect(enc.dim).toBe(16);
+      expect(enc.metadata?.framework).toBe(framework);
+      expect(enc.name).toBe(`${framework} (sherpa-onnx)`);
+
+      const a = voice(120, 1.5);
+      const e1 = await enc.embed(a);
+      const e2 = await enc.embed(a);
+      expect(e1).toBeInstanceOf(Float32Array);
+      expect(e1.length).toBe(16);
+      expect(Array.from(e1).every(Number.isFinite)).toBe(true);
+      expect(Array.from(e2)).toEqual(Array.from(e1));
+
+      const b = voice(310, 1.5, 7);
+      const eb = await enc.embed(b);
+      expect(cosine(e1, eb)).toBeLessThan(0.999);
+      expect(Array.from(eb)).not.toEqual(Array.from(e1));
+
+      // A view into a larger buffer embeds like a copy of the same samples.
+      const big = new Float32Array(a.length + 5000);
+      big.set(a, 2000);
+      expect(Array.from(await enc.embed(big.subarray(2000, 2000 + a.length)))).toEqual(Array.from(e1));
+
+      // Very short input still gives an embedding.
+      expect((await enc.embed(voice(120, 0.1))).length).toBe(16);
+      await expect(enc.embed(new Float32Array(0))).rejects.toThrow(/empty/);
+
+      await enc.close();
+      await enc.close();
+      await expect(enc.embed(a)).rejects.toThrow(/not loaded/);
+    });
+  }
+
+  it('refuses a model without the required metadata instead of letting sherpa-onnx end the process', async () => {
+    const path = writeModel('no-framework.onnx', speakerEmbeddingTestModel({ metadata: { framework: null, output_dim: null } }));
+    const enc = new NeuralSpeakerEncoder({ modelPath: path });
+    await expect(enc.load()).rejects.toThrow(/no-framework\.onnx is not a sherpa-onnx speaker-embedding model: missing framework; missing output_dim/);
+  });
+
+  it('refuses a model whose output_dim metadata does not match its output', async () => {
+    // sherpa-onnx would trust the metadata and read past the real output.
+    const path = writeModel('lying.onnx', speakerEmbeddingTestModel({ dim: 16, metadata: { output_dim: '32' } }));
+    const enc = new NeuralSpeakerEncoder({ modelPath: path });
+    await expect(enc.load()).rejects.toThrow(/metadata output_dim 32 does not match the model's output size 16/);
+  });
+
+  it('reports a missing native package clearly', async () => {
+    const path = writeModel('ok.onnx', speakerEmbeddingTestModel());
+    const enc = new NeuralSpeakerEncoder({
+      modelPath: path,
+      loadAddon: () => {
+        throw new Error('the neural speaker encoder needs sherpa-onnx-node and its native package sherpa-onnx-linux-x64, which could not be loaded');
+      },
+    });
+    await expect(enc.load()).rejects.toThrow(/sherpa-onnx-linux-x64/);
+  });
+
+  it('names catalog models by their short name', () => {
+    expect(neuralEncoderName('/m/3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx')).toBe('campplus-en-voxceleb (sherpa-onnx)');
+    expect(neuralEncoderName('/m/custom.onnx')).toBe('custom (sherpa-onnx)');
+  });
+
+  it('still runs any ONNX graph of that signature (hand-built, no helper)', async () => {
+    // A model built directly from the writer's primitives: output = ReduceMean_t(x) (D = 80).
+    const bytes = encodeOnnxModel({
+      inputs: [{ name: 'feats', elemType: DataType.FLOAT, shape: ['N', 'T', 80] }],
+      outputs: [{ name: 'embs', elemType: DataType.FLOAT, shape: ['N', 80] }],
+      nodes: [{ opType: 'ReduceMean', inputs: ['feats'], outputs: ['embs'], attributes: { axes: { kind: 'ints', value: [1] }, keepdims: { kind: 'int', value: 0 } } }],
+      metadata: { framework: 'wespeaker', language: 'English', url: 'u', comment: 'c', sample_rate: '16000', output_dim: '80', normalize_samples: '0' },
+    });
+    const enc = new NeuralSpeakerEncoder({ modelPath: writeModel('mean.onnx', bytes) });
+    await enc.load();
+    const e = await enc.embed(voice(200, 1));
+    expect(e.length).toBe(80);
+    // Mean log-mel energies of a voiced signal: finite, and not all equal.
+    expect(new Set(Array.from(e).map((v) => v.toFixed(3))).size).toBeGreaterThan(10);
+  });
+});
+
+describe('createSpeakerEncoder', () => {
+  const fakeBuiltin = (): SpeakerEncoder => ({ name: 'builtin-fake', dim: 3, load: async () => undefined, embed: async () => new Float32Array(3), close: async () => undefined });
+  const capture = () => {
+    const lines: string[] = [];
+    return { lines, log: createLogger('debug', 'speaker', (l) => lines.push(l)) };
+  };
+  const modelsDir = join(dir, 'models');
+  const config = (SPEAKER_ENCODER: 'auto' | 'builtin' | 'neural', SPEAKER_MODEL = 'campplus.onnx') => ({ SPEAKER_ENCODER, SPEAKER_MODEL, MODELS_DIR: modelsDir });
+
+  it('auto → built-in when the neural model is absent, saying why', async () => {
+    const { lines, log } = capture();
+    const enc = await createSpeakerEncoder(config('auto', 'absent.onnx'), { log, builtin: fakeBuiltin });
+    expect(enc.name).toBe('builtin-fake');
+    expect(lines.join('\n')).toMatch(/speaker encoder: builtin-fake \(built-in, dim 3\) — SPEAKER_ENCODER=auto and no neural model at .*absent\.onnx/);
+  });
+
+  it('auto → neural when the model file is present', async () => {
+    mkdirSync(modelsDir, { recursive: true });
+    writeFileSync(join(modelsDir, 'campplus.onnx'), speakerEmbeddingTestModel({ dim: 8 }));
+    const { lines, log } = capture();
+    const enc = await createSpeakerEncoder(config('auto'), { log, builtin: fakeBuiltin });
+    expect(enc).toBeInstanceOf(NeuralSpeakerEncoder);
+    expect(enc.dim).toBe(8);
+    expect(lines.join('\n')).toMatch(/speaker encoder: campplus \(sherpa-onnx\) \(neural, dim 8\) — SPEAKER_ENCODER=auto and .*campplus\.onnx is present/);
+  });
+
+  it('auto falls back to built-in, with a warning, when the neural model is broken', async () => {
+    writeFileSync(join(modelsDir, 'broken.onnx'), speakerEmbeddingTestModel({ metadata: { language: null } }));
+    const { lines, log } = capture();
+    const enc = await createSpeakerEncoder(config('auto', 'broken.onnx'), { log, builtin: fakeBuiltin });
+    expect(enc.name).toBe('builtin-fake');
+    expect(lines.some((l) => l.includes('WARN') && l.includes('missing language'))).toBe(true);
+  });
+
+  it('builtin forces the built-in encoder even when a neural model is present', async () => {
+    const enc = await createSpeakerEncoder(config('builtin'), { builtin: fakeBuiltin });
+    expect(enc.name).toBe('builtin-fake');
+  });
+
+  it('neural requires the model file, with a clear error', async () => {
+    await expect(createSpeakerEncoder(config('neural', 'absent.onnx'), { builtin: fakeBuiltin })).rejects.toThrow(
+      /SPEAKER_ENCODER=neural but the speaker model .*absent\.onnx does not exist; run "npm run models -- --speaker"/,
+    );
+    const enc = await createSpeakerEncoder(config('neural'), { builtin: fakeBuiltin });
+    expect(enc).toBeInstanceOf(NeuralSpeakerEncoder);
+  });
+
+  it('resolves catalog short names to their file', () => {
+    expect(speakerModelPath({ MODELS_DIR: '/m', SPEAKER_MODEL: 'campplus-en-voxceleb' })).toBe('/m/3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx');
+    expect(speakerModelPath({ MODELS_DIR: '/m', SPEAKER_MODEL: 'x.onnx' })).toBe('/m/x.onnx');
+  });
+
+  it('loads the real built-in encoder by default', async () => {
+    const enc = await createSpeakerEncoder(config('builtin'));
+    expect(enc.name).toMatch(/builtin/);
+    expect(enc.dim).toBeGreaterThan(0);
+    await enc.close();
+  });
+});

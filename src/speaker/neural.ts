@@ -1,0 +1,353 @@
+/**
+ * Neural speaker encoder: a 3D-Speaker (CAM++, ERes2Net) or WeSpeaker (ResNet) ONNX model run
+ * by `sherpa-onnx-node`'s `SpeakerEmbeddingExtractor`, which computes the features these models
+ * were trained with natively (80-dim Kaldi fbank; sample scaling and mean normalisation as the
+ * model's ONNX metadata says). Nothing here re-implements that front end.
+ *
+ * sherpa-onnx ends the process (exit or crash) when a model lacks the metadata it reads, so
+ * `load()` checks the metadata first, from the file, and throws a clear error instead.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import { speakerModel } from '../models/catalog.js';
+import type { SpeakerEncoder } from './types.js';
+
+/** The audio rate the whole pipeline runs at. */
+const SAMPLE_RATE = 16_000;
+/**
+ * Inputs shorter than this are tiled (repeated) up to it, samples: the models pool over
+ * frames, and a handful of 10 ms frames gives an unstable embedding (zero-padding would
+ * instead add log-energy floor frames that look like a different "speaker").
+ */
+const MIN_SAMPLES = 8_000;
+
+// ---- the slice of sherpa-onnx-node used here (it ships no type declarations) ----------------
+
+interface SherpaStream {
+  acceptWaveform(w: { samples: Float32Array; sampleRate: number }): void;
+  inputFinished(): void;
+}
+interface SherpaExtractor {
+  readonly dim: number;
+  createStream(): SherpaStream;
+  isReady(s: SherpaStream): boolean;
+  compute(s: SherpaStream, enableExternalBuffer?: boolean): Float32Array;
+}
+export interface SherpaSpeakerModule {
+  SpeakerEmbeddingExtractor: new (config: { model: string; numThreads?: number; debug?: boolean | number; provider?: string }) => SherpaExtractor;
+}
+
+/** Loads `sherpa-onnx-node` on first use, so a missing native package only matters here. */
+export function loadSherpaOnnx(): SherpaSpeakerModule {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('sherpa-onnx-node') as SherpaSpeakerModule;
+  } catch (err) {
+    const platform = `${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(
+      `the neural speaker encoder needs sherpa-onnx-node and its native package sherpa-onnx-${platform}, which could not be loaded (${reason}). ` +
+        'Reinstall dependencies, or set SPEAKER_ENCODER=builtin.',
+      { cause: err },
+    );
+  }
+}
+
+// ---- ONNX metadata (read straight from the protobuf, without loading the model) --------------
+
+/** Reads a protobuf varint at `pos`: [value, next position]. Values stay exact below 2^53. */
+function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10 && pos < end; i++) {
+    const b = buf[pos++]!;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return [value, pos];
+    scale *= 128;
+  }
+  throw new Error('malformed protobuf varint');
+}
+
+/** Calls `visit` for each length-delimited field of an in-memory message; skips the others. */
+function eachField(buf: Uint8Array, visit: (field: number, body: Uint8Array) => void, onVarint?: (field: number, value: number) => void): void {
+  for (let pos = 0; pos < buf.length; ) {
+    let tag: number;
+    [tag, pos] = readVarint(buf, pos, buf.length);
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 0) {
+      let v: number;
+      [v, pos] = readVarint(buf, pos, buf.length);
+      onVarint?.(field, v);
+    } else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      let len: number;
+      [len, pos] = readVarint(buf, pos, buf.length);
+      if (pos + len > buf.length) throw new Error('truncated');
+      visit(field, buf.subarray(pos, pos + len));
+      pos += len;
+    } else throw new Error(`unexpected wire type ${wire}`);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** `StringStringEntryProto`: key (1), value (2). */
+function decodeEntry(buf: Uint8Array): [string, string] {
+  let key = '';
+  let value = '';
+  eachField(buf, (f, b) => {
+    if (f === 1) key = utf8.decode(b);
+    else if (f === 2) value = utf8.decode(b);
+  });
+  return [key, value];
+}
+
+/** A graph output: name and dimensions (a number, or the symbolic name). */
+export interface OnnxValueShape {
+  name: string;
+  dims: Array<number | string>;
+}
+
+/** `ValueInfoProto` → name (1), type (2) → tensor_type (1) → shape (2) → dim (1) → dim_value (1) | dim_param (2). */
+function decodeValueInfo(buf: Uint8Array): OnnxValueShape {
+  const out: OnnxValueShape = { name: '', dims: [] };
+  eachField(buf, (f, b) => {
+    if (f === 1) out.name = utf8.decode(b);
+    else if (f === 2)
+      eachField(b, (tf, tensor) => {
+        if (tf !== 1) return;
+        eachField(tensor, (sf, shape) => {
+          if (sf !== 2) return;
+          eachField(shape, (df, dim) => {
+            if (df !== 1) return;
+            let d: number | string = '?';
+            eachField(dim, (pf, param) => pf === 2 && (d = utf8.decode(param)), (vf, v) => vf === 1 && (d = v));
+            out.dims.push(d);
+          });
+        });
+      });
+  });
+  return out;
+}
+
+/**
+ * Walks the length-delimited fields of the file range [start, end) without reading their
+ * bodies; `visit` gets each field's number, offset and length.
+ */
+async function walkFile(fh: FileHandle, start: number, end: number, visit: (field: number, at: number, len: number) => Promise<void>): Promise<void> {
+  const head = new Uint8Array(20);
+  let pos = start;
+  while (pos < end) {
+    const { bytesRead } = await fh.read(head, 0, Math.min(head.length, end - pos), pos);
+    const [tag, p1] = readVarint(head, 0, bytesRead);
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field === 0) throw new Error('field number 0');
+    if (wire === 0) pos += readVarint(head, p1, bytesRead)[1];
+    else if (wire === 1) pos += p1 + 8;
+    else if (wire === 5) pos += p1 + 4;
+    else if (wire === 2) {
+      const [len, p2] = readVarint(head, p1, bytesRead);
+      if (pos + p2 + len > end) throw new Error('truncated');
+      await visit(field, pos + p2, len);
+      pos += p2 + len;
+    } else throw new Error(`unexpected wire type ${wire}`);
+  }
+  if (pos !== end) throw new Error('truncated');
+}
+
+async function readRange(fh: FileHandle, at: number, len: number): Promise<Uint8Array> {
+  const body = new Uint8Array(len);
+  await fh.read(body, 0, len, at);
+  return body;
+}
+
+export interface OnnxInfo {
+  /** `ModelProto.metadata_props`. */
+  metadata: Record<string, string>;
+  /** `GraphProto.output`. */
+  outputs: OnnxValueShape[];
+}
+
+/**
+ * The metadata and graph outputs of an ONNX file, read from the protobuf without loading the
+ * model: the graph's nodes and weights are skipped, not read into memory.
+ */
+export async function readOnnxInfo(path: string): Promise<OnnxInfo> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const info: OnnxInfo = { metadata: {}, outputs: [] };
+    await walkFile(fh, 0, size, async (field, at, len) => {
+      if (field === 14) {
+        const [k, v] = decodeEntry(await readRange(fh, at, len));
+        info.metadata[k] = v;
+      } else if (field === 7) {
+        await walkFile(fh, at, at + len, async (gf, gat, glen) => {
+          if (gf === 12) info.outputs.push(decodeValueInfo(await readRange(fh, gat, glen)));
+        });
+      }
+    });
+    if (info.outputs.length === 0) throw new Error('no graph outputs');
+    return info;
+  } catch (err) {
+    throw new Error(`${basename(path)} is not a readable ONNX model (${err instanceof Error ? err.message : String(err)}); delete it and download it again`, { cause: err });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `ModelProto.metadata_props` of an ONNX file. */
+export async function readOnnxMetadata(path: string): Promise<Record<string, string>> {
+  return (await readOnnxInfo(path)).metadata;
+}
+
+/** What sherpa-onnx reads from a speaker model's metadata, checked. */
+export interface SpeakerModelMetadata {
+  framework: 'wespeaker' | '3d-speaker';
+  outputDim: number;
+  sampleRate: number;
+  normalizeSamples: boolean;
+  language: string;
+  featureNormalizeType: '' | 'global-mean';
+}
+
+/**
+ * Checks the metadata keys sherpa-onnx's general speaker extractor requires (`framework`,
+ * `output_dim`, `sample_rate`, `normalize_samples`, `language`; optional
+ * `feature_normalize_type`). Throws one error naming every problem.
+ */
+export function checkSpeakerMetadata(meta: Record<string, string>, file: string): SpeakerModelMetadata {
+  const problems: string[] = [];
+  const int = (key: string): number => {
+    const v = meta[key];
+    if (v === undefined) problems.push(`missing ${key}`);
+    else if (!/^-?\d+$/.test(v.trim())) problems.push(`${key} is not an integer`);
+    return Number(v);
+  };
+  const framework = meta.framework;
+  if (framework === undefined) problems.push('missing framework');
+  else if (framework === 'nemo') problems.push('NeMo models are not supported here (use a 3D-Speaker or WeSpeaker model)');
+  else if (framework !== 'wespeaker' && framework !== '3d-speaker') problems.push(`unknown framework "${framework}"`);
+  const outputDim = int('output_dim');
+  const sampleRate = int('sample_rate');
+  const normalizeSamples = int('normalize_samples');
+  if (meta.language === undefined) problems.push('missing language');
+  const fnt = meta.feature_normalize_type ?? '';
+  if (fnt !== '' && fnt !== 'global-mean') problems.push(`unsupported feature_normalize_type "${fnt}"`);
+  if (problems.length === 0 && outputDim <= 0) problems.push('output_dim must be positive');
+  if (problems.length > 0) {
+    throw new Error(`${file} is not a sherpa-onnx speaker-embedding model: ${problems.join('; ')}`);
+  }
+  return {
+    framework: framework as SpeakerModelMetadata['framework'],
+    outputDim,
+    sampleRate,
+    normalizeSamples: normalizeSamples !== 0,
+    language: meta.language!,
+    featureNormalizeType: fnt as SpeakerModelMetadata['featureNormalizeType'],
+  };
+}
+
+// ---- the encoder -----------------------------------------------------------------------------
+
+export interface NeuralSpeakerEncoderOptions {
+  /** Path of the `.onnx` file. */
+  modelPath: string;
+  /** Name reported in `model_loaded.models.speaker`; derived from the file by default. */
+  name?: string;
+  /** ONNX Runtime threads; 1 keeps one embedding from taking every core from the pipeline. */
+  numThreads?: number;
+  /** Where `sherpa-onnx-node` comes from (tests). */
+  loadAddon?: () => SherpaSpeakerModule;
+}
+
+/** `campplus-en-voxceleb (sherpa-onnx)` for a catalog model, else the file's stem. */
+export function neuralEncoderName(modelPath: string): string {
+  const file = basename(modelPath);
+  return `${speakerModel(file)?.name ?? file.replace(/\.onnx$/i, '')} (sherpa-onnx)`;
+}
+
+export class NeuralSpeakerEncoder implements SpeakerEncoder {
+  readonly name: string;
+  readonly modelPath: string;
+  private readonly numThreads: number;
+  private readonly loadAddon: () => SherpaSpeakerModule;
+  private extractor: SherpaExtractor | null = null;
+  private meta: SpeakerModelMetadata | null = null;
+
+  constructor(options: NeuralSpeakerEncoderOptions) {
+    this.modelPath = options.modelPath;
+    this.name = options.name ?? neuralEncoderName(options.modelPath);
+    this.numThreads = options.numThreads ?? 1;
+    this.loadAddon = options.loadAddon ?? loadSherpaOnnx;
+  }
+
+  /** Embedding dimension (from the loaded extractor). */
+  get dim(): number {
+    if (!this.extractor) throw new Error('neural speaker encoder not loaded');
+    return this.extractor.dim;
+  }
+
+  /** The model's checked metadata, once loaded. */
+  get metadata(): SpeakerModelMetadata | null {
+    return this.meta;
+  }
+
+  async load(): Promise<void> {
+    if (this.extractor) return;
+    const file = basename(this.modelPath);
+    const info = await readOnnxInfo(this.modelPath);
+    const meta = checkSpeakerMetadata(info.metadata, file);
+    // sherpa-onnx copies output_dim values from the model's output whatever its real size, so
+    // a mislabelled model would yield garbage; check against the declared output shape.
+    const declared = info.outputs[0]!.dims.at(-1);
+    if (typeof declared === 'number' && declared !== meta.outputDim) {
+      throw new Error(`${file}: metadata output_dim ${meta.outputDim} does not match the model's output size ${declared}`);
+    }
+    const sherpa = this.loadAddon();
+    let extractor: SherpaExtractor;
+    try {
+      extractor = new sherpa.SpeakerEmbeddingExtractor({ model: this.modelPath, numThreads: this.numThreads, debug: 0, provider: 'cpu' });
+    } catch (err) {
+      throw new Error(`sherpa-onnx could not load ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (extractor.dim !== meta.outputDim) {
+      throw new Error(`${file}: extractor dimension ${extractor.dim} differs from output_dim ${meta.outputDim}`);
+    }
+    this.meta = meta;
+    this.extractor = extractor;
+  }
+
+  async embed(samples: Float32Array): Promise<Float32Array> {
+    const extractor = this.extractor;
+    if (!extractor) throw new Error('neural speaker encoder not loaded');
+    if (samples.length === 0) throw new Error('cannot embed empty audio');
+    // A fresh, exactly-sized buffer: the native side reads the whole underlying ArrayBuffer.
+    const input = samples.length >= MIN_SAMPLES ? Float32Array.from(samples) : tile(samples, MIN_SAMPLES);
+    const stream = extractor.createStream();
+    stream.acceptWaveform({ sampleRate: SAMPLE_RATE, samples: input });
+    stream.inputFinished();
+    if (!extractor.isReady(stream)) throw new Error('audio too short for the speaker model');
+    // `false`: copy into a JS-owned buffer rather than wrap native memory.
+    const out = extractor.compute(stream, false);
+    if (out.length !== extractor.dim) throw new Error(`speaker model returned ${out.length} values, expected ${extractor.dim}`);
+    for (const v of out) if (!Number.isFinite(v)) throw new Error('speaker model returned a non-finite embedding');
+    return out;
+  }
+
+  async close(): Promise<void> {
+    // The native extractor is freed by its finalizer once unreferenced.
+    this.extractor = null;
+  }
+}
+
+/** Repeats `x` until it is `n` samples long. */
+function tile(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += x.length) out.set(x.subarray(0, Math.min(x.length, n - i)), i);
+  return out;
+}
