@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME_SAMPLES } from '../audio/constants.js';
+import { gateFrame } from '../audio/gates.js';
+import { probabilityFromRms } from '../testing/fake-vad.js';
+import { concat, placeAt, scaleRange, secondsToSamples, silence, tone } from '../testing/signals.js';
+import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
+
+/** Frames `x`, gates each frame, takes the fake (RMS) probability, and runs the segmenter to the end. */
+function run(x: Float32Array, options: SegmenterOptions = {}): { events: SegmenterEvent[]; segments: SegmentEvent[] } {
+  const s = new Segmenter(options);
+  const events: SegmenterEvent[] = [];
+  for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
+    const real = x.subarray(at, at + FRAME_SAMPLES);
+    const padded = new Float32Array(FRAME_SAMPLES);
+    padded.set(real);
+    const gate = gateFrame(padded);
+    events.push(...s.push(real, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass));
+  }
+  events.push(...s.flush());
+  return { events, segments: events.filter((e): e is SegmentEvent => e.kind === 'segment') };
+}
+
+const frameFloor = (sample: number) => Math.floor(sample / FRAME_SAMPLES) * FRAME_SAMPLES;
+const frameCeil = (sample: number) => Math.ceil(sample / FRAME_SAMPLES) * FRAME_SAMPLES;
+const S = secondsToSamples;
+
+describe('Segmenter timing on tone bursts', () => {
+  it('bounds a 1 s burst by the frames that contain its onset and offset', () => {
+    const { events, segments } = run(concat(silence(0.5), tone({ durationS: 1 }), silence(1.5)));
+    expect(segments).toHaveLength(1);
+    const seg = segments[0]!;
+    expect(seg.startSample).toBe(frameFloor(S(0.5))); // 7680: 0.48 s, within one frame of 0.5 s
+    expect(seg.endSample).toBe(frameCeil(S(1.5))); // 24064: 1.504 s
+    expect(seg.endReason).toBe('silence');
+    expect(seg.continued).toBe(false);
+    // Audio: 200 ms pre-roll and 100 ms tail around the speech bounds.
+    expect(seg.audioStartSample).toBe(seg.startSample - S(0.2));
+    expect(seg.audio.length).toBe(seg.endSample + S(0.1) - seg.audioStartSample);
+    expect(events[0]).toEqual({ kind: 'speech_start', startSample: seg.startSample });
+  });
+
+  it('keeps a 0.3 s "Yes." like any other segment', () => {
+    const { segments } = run(concat(silence(0.5), tone({ durationS: 0.3 }), silence(1)));
+    expect(segments).toHaveLength(1);
+    expect(segments[0]!.startSample).toBe(frameFloor(S(0.5)));
+    expect(segments[0]!.endSample).toBe(frameCeil(S(0.8)));
+  });
+
+  it('drops blips shorter than minSpeechMs', () => {
+    const blip = run(concat(silence(0.5), tone({ durationS: 0.04 }), silence(1)));
+    expect(blip.segments).toHaveLength(0);
+    expect(blip.events).toHaveLength(0);
+    const longer = run(concat(silence(0.5), tone({ durationS: 0.04 }), silence(1)), { minSpeechMs: 32 });
+    expect(longer.segments).toHaveLength(1);
+  });
+
+  it('merges bursts 0.4 s apart and splits bursts 0.6 s apart (silenceMs 500)', () => {
+    const burst = tone({ durationS: 0.5 });
+    const merged = run(concat(silence(0.5), burst, silence(0.4), burst, silence(1)));
+    expect(merged.segments).toHaveLength(1);
+    expect(merged.segments[0]!.startSample).toBe(frameFloor(S(0.5)));
+    expect(merged.segments[0]!.endSample).toBe(frameCeil(S(1.9)));
+    const split = run(concat(silence(0.5), burst, silence(0.6), burst, silence(1)));
+    expect(split.segments.map((s) => [s.startSample, s.endSample])).toEqual([
+      [frameFloor(S(0.5)), frameCeil(S(1.0))],
+      [frameFloor(S(1.6)), frameCeil(S(2.1))],
+    ]);
+  });
+
+  it('closes a segment exactly silenceMs after its last speech frame', () => {
+    const s = new Segmenter({ silenceMs: 320 });
+    const loud = tone({ durationS: 0.032 });
+    const quiet = new Float32Array(FRAME_SAMPLES);
+    const closedAt: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const speech = i >= 5 && i < 10;
+      const ev = s.push(speech ? loud : quiet, i * FRAME_SAMPLES, speech ? 0.9 : 0, true);
+      if (ev.some((e) => e.kind === 'segment')) closedAt.push(i);
+    }
+    // Last speech frame 9 ends at 10·512; 320 ms = 5120 samples = 10 frames later → frame 19.
+    expect(closedAt).toEqual([19]);
+  });
+
+  it('clamps the pre-roll at the stream start and cuts the audio tail at what was received', () => {
+    const { segments } = run(concat(silence(0.1), tone({ durationS: 1 }), silence(0.05)));
+    expect(segments).toHaveLength(1);
+    expect(segments[0]!.audioStartSample).toBe(0);
+    expect(segments[0]!.endReason).toBe('flush');
+    expect(segments[0]!.audioStartSample + segments[0]!.audio.length).toBe(S(1.15));
+  });
+
+  it('flush closes an open segment at the last real sample', () => {
+    const x = concat(silence(0.5), tone({ durationS: 1 }), tone({ durationS: 100 / 16000 }));
+    const { segments } = run(x);
+    expect(segments).toHaveLength(1);
+    expect(segments[0]!.endSample).toBe(x.length);
+    expect(segments[0]!.audioStartSample + segments[0]!.audio.length).toBe(x.length);
+    expect(segments[0]!.endReason).toBe('flush');
+  });
+});
+
+describe('Segmenter hysteresis', () => {
+  it('opens at threshold and keeps going down to threshold − 0.15', () => {
+    const probs = [0.1, 0.4, 0.45, 0.6, 0.4, 0.4, 0.36, 0.3, ...Array<number>(20).fill(0)];
+    const s = new Segmenter({ minSpeechMs: 0 });
+    const frame = tone({ durationS: 0.032 });
+    const events = probs.flatMap((p, i) => s.push(frame, i * FRAME_SAMPLES, p, true));
+    const segments = events.filter((e) => e.kind === 'segment');
+    expect(segments).toHaveLength(1);
+    expect(segments[0]!.startSample).toBe(3 * FRAME_SAMPLES);
+    expect(segments[0]!.endSample).toBe(7 * FRAME_SAMPLES);
+  });
+
+  it('never counts a frame that failed the gates as speech', () => {
+    const s = new Segmenter();
+    const frame = tone({ durationS: 0.032 });
+    const events = Array.from({ length: 40 }, (_, i) => s.push(frame, i * FRAME_SAMPLES, 0.99, false)).flat();
+    expect(events).toHaveLength(0);
+    expect(s.flush()).toHaveLength(0);
+  });
+
+  it('reports the open segment for the session', () => {
+    const s = new Segmenter();
+    const frame = tone({ durationS: 0.032 });
+    s.push(frame, 0, 0.9, true);
+    expect(s.speechActive).toBe(false); // 32 ms < minSpeechMs
+    s.push(frame, 512, 0.9, true);
+    s.push(frame, 1024, 0.9, true);
+    expect(s.speechActive).toBe(true);
+    expect(s.openStartSample).toBe(0);
+    s.flush();
+    expect(s.speechActive).toBe(false);
+    expect(s.openStartSample).toBeNull();
+  });
+});
+
+/** The stream's samples over [from, to), as the segments' audio would reproduce them. */
+function expectContiguousAudio(x: Float32Array, segments: SegmentEvent[]): void {
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const a = segments[i]!;
+    const b = segments[i + 1]!;
+    expect(a.endReason).toBe('max_length');
+    expect(b.continued).toBe(true);
+    // The first part's audio ends exactly where the rest's begins: nothing lost, nothing doubled.
+    expect(a.audioStartSample + a.audio.length).toBe(b.audioStartSample);
+    expect(a.endSample).toBeLessThanOrEqual(b.audioStartSample);
+    expect(b.startSample).toBeGreaterThanOrEqual(b.audioStartSample);
+  }
+  for (const s of segments) {
+    expect(Array.from(s.audio)).toEqual(Array.from(x.subarray(s.audioStartSample, s.audioStartSample + s.audio.length)));
+  }
+}
+
+describe('Segmenter maximum length', () => {
+  it('cuts 10 s of continuous tone at ≤ 7 s with no sample lost across the cut', () => {
+    const x = concat(silence(0.5), tone({ durationS: 10 }), silence(1));
+    const { events, segments } = run(x);
+    expect(segments).toHaveLength(2);
+    const [a, b] = segments as [SegmentEvent, SegmentEvent];
+    expect(a.startSample).toBe(frameFloor(S(0.5)));
+    expect(a.endSample - a.startSample).toBeLessThanOrEqual(S(7));
+    expect(a.endSample - a.startSample).toBeGreaterThanOrEqual(S(6));
+    // Speech at the cut: the bounds meet exactly.
+    expect(b.startSample).toBe(a.endSample);
+    expect(b.endSample).toBe(frameCeil(S(10.5)));
+    expect(b.endReason).toBe('silence');
+    expectContiguousAudio(x, segments);
+    expect(events.filter((e) => e.kind === 'speech_start').map((e) => e.startSample)).toEqual([a.startSample, b.startSample]);
+  });
+
+  it('cuts in the quietest part of the last second, not mid-word', () => {
+    // 10 s of "speech" with two 100 ms dips 25 dB down; only the one at 6.8 s is within the
+    // last second before 7 s of segment length (6.49–7.49 s).
+    let x = concat(silence(0.5), tone({ durationS: 10 }), silence(1));
+    x = scaleRange(x, 2.5, 2.6, -25);
+    x = scaleRange(x, 6.8, 6.9, -25);
+    const { segments } = run(x);
+    expect(segments).toHaveLength(2);
+    const [a, b] = segments as [SegmentEvent, SegmentEvent];
+    const cut = b.audioStartSample;
+    expect(cut).toBeGreaterThanOrEqual(S(6.8));
+    expect(cut).toBeLessThanOrEqual(S(6.9));
+    // The dip is not speech, so the bounds stop at the speech on either side of it.
+    expect(a.endSample).toBe(frameCeil(S(6.8)));
+    expect(b.startSample).toBe(frameFloor(S(6.9)));
+    expectContiguousAudio(x, segments);
+  });
+
+  it('keeps every segment of a long monologue ≤ maxSegmentMs and covers it without gaps', () => {
+    const x = concat(silence(0.3), tone({ durationS: 40 }), silence(1));
+    const { segments } = run(x, { maxSegmentMs: 5000 });
+    expect(segments.length).toBeGreaterThanOrEqual(8);
+    for (const s of segments) {
+      expect(s.endSample - s.startSample).toBeLessThanOrEqual(S(5));
+      expect(s.audio.length).toBeLessThanOrEqual(S(5.3));
+    }
+    for (let i = 0; i + 1 < segments.length; i++) expect(segments[i + 1]!.startSample).toBe(segments[i]!.endSample);
+    expect(segments[0]!.startSample).toBe(frameFloor(S(0.3)));
+    expect(segments.at(-1)!.endSample).toBe(frameCeil(S(40.3)));
+    expectContiguousAudio(x, segments);
+  });
+
+  it('handles a burst placed anywhere in a longer recording', () => {
+    const x = placeAt(silence(3), tone({ durationS: 0.5 }), 1.234);
+    const { segments } = run(x);
+    expect(segments).toHaveLength(1);
+    expect(segments[0]!.startSample).toBe(frameFloor(S(1.234)));
+    expect(segments[0]!.endSample).toBe(frameCeil(S(1.734)));
+  });
+});
+
+describe('Segmenter options', () => {
+  it('rejects nonsense', () => {
+    expect(() => new Segmenter({ threshold: 0 })).toThrow();
+    expect(() => new Segmenter({ silenceMs: -1 })).toThrow();
+    expect(() => new Segmenter({ threshold: 0.5, negativeThreshold: 0.7 })).toThrow();
+  });
+
+  it('reset starts over', () => {
+    const s = new Segmenter();
+    const frame = tone({ durationS: 0.032 });
+    for (let i = 0; i < 5; i++) s.push(frame, i * 512, 0.9, true);
+    s.reset();
+    expect(s.speechActive).toBe(false);
+    expect(s.flush()).toHaveLength(0);
+  });
+});

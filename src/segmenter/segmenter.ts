@@ -1,0 +1,341 @@
+/**
+ * Speech segmenter: a pure state machine from per-frame (samples, gate verdict, speech
+ * probability) to closed speech segments. No model, no I/O: the caller runs gates and VAD and
+ * hands the results in, so every timing rule here is testable with synthetic input.
+ *
+ * Rules (all durations converted to samples at 16 kHz):
+ * - A frame is speech when it passed the gates and its probability reaches `threshold`, or,
+ *   while a segment is open, `negativeThreshold` (hysteresis).
+ * - A segment opens at its first speech frame and closes once `silenceMs` have passed since
+ *   the end of its last speech frame. It is kept only if its speech frames add up to at least
+ *   `minSpeechMs` (a 0.3 s "Yes." is far above that; isolated 32–64 ms clicks are not).
+ * - A segment reaching `maxSegmentMs` (from its start to the current frame's end) is cut in the
+ *   middle of the quietest frame of its last `cutSearchMs` (lowest RMS; ties: lowest speech
+ *   probability, then latest). The remainder continues at once as the next segment: the first
+ *   segment's audio ends exactly where the next one's begins, so no sample is lost or
+ *   duplicated, and its `minSpeechMs` check is waived (it is the rest of real speech).
+ * - `startSample`/`endSample` are speech bounds: start of the first speech frame and end of
+ *   the last one (or the cut point). `audio` covers `preRollMs` before the start (clamped to
+ *   what was received, and never before a preceding cut) up to `tailMs` after the end (clamped
+ *   to what was received; no tail at a cut).
+ */
+import { rmsDbfs } from '../audio/gates.js';
+import { SAMPLE_RATE } from '../audio/constants.js';
+
+/** Segmenter settings; every duration carries its unit. Defaults are the original design's. */
+export interface SegmenterOptions {
+  /** Speech probability a frame needs to open a segment. Default 0.5. */
+  threshold?: number;
+  /** Probability that keeps an open segment's frames speech. Default `threshold − 0.15`. */
+  negativeThreshold?: number;
+  /** Non-speech after the last speech frame that closes a segment. Default 500 ms. */
+  silenceMs?: number;
+  /** Longest segment, start to cut. Default 7000 ms. */
+  maxSegmentMs?: number;
+  /** Window at the end of a too-long segment searched for the quietest cut point. Default 1000 ms. */
+  cutSearchMs?: number;
+  /** Audio kept before the first speech frame. Default 200 ms. */
+  preRollMs?: number;
+  /** Audio kept after the last speech frame (at most; none at a cut). Default 100 ms. */
+  tailMs?: number;
+  /** Segments with less speech than this in total are discarded as noise. Default 96 ms. */
+  minSpeechMs?: number;
+  /** Sample rate of the frames. Default 16 000 Hz. */
+  sampleRateHz?: number;
+}
+
+/** Why a segment closed. */
+export type SegmentEndReason = 'silence' | 'max_length' | 'flush';
+
+/** Speech has started and is long enough to be kept (a segment with this start will follow). */
+export interface SpeechStartEvent {
+  kind: 'speech_start';
+  startSample: number;
+}
+
+/** A closed segment. Sample indices count from the stream's start at 16 kHz. */
+export interface SegmentEvent {
+  kind: 'segment';
+  /** Start of the first speech frame (or the cut point, for the rest of a cut segment). */
+  startSample: number;
+  /** End (exclusive) of the last speech frame, or the cut point. */
+  endSample: number;
+  /** Samples from `audioStartSample` to at most `endSample + tailMs`. */
+  audio: Float32Array;
+  audioStartSample: number;
+  endReason: SegmentEndReason;
+  /** True when this segment is the rest of one cut at `maxSegmentMs` (starts at the cut). */
+  continued: boolean;
+}
+
+/** Everything the segmenter emits, in stream order. */
+export type SegmenterEvent = SpeechStartEvent | SegmentEvent;
+
+interface FrameRecord {
+  startSample: number;
+  endSample: number;
+  samples: Float32Array;
+  rmsDbfs: number;
+  prob: number;
+  speech: boolean;
+}
+
+interface OpenSegment {
+  startSample: number;
+  lastSpeechEndSample: number;
+  speechSamples: number;
+  /** Enough speech to be kept; `speech_start` has been emitted. */
+  confirmed: boolean;
+  continued: boolean;
+  /** For the rest of a cut segment: its audio starts at the cut point, without pre-roll. */
+  audioStartSample: number | null;
+}
+
+interface Resolved {
+  threshold: number;
+  negativeThreshold: number;
+  silenceSamples: number;
+  maxSegmentSamples: number;
+  cutSearchSamples: number;
+  preRollSamples: number;
+  tailSamples: number;
+  minSpeechSamples: number;
+}
+
+function resolve(o: SegmenterOptions): Resolved {
+  const rate = o.sampleRateHz ?? SAMPLE_RATE;
+  const ms = (value: number | undefined, def: number, name: string) => {
+    const v = value ?? def;
+    if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${name} must be a finite number ≥ 0`);
+    return Math.round((v * rate) / 1000);
+  };
+  const threshold = o.threshold ?? 0.5;
+  if (!(threshold > 0 && threshold <= 1)) throw new Error('segmenter: threshold must be in (0, 1]');
+  const negativeThreshold = o.negativeThreshold ?? Math.max(0.01, threshold - 0.15);
+  if (!(negativeThreshold > 0 && negativeThreshold <= threshold)) {
+    throw new Error('segmenter: negativeThreshold must be in (0, threshold]');
+  }
+  const r: Resolved = {
+    threshold,
+    negativeThreshold,
+    silenceSamples: ms(o.silenceMs, 500, 'silenceMs'),
+    maxSegmentSamples: ms(o.maxSegmentMs, 7000, 'maxSegmentMs'),
+    cutSearchSamples: ms(o.cutSearchMs, 1000, 'cutSearchMs'),
+    preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
+    tailSamples: ms(o.tailMs, 100, 'tailMs'),
+    minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
+  };
+  if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
+  return r;
+}
+
+/**
+ * Streaming segmenter for one conversation. Feed every frame in order with {@link push};
+ * call {@link flush} at the end. Memory is bounded by `preRollMs + maxSegmentMs` of frames.
+ */
+export class Segmenter {
+  private readonly o: Resolved;
+  /** Idle: the recent frames kept for pre-roll. Open: every frame since the pre-roll began. */
+  private frames: FrameRecord[] = [];
+  /** No segment's audio starts before this sample (the last cut point). */
+  private floorSample = 0;
+  private open: OpenSegment | null = null;
+
+  constructor(options: SegmenterOptions = {}) {
+    this.o = resolve(options);
+  }
+
+  /** True while a segment with enough speech to be kept is open. */
+  get speechActive(): boolean {
+    return this.open?.confirmed ?? false;
+  }
+
+  /** Start sample of the open segment once it is kept (`speechActive`), else null. */
+  get openStartSample(): number | null {
+    return this.open?.confirmed ? this.open.startSample : null;
+  }
+
+  /**
+   * Feeds one frame. Frames must be contiguous and in order; the last one may be shorter
+   * (pass only its real samples). The samples are copied.
+   * @param samples The frame's audio.
+   * @param startSample Index of `samples[0]` in the stream.
+   * @param speechProbability The VAD's probability for this frame (0 when the gates failed).
+   * @param gatePass Whether the frame passed the RMS and spectral gates.
+   * @returns The events this frame caused, in order.
+   */
+  push(samples: Float32Array, startSample: number, speechProbability: number, gatePass: boolean): SegmenterEvent[] {
+    const events: SegmenterEvent[] = [];
+    if (samples.length === 0) return events;
+    const o = this.o;
+    const threshold = this.open ? o.negativeThreshold : o.threshold;
+    const rec: FrameRecord = {
+      startSample,
+      endSample: startSample + samples.length,
+      samples: samples.slice(),
+      rmsDbfs: rmsDbfs(samples),
+      prob: speechProbability,
+      speech: gatePass && speechProbability >= threshold,
+    };
+    this.frames.push(rec);
+
+    if (!this.open) {
+      if (!rec.speech) {
+        this.trimHistory();
+        return events;
+      }
+      this.open = {
+        startSample: rec.startSample,
+        lastSpeechEndSample: rec.endSample,
+        speechSamples: 0,
+        confirmed: false,
+        continued: false,
+        audioStartSample: null,
+      };
+    } else if (rec.speech) {
+      this.open.lastSpeechEndSample = rec.endSample;
+    }
+    const seg = this.open;
+    if (rec.speech) seg.speechSamples += samples.length;
+    if (!seg.confirmed && seg.speechSamples >= o.minSpeechSamples) {
+      seg.confirmed = true;
+      events.push({ kind: 'speech_start', startSample: seg.startSample });
+    }
+    if (rec.endSample - seg.lastSpeechEndSample >= o.silenceSamples) {
+      this.close('silence', events);
+    } else if (rec.endSample - seg.startSample >= o.maxSegmentSamples) {
+      this.cut(events);
+    }
+    return events;
+  }
+
+  /** Closes the open segment (end of stream); returns it when it is kept. */
+  flush(): SegmenterEvent[] {
+    const events: SegmenterEvent[] = [];
+    if (this.open) this.close('flush', events);
+    return events;
+  }
+
+  /** Forgets everything (a new stream starting at sample 0). */
+  reset(): void {
+    this.frames = [];
+    this.floorSample = 0;
+    this.open = null;
+  }
+
+  private get receivedEndSample(): number {
+    return this.frames.length > 0 ? this.frames[this.frames.length - 1]!.endSample : this.floorSample;
+  }
+
+  private audioStartFor(seg: OpenSegment): number {
+    if (seg.audioStartSample !== null) return seg.audioStartSample;
+    const startSample = seg.startSample;
+    const first = this.frames.length > 0 ? this.frames[0]!.startSample : startSample;
+    return Math.max(startSample - this.o.preRollSamples, this.floorSample, first);
+  }
+
+  private close(reason: SegmentEndReason, events: SegmenterEvent[]): void {
+    const seg = this.open!;
+    this.open = null;
+    if (seg.confirmed) {
+      const audioStart = this.audioStartFor(seg);
+      const audioEnd = Math.min(seg.lastSpeechEndSample + this.o.tailSamples, this.receivedEndSample);
+      events.push({
+        kind: 'segment',
+        startSample: seg.startSample,
+        endSample: seg.lastSpeechEndSample,
+        audio: this.collect(audioStart, audioEnd),
+        audioStartSample: audioStart,
+        endReason: reason,
+        continued: seg.continued,
+      });
+    }
+    this.trimHistory();
+  }
+
+  /** Cuts the open segment at the quietest point of its last `cutSearchMs`. */
+  private cut(events: SegmenterEvent[]): void {
+    const seg = this.open!;
+    const end = this.receivedEndSample;
+    const searchFrom = Math.max(seg.startSample, end - this.o.cutSearchSamples);
+    let q: FrameRecord | null = null;
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.startSample < searchFrom) break;
+      if (f.startSample + Math.floor(f.samples.length / 2) <= seg.startSample) continue;
+      if (!q || f.rmsDbfs < q.rmsDbfs || (f.rmsDbfs === q.rmsDbfs && f.prob < q.prob)) q = f;
+    }
+    if (!q) {
+      // Only reachable with a search window shorter than one frame: cut at the current end.
+      q = this.frames[this.frames.length - 1]!;
+    }
+    const cutSample = q.startSample + Math.floor(q.samples.length / 2);
+
+    // First part: speech bounds up to the cut; audio ends exactly at the cut.
+    let firstEnd = cutSample;
+    if (!q.speech) {
+      firstEnd = seg.startSample;
+      for (const f of this.frames) if (f.speech && f.endSample <= q.startSample) firstEnd = f.endSample;
+    }
+    if (seg.confirmed && firstEnd > seg.startSample) {
+      const audioStart = this.audioStartFor(seg);
+      events.push({
+        kind: 'segment',
+        startSample: seg.startSample,
+        endSample: firstEnd,
+        audio: this.collect(audioStart, cutSample),
+        audioStartSample: audioStart,
+        endReason: 'max_length',
+        continued: seg.continued,
+      });
+    }
+
+    // The rest continues from the cut point.
+    this.floorSample = cutSample;
+    this.frames = this.frames.filter((f) => f.endSample > cutSample);
+    let restStart = -1;
+    let restLastEnd = -1;
+    let restSpeech = 0;
+    for (const f of this.frames) {
+      if (!f.speech) continue;
+      const from = Math.max(f.startSample, cutSample);
+      if (restStart < 0) restStart = from;
+      restLastEnd = f.endSample;
+      restSpeech += f.endSample - from;
+    }
+    if (restStart < 0 || !seg.confirmed) {
+      this.open = null;
+      this.trimHistory();
+      return;
+    }
+    this.open = {
+      startSample: restStart,
+      lastSpeechEndSample: restLastEnd,
+      speechSamples: restSpeech,
+      confirmed: true,
+      continued: true,
+      audioStartSample: cutSample,
+    };
+    events.push({ kind: 'speech_start', startSample: restStart });
+  }
+
+  /** Keeps only the frames a future segment's pre-roll could need. */
+  private trimHistory(): void {
+    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples, this.floorSample);
+    let drop = 0;
+    while (drop < this.frames.length && this.frames[drop]!.endSample <= keepFrom) drop++;
+    if (drop > 0) this.frames = this.frames.slice(drop);
+  }
+
+  /** The received audio in [from, to), from the kept frames (zeros where none is kept). */
+  private collect(from: number, to: number): Float32Array {
+    const out = new Float32Array(Math.max(0, to - from));
+    for (const f of this.frames) {
+      const a = Math.max(from, f.startSample);
+      const b = Math.min(to, f.endSample);
+      if (b <= a) continue;
+      out.set(f.samples.subarray(a - f.startSample, b - f.startSample), a - from);
+    }
+    return out;
+  }
+}

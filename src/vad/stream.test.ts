@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { floatToPcm16, pcm16ToFloat } from '../audio/wav.js';
+import type { SegmentEvent, SegmenterEvent } from '../segmenter/segmenter.js';
+import { FakeVad } from '../testing/fake-vad.js';
+import { concat, seededRandom, silence, tone, whiteNoise } from '../testing/signals.js';
+import { collectSpeech, SpeechFront } from './stream.js';
+
+const segmentsOf = (events: SegmenterEvent[]) => events.filter((e): e is SegmentEvent => e.kind === 'segment');
+
+async function feed(front: SpeechFront, pcm: Uint8Array, chunkBytes: (i: number) => number): Promise<SegmenterEvent[]> {
+  const events: SegmenterEvent[] = [];
+  for (let at = 0, i = 0; at < pcm.length; i++) {
+    const n = chunkBytes(i);
+    events.push(...(await front.push(pcm.subarray(at, at + n))));
+    at += n;
+  }
+  events.push(...(await front.flush()));
+  return events;
+}
+
+const conversation = concat(
+  silence(0.7),
+  tone({ durationS: 1.2 }),
+  silence(0.8),
+  tone({ durationS: 0.3, frequencyHz: 300 }),
+  silence(0.3),
+  tone({ durationS: 8.5, frequencyHz: 250 }),
+  silence(0.2),
+  tone({ durationS: 0.4 }),
+);
+
+describe('SpeechFront', () => {
+  const pcm = floatToPcm16(conversation);
+
+  it('gives identical events for any chunking of the same stream', async () => {
+    const reference = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => pcm.length);
+    // 1.2 s; then 0.3 s + 8.5 s + 0.4 s (gaps < 0.5 s merge) cut once at ≤ 7 s.
+    expect(segmentsOf(reference).map((s) => s.endReason)).toEqual(['silence', 'max_length', 'flush']);
+    for (let seed = 1; seed <= 5; seed++) {
+      const random = seededRandom(seed);
+      const got = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => 2 * (1 + Math.floor(random() * 4000)));
+      expect(got).toEqual(reference);
+    }
+  });
+
+  it('processes overlapping pushes strictly in order', async () => {
+    const front = new SpeechFront(new FakeVad().createStream());
+    const pending: Promise<SegmenterEvent[]>[] = [];
+    for (let at = 0; at < pcm.length; at += 640) pending.push(front.push(pcm.subarray(at, at + 640)));
+    pending.push(front.flush());
+    const events = (await Promise.all(pending)).flat();
+    const reference = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => pcm.length);
+    expect(events).toEqual(reference);
+  });
+
+  it('does not run the model on gated frames', async () => {
+    const vad = new FakeVad();
+    const front = new SpeechFront(vad.createStream());
+    const events = await feed(front, floatToPcm16(concat(silence(2), whiteNoise({ durationS: 2, dbfs: -25 }))), () => 3200);
+    expect(events).toHaveLength(0);
+    expect(vad.framesProcessed).toBe(0);
+  });
+
+  it('closes the open segment at flush with every received sample', async () => {
+    const x = concat(silence(0.5), tone({ durationS: 1.01 }));
+    const front = new SpeechFront(new FakeVad().createStream());
+    expect(await front.push(floatToPcm16(x))).toEqual([{ kind: 'speech_start', startSample: 7680 }]);
+    expect(front.speechActive).toBe(true);
+    expect(front.openStartSample).toBe(7680);
+    const [seg] = segmentsOf(await front.flush());
+    expect(seg!.endSample).toBe(x.length);
+    expect(seg!.audioStartSample + seg!.audio.length).toBe(x.length);
+    const decoded = pcm16ToFloat(floatToPcm16(x));
+    expect(Array.from(seg!.audio)).toEqual(Array.from(decoded.subarray(seg!.audioStartSample)));
+  });
+
+  it('reset restarts sample indices', async () => {
+    const front = new SpeechFront(new FakeVad().createStream());
+    await front.push(floatToPcm16(concat(silence(1), tone({ durationS: 0.5 }))));
+    front.reset();
+    expect(front.receivedSamples).toBe(0);
+    const events = await feed(front, floatToPcm16(concat(silence(0.5), tone({ durationS: 0.5 }))), () => 1024);
+    expect(segmentsOf(events)[0]!.startSample).toBe(7680);
+  });
+});
+
+describe('collectSpeech', () => {
+  it('keeps the speech with a little hangover and drops silence and noise', async () => {
+    const vad = new FakeVad();
+    const x = concat(silence(1), tone({ durationS: 2 }), whiteNoise({ durationS: 1, dbfs: -30 }), tone({ durationS: 0.5 }), silence(0.7));
+    const { speech, speechSeconds } = await collectSpeech(vad.createStream(), x);
+    // 2 s + 0.5 s of tone, to within a frame at each of the four edges.
+    expect(speechSeconds).toBeGreaterThan(2.5 - 0.07);
+    expect(speechSeconds).toBeLessThan(2.5 + 0.07);
+    // Hangover: 3 frames (96 ms) each side of both runs, at most.
+    expect(speech.length / 16000).toBeLessThanOrEqual(speechSeconds + 4 * 0.096 + 1e-9);
+    expect(speech.length / 16000).toBeGreaterThan(speechSeconds);
+  });
+
+  it('finds no speech in silence or white noise', async () => {
+    const vad = new FakeVad();
+    for (const x of [silence(3), whiteNoise({ durationS: 3, dbfs: -20 })]) {
+      const r = await collectSpeech(vad.createStream(), x);
+      expect(r.speechSeconds).toBe(0);
+      expect(r.speech.length).toBe(0);
+    }
+  });
+});
