@@ -61,6 +61,7 @@ export type ErrorCode =
   | 'conversation_too_long'
   | 'not_registered'
   | 'overloaded'
+  | 'server_busy'
   | 'internal';
 
 export type SpeakerId = 0 | 1;

@@ -125,15 +125,20 @@ export class Session implements SessionHandle {
           await this.handleMessage(item.message);
         }
       } catch (err) {
-        if (this.state.kind === 'closed') return;
+        if (this.closed) return;
         this.opts.log.error(`session error: ${(err as Error).stack ?? String(err)}`);
         this.error('internal', 'internal error while processing; the session continues');
       }
     }
   }
 
-  private error(code: ErrorCode | 'server_busy', message: string): void {
-    this.conn.send({ type: 'error', code: code as ErrorCode, message });
+  /** Read through a getter so narrowing inside async code does not hide a close() in between. */
+  private get closed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
+  private error(code: ErrorCode, message: string): void {
+    this.conn.send({ type: 'error', code, message });
   }
 
   private setState(next: State): void {

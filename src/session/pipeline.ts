@@ -1,0 +1,139 @@
+/**
+ * Builds the process-wide pipeline from the configuration: one VAD model, one speaker encoder
+ * and one recognition queue shared by every session, and the per-session parts made from them.
+ */
+import { SAMPLE_RATE } from '../audio/constants.js';
+import { AsrQueue, createAsrEngine, type AsrEngine, type AsrLog } from '../asr/index.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { SpeakerId } from '../protocol/messages.js';
+import { SpeakerAssigner } from '../speaker/assigner.js';
+import { createSpeakerEncoder } from '../speaker/index.js';
+import { enrollSpeaker, type EnrollmentFailure } from '../speaker/profile.js';
+import type { SpeakerEncoder } from '../speaker/types.js';
+import { SileroVad } from '../vad/silero.js';
+import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
+import type { VadModel } from '../vad/types.js';
+import type { AssignedPart, ClosedSegment, ConversationFront, EnrollmentResult, PipelineFactory, SpeakerRoom } from './ports.js';
+
+export interface PipelineDeps {
+  vad?: VadModel;
+  encoder?: SpeakerEncoder;
+  /** `null` forces diarization-only mode. */
+  asr?: AsrEngine | null;
+}
+
+/** Plain words for the enrollment failure reasons, with what to do. */
+const FAILURE_MESSAGES: Record<EnrollmentFailure, string> = {
+  too_quiet: 'No speech was heard. Check the microphone and speak closer to it.',
+  too_short: 'Too little speech: talk for at least 3 seconds.',
+  too_similar: 'This voice is almost identical to the other registered voice. The other person should record.',
+};
+
+/** Auto-enrollment takes a voice from a conversation segment with at least this much speech. */
+const AUTO_ENROLL_MIN_S = 2;
+
+class Room implements SpeakerRoom {
+  private readonly assigner: SpeakerAssigner;
+
+  constructor(
+    private readonly encoder: SpeakerEncoder,
+    private readonly vad: VadModel,
+    private readonly config: Config,
+  ) {
+    this.assigner = new SpeakerAssigner(encoder, { threshold: config.SPEAKER_THRESHOLD });
+  }
+
+  has(id: SpeakerId): boolean {
+    return this.assigner.getProfile(id) !== null;
+  }
+
+  async enroll(id: SpeakerId, samples: Float32Array): Promise<EnrollmentResult> {
+    const { speech, speechSeconds } = await collectSpeech(this.vad.createStream(), samples, {
+      threshold: this.config.VAD_THRESHOLD,
+      rmsGateDbfs: this.config.RMS_GATE_DBFS,
+      varianceGate: this.config.VARIANCE_GATE,
+    });
+    return this.enrollSpeech(id, speech, speechSeconds);
+  }
+
+  private async enrollSpeech(id: SpeakerId, speech: Float32Array, speechSeconds: number): Promise<EnrollmentResult> {
+    const other = this.assigner.getProfile(id === 0 ? 1 : 0);
+    const r = await enrollSpeaker(this.encoder, speech, {
+      gate: { totalFrames: 1, speechFrames: speechSeconds > 0 ? 1 : 0 },
+      other,
+    });
+    if (!r.ok) return { ok: false, reason: r.reason, message: FAILURE_MESSAGES[r.reason], speechSeconds };
+    this.assigner.setProfile(id, r.profile);
+    return { ok: true, profile: r.profile, speechSeconds };
+  }
+
+  async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
+    if (this.config.AUTO_ENROLL) await this.autoEnroll(segment);
+    return this.assigner.assign(segment);
+  }
+
+  /**
+   * Auto-enrollment mode: the first long enough segment becomes speaker 0; the first long
+   * enough segment that does not match speaker 0 becomes speaker 1.
+   */
+  private async autoEnroll(segment: ClosedSegment): Promise<void> {
+    if (this.has(0) && this.has(1)) return;
+    if ((segment.endSample - segment.startSample) / SAMPLE_RATE < AUTO_ENROLL_MIN_S) return;
+    const speech = segment.audio.subarray(
+      Math.max(0, segment.startSample - segment.audioStartSample),
+      segment.endSample - segment.audioStartSample,
+    );
+    if (!this.has(0)) {
+      await this.enrollSpeech(0, speech, speech.length / SAMPLE_RATE);
+      return;
+    }
+    const parts = await this.assigner.assign(segment);
+    if (parts.length === 1 && parts[0]!.speakerId === null) await this.enrollSpeech(1, speech, speech.length / SAMPLE_RATE);
+  }
+}
+
+/** The shared pipeline plus a `close()` that frees its models. */
+export type Pipeline = PipelineFactory & { close(): Promise<void> };
+
+export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
+  const asrLogger = log.child('asr');
+  const asrLog: AsrLog = (level, msg) => asrLogger[level](msg);
+  const vad = deps.vad ?? new SileroVad();
+  await vad.load();
+  const encoder = deps.encoder ?? (await createSpeakerEncoder(config, { log: log.child('speaker') }));
+  await encoder.load();
+  let engine: AsrEngine | null = deps.asr !== undefined ? deps.asr : createAsrEngine(config, { log: asrLog });
+  if (engine) {
+    try {
+      await engine.load();
+    } catch (err) {
+      log.error(`speech recognition failed to start (${(err as Error).message}); running diarization only`);
+      await engine.close().catch(() => undefined);
+      engine = null;
+    }
+  }
+  const queue = new AsrQueue(engine, { maxQueued: config.ASR_QUEUE_MAX, log: asrLog });
+  const frontOptions = speechFrontOptionsFromConfig(config);
+
+  return {
+    models: { asr: engine?.name ?? null, speaker: encoder.name, vad: vad.name },
+    createFront(): ConversationFront {
+      const front = new SpeechFront(vad.createStream(), frontOptions);
+      const segmentsOf = (events: Awaited<ReturnType<SpeechFront['push']>>) =>
+        events.filter((e): e is Extract<typeof e, { kind: 'segment' }> => e.kind === 'segment');
+      return {
+        push: async (pcm16) => segmentsOf(await front.push(pcm16)),
+        flush: async () => segmentsOf(await front.flush()),
+      };
+    },
+    createRoom: () => new Room(encoder, vad, config),
+    transcribe: (samples, language, signal) => queue.enqueue(samples, { language, signal }),
+    async close() {
+      await queue.close();
+      await engine?.close();
+      await encoder.close();
+      await vad.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * End to end over a real WSS connection: enroll both voices of a shared conversation, stream
+ * it faster than real time, stop, and check the message sequence against protocol.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AsrEngine } from '../src/asr/types.js';
+import type { RunningServer } from '../src/server.js';
+import { ProtocolClient, type Received } from '../src/testing/client.js';
+import { loadConversation, type Conversation } from '../src/testing/corpus.js';
+import { startTestServer } from './helpers/server.js';
+
+/** Answers with the part's duration so the test can check which audio each job received. */
+class DurationAsr implements AsrEngine {
+  readonly name = 'fake-duration-asr';
+  calls = 0;
+  async load(): Promise<void> {}
+  async transcribe(samples: Float32Array): Promise<string> {
+    this.calls++;
+    await new Promise((r) => setTimeout(r, 5));
+    return `${(samples.length / 16_000).toFixed(2)} s`;
+  }
+  async close(): Promise<void> {}
+}
+
+type Seg = Extract<Received, { type: 'segment' }>;
+type Tx = Extract<Received, { type: 'transcription' }>;
+
+describe('a two-speaker conversation over WSS', () => {
+  let server: RunningServer;
+  let conv: Conversation;
+  const asr = new DurationAsr();
+  let client: ProtocolClient;
+
+  beforeAll(async () => {
+    conv = loadConversation('1688-1998-easy');
+    server = await startTestServer({}, { asr });
+    client = await ProtocolClient.connect({ url: server.url, token: server.token });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+  });
+
+  it('reports the loaded models once', () => {
+    const loaded = client.messages.filter((m) => m.type === 'model_loaded');
+    expect(loaded).toHaveLength(1);
+    const m = loaded[0] as Extract<Received, { type: 'model_loaded' }>;
+    expect(m.models.asr).toBe('fake-duration-asr');
+    expect(m.models.vad).toMatch(/silero/);
+    expect(typeof m.models.speaker).toBe('string');
+  });
+
+  it('registers both voices from their enrollment clips', async () => {
+    const a = await client.enroll(0, conv.enrollA, 'A');
+    const b = await client.enroll(1, conv.enrollB, 'B');
+    for (const [m, id] of [[a, 0], [b, 1]] as const) {
+      expect(m.type).toBe('speaker_registration_completed');
+      if (m.type !== 'speaker_registration_completed') continue;
+      expect(m.speaker_id).toBe(id);
+      expect(m.speech_seconds).toBeGreaterThan(2);
+      expect(typeof m.message).toBe('string');
+    }
+  });
+
+  it('streams the conversation and keeps every guarantee of protocol.md', async () => {
+    const from = client.messages.length;
+    client.send({ type: 'start_transcription', language: 'en' });
+    const started = await client.next((m) => m.type === 'transcription_started', 10_000, from);
+    expect(started).toMatchObject({ type: 'transcription_started', language: 'en' });
+    // Odd chunk sizes: the server must reassemble frames without losing a sample.
+    await client.streamAudio(conv.audio, { frameSamples: 1337 });
+    client.send({ type: 'stop_transcription' });
+    const stopped = await client.next((m) => m.type === 'transcription_stopped', 120_000, from);
+
+    const msgs = client.messages.slice(from);
+    const segs = msgs.filter((m): m is Seg => m.type === 'segment');
+    const txs = msgs.filter((m): m is Tx => m.type === 'transcription');
+    expect(msgs.filter((m) => m.type === 'error')).toEqual([]);
+    expect(segs.length).toBeGreaterThanOrEqual(10);
+    expect(stopped).toMatchObject({ segments: segs.length });
+    expect(msgs.indexOf(stopped)).toBe(msgs.length - 1);
+
+    const durationS = conv.audio.length / 16_000;
+    segs.forEach((s, i) => {
+      expect(s.segment_id).toBe(segs[0]!.segment_id + i);
+      expect(s.start).toBeGreaterThanOrEqual(0);
+      expect(s.end).toBeGreaterThan(s.start);
+      expect(s.end).toBeLessThanOrEqual(durationS + 1e-3);
+      expect(s.end - s.start).toBeLessThanOrEqual(7.05);
+      if (i > 0) expect(s.start).toBeGreaterThanOrEqual(segs[i - 1]!.end);
+      expect(s.similarity).toHaveLength(2);
+      for (const x of s.similarity) expect(Math.abs(x)).toBeLessThanOrEqual(1);
+      expect([0, 1, null]).toContain(s.speaker_id);
+    });
+
+    // One transcription per segment, after it, same id/speaker/bounds.
+    expect(txs).toHaveLength(segs.length);
+    for (const t of txs) {
+      const s = segs.find((x) => x.segment_id === t.segment_id)!;
+      expect(s).toBeDefined();
+      expect(msgs.indexOf(t)).toBeGreaterThan(msgs.indexOf(s));
+      expect(t.speaker_id).toBe(s.speaker_id);
+      expect([t.start, t.end]).toEqual([s.start, s.end]);
+      expect(Number.isNaN(Date.parse(t.timestamp))).toBe(false);
+      // The recogniser got the part's audio plus a little context, never another part's.
+      const gotS = Number.parseFloat(t.text ?? '');
+      expect(gotS).toBeGreaterThanOrEqual(s.end - s.start - 0.01);
+      expect(gotS).toBeLessThanOrEqual(s.end - s.start + 0.6);
+    }
+
+    // Nothing lost: the reference speech is covered by segments.
+    const covered = (t: number) => segs.some((s) => t >= s.start - 0.05 && t <= s.end + 0.05);
+    let speech = 0;
+    let hit = 0;
+    for (const turn of conv.reference) {
+      for (let t = turn.startS; t < turn.endS; t += 0.01) {
+        speech++;
+        if (covered(t)) hit++;
+      }
+    }
+    expect(hit / speech).toBeGreaterThan(0.9);
+
+    // Attribution is mostly right even in this plain end-to-end check (DER is benchmarked).
+    let agree = 0;
+    let total = 0;
+    for (const s of segs) {
+      for (let t = s.start; t < s.end; t += 0.01) {
+        const ref = conv.reference.find((r) => t >= r.startS && t < r.endS);
+        if (!ref) continue;
+        total++;
+        if (s.speaker_id === conv.speakerId[ref.speaker]) agree++;
+      }
+    }
+    expect(agree / total).toBeGreaterThan(0.8);
+  });
+});

@@ -1,0 +1,22 @@
+/** Starts a real server on 127.0.0.1, port 0, with certificates in a temporary folder. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type ConfigInput } from '../../src/config.js';
+import { startServer, type RunningServer, type ServerDeps } from '../../src/server.js';
+
+/** One self-signed pair per test process (generating an RSA key takes a second). */
+const certDir = mkdtempSync(join(tmpdir(), 'duet-certs-'));
+
+export async function startTestServer(overrides: ConfigInput = {}, deps: ServerDeps = {}): Promise<RunningServer> {
+  const config = loadConfig({}, [], {
+    HOST: '127.0.0.1',
+    PORT: 0,
+    TLS_CERT: join(certDir, 'fullchain.pem'),
+    TLS_KEY: join(certDir, 'privkey.pem'),
+    ASR_MODEL: 'none',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+  return startServer(config, deps);
+}

@@ -1,0 +1,82 @@
+/**
+ * TLS: a self-signed pair is generated when none exists, covers localhost and 127.0.0.1, and a
+ * reload switches new connections to new files without dropping open ones.
+ */
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/server.js';
+import { ProtocolClient } from '../src/testing/client.js';
+import { loadOrCreateTls } from '../src/transport/certs.js';
+import { startTestServer } from './helpers/server.js';
+
+/** SHA-256 fingerprint of the certificate a TLS server presents. */
+function presentedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerX509Certificate()!.fingerprint256);
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('TLS material', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duet-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('generates a self-signed certificate for local names once, then loads it', async () => {
+    const cert = join(dir, 'a/fullchain.pem');
+    const key = join(dir, 'a/privkey.pem');
+    const first = await loadOrCreateTls(cert, key);
+    expect(first.generated).toBe(true);
+    const x = new X509Certificate(first.cert);
+    expect(x.subjectAltName).toContain('DNS:localhost');
+    expect(x.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(x.checkPrivateKey((await import('node:crypto')).createPrivateKey(first.key))).toBe(true);
+    const second = await loadOrCreateTls(cert, key);
+    expect(second.generated).toBe(false);
+    expect(second.cert.equals(first.cert)).toBe(true);
+  });
+
+  it('refuses a certificate without its key', async () => {
+    const cert = join(dir, 'b/fullchain.pem');
+    const key = join(dir, 'b/privkey.pem');
+    await loadOrCreateTls(cert, key);
+    rmSync(key);
+    await expect(loadOrCreateTls(cert, key)).rejects.toThrow(/privkey/);
+  });
+});
+
+describe('certificate reload', () => {
+  let server: RunningServer;
+  afterAll(() => server?.close());
+
+  it('serves new connections with the new certificate and keeps open ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-reload-'));
+    const cert = join(dir, 'fullchain.pem');
+    const key = join(dir, 'privkey.pem');
+    server = await startTestServer({ TLS_CERT: cert, TLS_KEY: key });
+    const before = await presentedFingerprint(server.port);
+    const open = await ProtocolClient.connect({ url: server.url, token: server.token });
+
+    // Replace the files with another self-signed pair, as certbot's renewal would.
+    const other = await loadOrCreateTls(join(dir, 'next/fullchain.pem'), join(dir, 'next/privkey.pem'));
+    writeFileSync(cert, other.cert);
+    writeFileSync(key, other.key);
+    await server.reloadTls();
+
+    const after = await presentedFingerprint(server.port);
+    expect(after).not.toBe(before);
+    expect(after).toBe(new X509Certificate(other.cert).fingerprint256);
+    // The connection opened before the reload still works.
+    const from = open.messages.length;
+    open.send({ type: 'stop_transcription' });
+    const reply = await open.next((m) => m.type === 'error', 5000, from);
+    expect(reply).toMatchObject({ code: 'wrong_state' });
+    await open.close();
+  });
+});
