@@ -3,24 +3,12 @@
  * it faster than real time, stop, and check the message sequence against protocol.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AsrEngine } from '../src/asr/types.js';
 import type { RunningServer } from '../src/server.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
+import { FakeAsrEngine } from '../src/testing/fake-asr.js';
+import { concat, silence, tone, whiteNoise } from '../src/testing/signals.js';
 import { startTestServer } from './helpers/server.js';
-
-/** Answers with the part's duration so the test can check which audio each job received. */
-class DurationAsr implements AsrEngine {
-  readonly name = 'fake-duration-asr';
-  calls = 0;
-  async load(): Promise<void> {}
-  async transcribe(samples: Float32Array): Promise<string> {
-    this.calls++;
-    await new Promise((r) => setTimeout(r, 5));
-    return `${(samples.length / 16_000).toFixed(2)} s`;
-  }
-  async close(): Promise<void> {}
-}
 
 type Seg = Extract<Received, { type: 'segment' }>;
 type Tx = Extract<Received, { type: 'transcription' }>;
@@ -28,7 +16,8 @@ type Tx = Extract<Received, { type: 'transcription' }>;
 describe('a two-speaker conversation over WSS', () => {
   let server: RunningServer;
   let conv: Conversation;
-  const asr = new DurationAsr();
+  // Answers with the duration it was given, so the test can check which audio each job received.
+  const asr = new FakeAsrEngine({ text: (samples) => `${(samples.length / 16_000).toFixed(2)} s`, delayMs: 5 });
   let client: ProtocolClient;
 
   beforeAll(async () => {
@@ -45,7 +34,7 @@ describe('a two-speaker conversation over WSS', () => {
     const loaded = client.messages.filter((m) => m.type === 'model_loaded');
     expect(loaded).toHaveLength(1);
     const m = loaded[0] as Extract<Received, { type: 'model_loaded' }>;
-    expect(m.models.asr).toBe('fake-duration-asr');
+    expect(m.models.asr).toBe('fake asr');
     expect(m.models.vad).toMatch(/silero/);
     expect(typeof m.models.speaker).toBe('string');
   });
@@ -132,5 +121,72 @@ describe('a two-speaker conversation over WSS', () => {
       }
     }
     expect(agree / total).toBeGreaterThan(0.8);
+  });
+});
+
+describe('non-speech and hallucinations', () => {
+  let server: RunningServer;
+  // A recogniser that "hears" what Whisper invents on silence, whatever it is given.
+  const asr = new FakeAsrEngine({ text: ' Thank you.', delayMs: 5 });
+  afterAll(() => server?.close());
+
+  it('produces no segment and no text for silence and noise, and drops invented phrases', async () => {
+    server = await startTestServer({}, { asr });
+    const conv = loadConversation('1998-3080-easy');
+    const client = await ProtocolClient.connect({ url: server.url, token: server.token });
+    expect((await client.enroll(0, conv.enrollA)).type).toBe('speaker_registration_completed');
+    expect((await client.enroll(1, conv.enrollB)).type).toBe('speaker_registration_completed');
+    const from = client.messages.length;
+    client.send({ type: 'start_transcription', language: 'ko' });
+    await client.streamAudio(
+      concat(
+        silence(3),
+        whiteNoise({ durationS: 4, dbfs: -62, seed: 3 }),
+        whiteNoise({ durationS: 4, dbfs: -30, seed: 4 }),
+        tone({ durationS: 2, frequencyHz: 1000, dbfs: -20 }),
+        silence(2),
+      ),
+    );
+    client.send({ type: 'stop_transcription' });
+    const stopped = await client.next((m) => m.type === 'transcription_stopped', 30_000, from);
+    expect(stopped).toMatchObject({ segments: 0 });
+    expect(client.messages.slice(from).filter((m) => m.type === 'segment' || m.type === 'transcription')).toEqual([]);
+    expect(asr.calls).toHaveLength(0);
+
+    // Real speech reaches the recogniser; its invented "Thank you." is filtered to "".
+    const from2 = client.messages.length;
+    client.send({ type: 'start_transcription' });
+    await client.streamAudio(conv.audio.subarray(0, 12 * 16_000));
+    client.send({ type: 'stop_transcription' });
+    await client.next((m) => m.type === 'transcription_stopped', 30_000, from2);
+    const texts = client.messages.slice(from2).filter((m): m is Tx => m.type === 'transcription');
+    expect(texts.length).toBeGreaterThan(0);
+    for (const t of texts) expect(t.text).toBe('');
+    await client.close();
+  });
+});
+
+describe('enrollment failures over WSS', () => {
+  let server: RunningServer;
+  afterAll(() => server?.close());
+
+  it('answers too_quiet, too_short and too_similar with a reason, and re-registration replaces', async () => {
+    server = await startTestServer();
+    const conv = loadConversation('1688-2033-easy');
+    const c = await ProtocolClient.connect({ url: server.url, token: server.token });
+    const quiet = await c.enroll(0, concat(silence(2), whiteNoise({ durationS: 3, dbfs: -62 })));
+    expect(quiet).toMatchObject({ type: 'speaker_registration_failed', speaker_id: 0, reason: 'too_quiet' });
+    const short = await c.enroll(0, concat(silence(0.5), conv.enrollA.subarray(0, 16_000 * 1.2), silence(1)));
+    expect(short).toMatchObject({ type: 'speaker_registration_failed', speaker_id: 0, reason: 'too_short' });
+    expect((await c.enroll(0, conv.enrollA)).type).toBe('speaker_registration_completed');
+    // The same voice again for the other speaker.
+    const same = await c.enroll(1, conv.enrollA);
+    expect(same).toMatchObject({ type: 'speaker_registration_failed', speaker_id: 1, reason: 'too_similar' });
+    expect((same as { message: string }).message.length).toBeGreaterThan(10);
+    expect((await c.enroll(1, conv.enrollB)).type).toBe('speaker_registration_completed');
+    // Re-registering speaker 0 with B's voice is now too similar to speaker 1; with A it replaces.
+    expect(await c.enroll(0, conv.enrollB)).toMatchObject({ reason: 'too_similar' });
+    expect((await c.enroll(0, conv.enrollA)).type).toBe('speaker_registration_completed');
+    await c.close();
   });
 });
