@@ -1,0 +1,240 @@
+/**
+ * The chat page in a real browser: headless Chromium with a fake microphone that plays a shared
+ * conversation (enrollment of A, pause, enrollment of B, pause, the conversation), against the
+ * real server in diarization-only mode. The test clicks through the page like a person and
+ * checks where the bubbles landed against the conversation's conv.rttm.
+ *
+ * Timing: Chromium starts the fake microphone's file when the page opens the microphone (first
+ * "Record voice") and the page keeps it open, so "seconds captured" (the page's
+ * `#mic-info[data-captured-s]`) is the position in the file. Every click waits for a position
+ * inside a silence of the file; see test/helpers/browser-fake-mic.ts.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { fromRoot } from '../src/paths.js';
+import { startServer } from '../src/server.js';
+import { buildFakeMicWav, type FakeMicTimeline } from './helpers/browser-fake-mic.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT_DIR = fromRoot('test-output/browser');
+const CONVERSATION = '1688-1998-easy';
+/** Seconds of conv.wav played: ends in the pause after B's turn at 33.5–41.8 s. */
+const CONVERSATION_S = 42.5;
+/** Clicks happen this long after the end of a part (inside the following silence). */
+const AFTER_PART_S = 0.5;
+
+type RunningServer = Awaited<ReturnType<typeof startServer>>;
+
+interface BubbleData {
+  speaker: string;
+  start: number;
+  end: number;
+  side: 'left' | 'right' | 'center';
+  text: string;
+}
+
+/** Seconds of the microphone file played so far, as the page reports it. */
+async function capturedS(page: Page): Promise<number> {
+  return page.evaluate(() => Number((document.querySelector('#mic-info') as HTMLElement).dataset.capturedS ?? 0));
+}
+
+/** Waits until the fake microphone's file has played up to `seconds`. */
+async function waitForFileTime(page: Page, seconds: number): Promise<void> {
+  await page.waitForFunction(
+    (s) => Number((document.querySelector('#mic-info') as HTMLElement).dataset.capturedS ?? 0) >= s,
+    seconds,
+    { timeout: (seconds + 20) * 1000, polling: 50 },
+  );
+}
+
+function overlapS(a0: number, a1: number, b0: number, b1: number): number {
+  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
+}
+
+describe('the chat page in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let timeline: FakeMicTimeline;
+  let certDir: string;
+  // Per process, so two test runs in one checkout never rewrite the file Chromium is playing.
+  const wavPath = join(OUT_DIR, `fake-mic-${process.pid}.wav`);
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
+    }
+    mkdirSync(OUT_DIR, { recursive: true });
+    timeline = buildFakeMicWav(wavPath, { conversation: CONVERSATION, conversationS: CONVERSATION_S });
+    certDir = mkdtempSync(join(tmpdir(), 'duet-browser-certs-'));
+    const config = loadConfig({}, [], {
+      HOST: '127.0.0.1',
+      PORT: 0,
+      ASR_MODEL: 'none',
+      TLS_CERT: join(certDir, 'fullchain.pem'),
+      TLS_KEY: join(certDir, 'privkey.pem'),
+      LOG_LEVEL: 'warn',
+    });
+    server = await startServer(config);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${wavPath}`,
+        '--ignore-certificate-errors',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    rmSync(wavPath, { force: true });
+  });
+
+  it('registers two voices and shows the conversation on both sides', async () => {
+    const context = await browser.newContext({
+      locale: 'en-US',
+      viewport: { width: 1280, height: 860 },
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    });
+
+    await page.goto(`${server.url}?token=${encodeURIComponent(server.token)}`);
+    // The token is kept for the tab but removed from the address bar.
+    await expect.poll(() => page.url()).not.toContain('token=');
+    await expect.poll(() => page.locator('#status-text').textContent(), { timeout: 20_000 }).toMatch(/Ready/);
+    expect(await page.locator('#status-text').textContent()).toMatch(/Diarization only/);
+
+    const start = page.getByRole('button', { name: 'Start' });
+    expect(await start.isEnabled()).toBe(false);
+
+    await page.getByLabel('Name — Speaker 1').fill('Ana');
+    await page.getByLabel('Name — Speaker 2').fill('Ben');
+
+    // Speaker 1: the first Record opens the microphone, which starts the file at 0 s (silence).
+    const card1 = page.locator('#voice-0');
+    const card2 = page.locator('#voice-1');
+    await card1.getByRole('button', { name: 'Record voice' }).click();
+    await waitForFileTime(page, timeline.enrollA.endS + AFTER_PART_S);
+    await card1.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => card1.locator('.voice-status').textContent(), { timeout: 15_000 }).toMatch(/Voice registered/);
+
+    // Speaker 2: starts inside the pause before enroll_B, ends in the pause after it.
+    const card2Button = page.getByRole('button', { name: 'Record voice' });
+    await waitForFileTime(page, timeline.enrollB.startS - 1);
+    await card2Button.click();
+    await waitForFileTime(page, timeline.enrollB.endS + AFTER_PART_S);
+    await card2.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => card2.locator('.voice-status').textContent(), { timeout: 15_000 }).toMatch(/Voice registered/);
+    await expect.poll(() => start.isEnabled()).toBe(true);
+    await page.waitForTimeout(300); // let the button transitions settle for the screenshot
+    await page.screenshot({ path: join(OUT_DIR, 'registration-done.png') });
+
+    // Conversation: Start in the pause before conv.wav; server time 0 = file time at the click.
+    await page.getByLabel('Language').selectOption('en');
+    await start.click();
+    const startedAtFileS = await capturedS(page);
+    // Normally inside the pause before conv.wav; later only if registration answered slowly.
+    expect(startedAtFileS).toBeLessThan(timeline.conversationStartS + 3);
+    await expect.poll(() => page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
+
+    await waitForFileTime(page, timeline.conversationStartS + 25);
+    await page.screenshot({ path: join(OUT_DIR, 'conversation.png') });
+    await waitForFileTime(page, timeline.conversationStartS + timeline.conversationS + 1.5);
+
+    // Esc ends the conversation; the server finishes pending segments first.
+    await page.keyboard.press('Escape');
+    await expect
+      .poll(() => page.locator('#conversation-hint').textContent(), { timeout: 30_000 })
+      .toMatch(/Conversation ended/);
+
+    const bubbles: BubbleData[] = await page.$$eval('.bubble', (els) =>
+      els.map((e) => {
+        const el = e as HTMLElement;
+        return {
+          speaker: el.dataset.speaker ?? '',
+          start: Number(el.dataset.start),
+          end: Number(el.dataset.end),
+          side: el.classList.contains('left') ? 'left' : el.classList.contains('right') ? 'right' : 'center',
+          text: el.querySelector('.bubble-text')?.textContent ?? '',
+        } as const;
+      }),
+    );
+    await page.locator('#chat').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(OUT_DIR, 'conversation-ended.png'), fullPage: true });
+
+    expect(bubbles.length).toBeGreaterThanOrEqual(4);
+    expect(bubbles.some((b) => b.side === 'left' && b.speaker === '0')).toBe(true);
+    expect(bubbles.some((b) => b.side === 'right' && b.speaker === '1')).toBe(true);
+    // No ASR model: every filled bubble says so instead of showing text.
+    expect(bubbles.every((b) => b.text.includes('diarization only'))).toBe(true);
+    // Names from the cards.
+    expect(await page.locator('.bubble.left .bubble-name').first().textContent()).toBe('Ana');
+    expect(await page.locator('.bubble.right .bubble-name').first().textContent()).toBe('Ben');
+
+    // Bubble time (server seconds) → conv.wav seconds.
+    const toConvS = startedAtFileS - timeline.conversationStartS;
+    let correctS = 0;
+    let wrongS = 0;
+    let unknownS = 0;
+    for (const b of bubbles) {
+      const b0 = b.start + toConvS;
+      const b1 = b.end + toConvS;
+      for (const turn of timeline.reference) {
+        const ov = overlapS(b0, b1, turn.startS, turn.endS);
+        if (ov === 0) continue;
+        if (b.speaker === 'none') unknownS += ov;
+        else if (Number(b.speaker) === timeline.speakerId[turn.speaker]) correctS += ov;
+        else wrongS += ov;
+      }
+    }
+    // Reference speech that was streamed after Start (conv.wav seconds).
+    const firstConvS = Math.max(0, toConvS);
+    const referenceS = timeline.reference.reduce((s, r) => s + overlapS(r.startS, r.endS, firstConvS, timeline.conversationS), 0);
+    const attributedS = correctS + wrongS + unknownS;
+    const summary = { correctS, wrongS, unknownS, referenceS, bubbles: bubbles.length, startedAtFileS };
+    writeFileSync(join(OUT_DIR, 'summary.json'), JSON.stringify({ ...summary, bubbleData: bubbles }, null, 2));
+    expect(attributedS / referenceS, JSON.stringify(summary)).toBeGreaterThan(0.6);
+    expect(correctS / attributedS, JSON.stringify(summary)).toBeGreaterThan(0.75);
+
+    // Download as .txt: one line per bubble, with names and times.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download .txt' }).click()]);
+    const saved = join(OUT_DIR, 'conversation.txt');
+    await download.saveAs(saved);
+    const text = readFileSync(saved, 'utf8');
+    expect(text).toMatch(/\[00:\d\d\] Ana: /);
+    expect(text).toMatch(/Ben: /);
+
+    // The same page on a phone, in dark mode: one column, readable.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#chat').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(OUT_DIR, 'phone-dark.png') });
+
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 150_000);
+
+  it('tells the user to check the token / link when the token is wrong', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${server.url}?token=not-the-token`);
+    await expect.poll(() => page.url()).not.toContain('token=');
+    const banner = page.getByRole('alert');
+    await expect.poll(() => banner.first().textContent(), { timeout: 15_000 }).toMatch(/check the token \/ link/i);
+    expect(await page.getByRole('button', { name: 'Record voice' }).first().isEnabled()).toBe(false);
+    await context.close();
+  }, 30_000);
+});
