@@ -1,0 +1,119 @@
+/**
+ * Speech recognition for the rest of the server: build the engine from the configuration
+ * (or none: diarization-only mode), queue segments, filter hallucinations.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { fromRoot } from '../paths.js';
+import { AsrQueue } from './queue.js';
+import type { AsrEngine } from './types.js';
+import { consoleAsrLog, WhisperServerEngine, type AsrLog, type DeviceProbe } from './whisper-server.js';
+import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
+
+export type { AsrEngine } from './types.js';
+export { cleanTranscript } from './hallucination.js';
+export { AsrQueue, AsrQueueError, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions } from './queue.js';
+export {
+  consoleAsrLog,
+  resolveDevice,
+  systemDeviceProbe,
+  WhisperServerEngine,
+  type AsrDevice,
+  type AsrDeviceChoice,
+  type AsrLog,
+  type AsrLogLevel,
+  type DeviceDecision,
+  type DeviceProbe,
+  type WhisperServerOptions,
+} from './whisper-server.js';
+export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';
+
+type AsrConfig = Pick<Config, 'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR'>;
+
+/** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
+export function asrModelPath(config: AsrConfig): string | null {
+  if (config.ASR_MODEL_PATH) return fromRoot(config.ASR_MODEL_PATH);
+  if (config.ASR_MODEL === 'none' || config.ASR_MODEL === '') return null;
+  return fromRoot(join(config.MODELS_DIR, `ggml-${config.ASR_MODEL}.bin`));
+}
+
+export interface CreateAsrOptions {
+  log?: AsrLog;
+  probe?: DeviceProbe;
+}
+
+/**
+ * The configured engine, not yet loaded (call `load()`), or null — with the reason logged —
+ * when there is no model to run (`ASR_MODEL=none`, model file missing) or whisper.cpp has not
+ * been built: the server then runs in diarization-only mode.
+ */
+export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {}): WhisperServerEngine | null {
+  const log = options.log ?? consoleAsrLog;
+  const modelPath = asrModelPath(config);
+  if (!modelPath) {
+    log('info', 'ASR_MODEL=none: speech recognition off (diarization only)');
+    return null;
+  }
+  if (!existsSync(modelPath)) {
+    log('warn', `model file ${modelPath} not found (run \`npm run models\`): speech recognition off (diarization only)`);
+    return null;
+  }
+  const build = locateWhisperBuild(config.WHISPER_BUILD_DIR);
+  if (!hasWhisperServer(build)) {
+    log('warn', `${build.serverBin} not found (run \`npm run build:whisper\`): speech recognition off (diarization only)`);
+    return null;
+  }
+  return new WhisperServerEngine({
+    serverBin: build.serverBin,
+    modelPath,
+    modelLabel: config.ASR_MODEL_PATH ? undefined : config.ASR_MODEL,
+    backends: build.backends,
+    device: config.ASR_DEVICE,
+    threads: config.ASR_THREADS,
+    log,
+    probe: options.probe,
+  });
+}
+
+/** Process-wide speech recognition, ready to use: what the pipeline needs. */
+export interface AsrService {
+  /** For `model_loaded.models.asr`: e.g. `whisper.cpp base (cpu, 2 threads)`, or null (diarization only). */
+  readonly name: string | null;
+  readonly queue: AsrQueue;
+  /** Filtered text ('' = nothing recognised), or null without a model. Rejects on overload/abort. */
+  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
+  /** Fails waiting jobs, waits for the running one, stops whisper-server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and loads the engine (or takes `engine` as given, e.g. a fake or null) and puts the
+ * shared queue in front of it. A model that fails to load means diarization-only mode, logged,
+ * not a failed start.
+ */
+export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { engine?: AsrEngine | null } = {}): Promise<AsrService> {
+  const log = options.log ?? consoleAsrLog;
+  let engine = options.engine !== undefined ? options.engine : createAsrEngine(config, options);
+  if (engine) {
+    try {
+      await engine.load();
+    } catch (err) {
+      log('error', `speech recognition failed to start: ${(err as Error).message}; running diarization only`);
+      await engine.close();
+      engine = null;
+    }
+  }
+  const queue = new AsrQueue(engine, { maxQueued: config.ASR_QUEUE_MAX, log });
+  let closing: Promise<void> | null = null;
+  return {
+    name: engine?.name ?? null,
+    queue,
+    transcribe: (samples, language, signal) => queue.enqueue(samples, { language, signal }),
+    close: () =>
+      (closing ??= (async () => {
+        await queue.close();
+        await engine?.close();
+      })()),
+  };
+}
