@@ -3,7 +3,7 @@
  * and one recognition queue shared by every session, and the per-session parts made from them.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { AsrQueue, createAsrEngine, type AsrEngine, type AsrLog } from '../asr/index.js';
+import { startAsr, type AsrEngine, type AsrLog } from '../asr/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
@@ -103,21 +103,11 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
   await vad.load();
   const encoder = deps.encoder ?? (await createSpeakerEncoder(config, { log: log.child('speaker') }));
   await encoder.load();
-  let engine: AsrEngine | null = deps.asr !== undefined ? deps.asr : createAsrEngine(config, { log: asrLog });
-  if (engine) {
-    try {
-      await engine.load();
-    } catch (err) {
-      log.error(`speech recognition failed to start (${(err as Error).message}); running diarization only`);
-      await engine.close().catch(() => undefined);
-      engine = null;
-    }
-  }
-  const queue = new AsrQueue(engine, { maxQueued: config.ASR_QUEUE_MAX, log: asrLog });
+  const asr = await startAsr(config, { log: asrLog, ...(deps.asr !== undefined ? { engine: deps.asr } : {}) });
   const frontOptions = speechFrontOptionsFromConfig(config);
 
   return {
-    models: { asr: engine?.name ?? null, speaker: encoder.name, vad: vad.name },
+    models: { asr: asr.name, speaker: encoder.name, vad: vad.name },
     createFront(): ConversationFront {
       const front = new SpeechFront(vad.createStream(), frontOptions);
       const segmentsOf = (events: Awaited<ReturnType<SpeechFront['push']>>) =>
@@ -128,10 +118,9 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       };
     },
     createRoom: () => new Room(encoder, vad, config),
-    transcribe: (samples, language, signal) => queue.enqueue(samples, { language, signal }),
+    transcribe: asr.transcribe,
     async close() {
-      await queue.close();
-      await engine?.close();
+      await asr.close();
       await encoder.close();
       await vad.close();
     },
