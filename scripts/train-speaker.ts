@@ -25,6 +25,7 @@ import { DEFAULT_FRONT_END, FrontEnd, StatsPool, energeticFrames, type FrontEndO
 import { symmetricEigen, dot } from '../src/speaker/linalg.js';
 import { fromRoot } from '../src/paths.js';
 import { CORPUS_DIR } from '../src/testing/paths.js';
+import { seededRandom } from '../src/testing/signals.js';
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k!, v ?? 'true']; }));
 const K = Number(args.get('dim') ?? 32);
@@ -46,18 +47,6 @@ const WINDOWS_S = [1.5, 3];
 const HOP_S = 0.5;
 
 interface Clip { speaker: string; pool: StatsPool; noisy: StatsPool[] }
-
-/** Deterministic PRNG (mulberry32) so the model file is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A copy with its level changed and a white noise floor added (the conversations' condition). */
 function noisyCopy(x: Float32Array, rand: () => number): Float32Array {
@@ -258,7 +247,7 @@ async function main() {
   const fe = new FrontEnd(frontEndOptions);
   const t0 = performance.now();
   const clips: Clip[] = loadDir(cohortDir, files).map((c, i) => {
-    const rand = rng(1000 + i);
+    const rand = seededRandom(1000 + i);
     const noisy = Array.from({ length: AUGMENT }, () => poolOf(fe, noisyCopy(c.samples, rand)));
     return { speaker: c.speaker, pool: poolOf(fe, c.samples), noisy };
   });
