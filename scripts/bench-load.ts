@@ -1,5 +1,5 @@
 /**
- * `npm run bench:load [-- --seconds=40 --max=16]`
+ * `npm run bench:load [-- --seconds=40 --max=96]`
  *
  * Runs N concurrent simulated clients (each enrolls two voices and streams a shared
  * conversation at real-time pace, ASR off) for N = 1, 2, 4, 6, 8, … and prints the largest N
@@ -18,7 +18,7 @@ const args = Object.fromEntries(
   }),
 );
 const seconds = Number(args.seconds ?? 40);
-const maxN = Number(args.max ?? 16);
+const maxN = Number(args.max ?? 96);
 
 const config = loadConfig(process.env, [], {
   HOST: '127.0.0.1',
@@ -37,7 +37,7 @@ console.log('| clients | segments | p50 s | p95 s | max s | CPU % (of one core) 
 console.log('|---|---|---|---|---|---|---|---|');
 let best = 0;
 try {
-  for (const n of [1, 2, 4, 6, 8, 10, 12, 16, 20, 24].filter((x) => x <= maxN)) {
+  for (const n of [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96].filter((x) => x <= maxN)) {
     const { result, cpuPercent, peakRssMiB } = await measureProcess(() =>
       Promise.all(Array.from({ length: n }, (_, i) => runRealtimeClient(server, convs[i % convs.length]!, seconds))),
     );
