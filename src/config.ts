@@ -4,11 +4,22 @@
  */
 import { z } from 'zod';
 
-const bool = z
-  .union([z.boolean(), z.string()])
-  .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase())));
+/**
+ * A yes/no setting. Anything but the listed words is an error, not `false`: `AUTH=ture` must
+ * not silently turn access control off.
+ */
+const bool = z.union([
+  z.boolean(),
+  z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .pipe(z.enum(['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off']))
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
+]);
 const num = (def: number) => z.coerce.number().finite().default(def);
 const int = (def: number) => z.coerce.number().int().default(def);
+const posNum = (def: number) => z.coerce.number().finite().positive().default(def);
+const posInt = (def: number) => z.coerce.number().int().positive().default(def);
 
 /** Each setting: env var name → schema with its default. The README table mirrors this. */
 export const ConfigSchema = z.object({
@@ -29,7 +40,7 @@ export const ConfigSchema = z.object({
   ASR_MODEL_PATH: z.string().default(''),
   ASR_DEVICE: z.enum(['auto', 'cuda', 'vulkan', 'cpu']).default('auto'),
   ASR_THREADS: int(0),
-  ASR_QUEUE_MAX: int(64),
+  ASR_QUEUE_MAX: posInt(64),
   WHISPER_BUILD_DIR: z.string().default('build/whisper'),
   SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
   SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
@@ -43,15 +54,15 @@ export const ConfigSchema = z.object({
   MAX_SEGMENT_MS: int(7000),
   PRE_ROLL_MS: int(200),
   MIN_SPEECH_MS: int(96),
-  MAX_SESSIONS: int(4),
-  MAX_FRAME_BYTES: int(256 * 1024),
-  MAX_ENROLLMENT_S: num(30),
-  MAX_CONVERSATION_S: num(4 * 3600),
+  MAX_SESSIONS: posInt(4),
+  MAX_FRAME_BYTES: posInt(256 * 1024),
+  MAX_ENROLLMENT_S: posNum(30),
+  MAX_CONVERSATION_S: posNum(4 * 3600),
   /** Seconds of unprocessed audio after which the socket stops being read. */
-  MAX_BACKLOG_S: num(4),
+  MAX_BACKLOG_S: posNum(4),
   /** Accept start_transcription before both voices are registered. */
   AUTO_ENROLL: bool.default(false),
-  HEARTBEAT_MS: int(30_000),
+  HEARTBEAT_MS: int(30_000).pipe(z.number().min(1000)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

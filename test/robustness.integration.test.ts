@@ -4,10 +4,20 @@
  * conversation on another connection is unaffected.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { floatToPcm16 } from '../src/audio/wav.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import type { ServerMessage } from '../src/protocol/messages.js';
 import type { RunningServer } from '../src/server.js';
+import type { ClosedSegment, PipelineFactory } from '../src/session/ports.js';
+import { MAX_INBOX_ITEMS, Session } from '../src/session/session.js';
+import { Gateway, type Connection, type SessionHandle } from '../src/transport/gateway.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
 import { startTestServer } from './helpers/server.js';
@@ -58,6 +68,8 @@ describe('bad input', () => {
     const c = await ProtocolClient.connect({ url: server.url, token: server.token });
     await errorAfter(c, () => c.ws.send('{not json'), 'bad_json');
     await errorAfter(c, () => c.ws.send(randomBytes(300).toString('latin1')), 'bad_json');
+    // Invalid UTF-8 in a text frame is bad input too, not a reason to close (1007).
+    await errorAfter(c, () => c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x7d]), { binary: false }), 'bad_json');
     await errorAfter(c, () => c.send({ type: 'teleport' }), 'unknown_type');
     await errorAfter(c, () => c.send({ type: 'start_speaker_registration', speaker_id: 2 }), 'bad_message');
     await errorAfter(c, () => c.send({ type: 'start_speaker_registration', speaker_id: 0, name: 7 }), 'bad_message');
@@ -167,6 +179,241 @@ describe('bad input', () => {
     });
     expect(code).toBe(1013);
     expect(JSON.parse(message)).toMatchObject({ type: 'error', code: 'server_busy' });
+
+    // A refused client whose first frame is a protocol error (reserved opcode 3), sent in the
+    // same packet as its upgrade request: the refused socket must not crash the process.
+    const raw = tlsConnect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    raw.on('error', () => undefined);
+    await new Promise<void>((r) => raw.once('secureConnect', () => r()));
+    raw.write(
+      `GET /ws?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    raw.write(Buffer.from([0x83, 0x82, 0, 0, 0, 0, 0x01, 0x02]));
+    await new Promise((r) => setTimeout(r, 300));
+    raw.destroy();
+    const health = await new Promise<number>((resolve) => {
+      httpsGet(`https://127.0.0.1:${server.port}/healthz`, { rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', () => resolve(-1));
+    });
+    expect(health).toBe(200);
     await Promise.all(clients.map((c) => c.close()));
+  });
+});
+
+/** A connection that records what a session does to it. */
+class FakeConn implements Connection {
+  sent: ServerMessage[] = [];
+  pauses = 0;
+  resumes = 0;
+  send(msg: ServerMessage): void {
+    this.sent.push(msg);
+  }
+  pause(): void {
+    this.pauses++;
+  }
+  resume(): void {
+    this.resumes++;
+  }
+  close(): void {}
+  of(type: ServerMessage['type']): ServerMessage[] {
+    return this.sent.filter((m) => m.type === type);
+  }
+}
+
+interface PendingAsr {
+  resolve(text: string): void;
+}
+
+/** A pipeline where every pushed frame closes one segment and recognition waits for the test. */
+function fakePipeline(opts: { flushThrows?: boolean } = {}): PipelineFactory & { asr: PendingAsr[] } {
+  const asr: PendingAsr[] = [];
+  let at = 0;
+  const segmentOf = (samples: number): ClosedSegment => {
+    const seg = { startSample: at, endSample: at + samples, audio: new Float32Array(samples), audioStartSample: at };
+    at += samples;
+    return seg;
+  };
+  return {
+    asr,
+    models: { asr: 'fake', speaker: 'fake', vad: 'fake' },
+    createFront: () => ({
+      push: async (pcm16) => [segmentOf(pcm16.byteLength / 2)],
+      flush: async () => {
+        if (opts.flushThrows) throw new Error('flush failed');
+        return [];
+      },
+    }),
+    createRoom: () => ({
+      enroll: async () => ({ ok: true, profile: null, speechSeconds: 3 }),
+      has: () => true,
+      assign: async (seg) => [{ startSample: seg.startSample, endSample: seg.endSample, speakerId: 0, similarity: [0.9, 0.1] }],
+    }),
+    transcribe: (_samples, _language, signal) =>
+      new Promise<string | null>((resolve, reject) => {
+        asr.push({ resolve });
+        signal.addEventListener('abort', () => reject(new Error('aborted')));
+      }),
+  };
+}
+
+const until = async (cond: () => boolean, what: string): Promise<void> => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('session flow control', () => {
+  const log = createLogger('silent');
+  const start = JSON.stringify({ type: 'start_transcription' });
+  const stop = JSON.stringify({ type: 'stop_transcription' });
+
+  it('stops reading a flood of control messages while it is busy, and resumes once they are handled', async () => {
+    const conn = new FakeConn();
+    const pipeline = fakePipeline();
+    const session = new Session(conn, { config: loadConfig(), pipeline, log });
+    session.onText(start);
+    session.onBinary(Buffer.alloc(320));
+    session.onText(stop);
+    await until(() => pipeline.asr.length === 1, 'the recognition job');
+    // The stop now waits for recognition; valid messages keep coming.
+    for (let i = 0; i < 3 * MAX_INBOX_ITEMS; i++) session.onText(stop);
+    expect(conn.pauses).toBe(1);
+    expect(conn.resumes).toBe(0);
+    pipeline.asr[0]!.resolve('hello');
+    await until(() => conn.of('error').length === 3 * MAX_INBOX_ITEMS, 'every message answered');
+    expect(conn.resumes).toBe(1);
+    const order = conn.sent.map((m) => m.type).filter((t) => t !== 'error');
+    expect(order).toEqual(['model_loaded', 'transcription_started', 'segment', 'transcription', 'transcription_stopped']);
+    await session.close();
+  });
+
+  it('answers stop_transcription even when closing the last segment fails', async () => {
+    const conn = new FakeConn();
+    const session = new Session(conn, { config: loadConfig(), pipeline: fakePipeline({ flushThrows: true }), log });
+    session.onText(start);
+    session.onText(stop);
+    await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+    expect(conn.of('error')).toMatchObject([{ code: 'internal' }]);
+    // And the session is idle again: a new conversation can start.
+    session.onText(start);
+    await until(() => conn.of('transcription_started').length === 2, 'a second start');
+    await session.close();
+  });
+
+  it('keeps a fast replay within its share of the recognition queue instead of losing text to overload', async () => {
+    const conn = new FakeConn();
+    const pipeline = fakePipeline();
+    // Share: 8 queued jobs / 4 sessions = 2 jobs at once for this session.
+    const config = loadConfig({}, [], { ASR_QUEUE_MAX: 8, MAX_SESSIONS: 4 });
+    const session = new Session(conn, { config, pipeline, log });
+    session.onText(start);
+    for (let i = 0; i < 10; i++) session.onBinary(Buffer.alloc(320));
+    session.onText(stop);
+    await until(() => pipeline.asr.length === 2, 'two jobs');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pipeline.asr).toHaveLength(2);
+    for (let done = 0; done < 10; done++) {
+      await until(() => pipeline.asr.length > done, `job ${done}`);
+      pipeline.asr[done]!.resolve(`t${done}`);
+    }
+    await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+    const texts = conn.of('transcription').map((m) => (m as { text: string }).text);
+    expect(texts).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`));
+    expect(conn.of('error')).toEqual([]);
+    await session.close();
+  });
+});
+
+describe('gateway edge', () => {
+  /** A plain-HTTP gateway with a scripted session, for heartbeat and send-buffer behaviour. */
+  async function gatewayWith(
+    heartbeatMs: number,
+    onText: (conn: Connection, text: string) => void,
+    maxSendBufferBytes?: number,
+  ): Promise<{ url: string; gateway: Gateway; close(): Promise<void> }> {
+    const gateway = new Gateway({
+      token: null,
+      allowedOrigins: [],
+      maxSessions: 4,
+      hardMaxPayloadBytes: 1024 * 1024,
+      heartbeatMs,
+      ...(maxSendBufferBytes !== undefined ? { maxSendBufferBytes } : {}),
+      log: createLogger('silent'),
+      createSession: (conn): SessionHandle => ({
+        onText: (text) => onText(conn, text),
+        onBinary: () => undefined,
+        close: async () => undefined,
+      }),
+    });
+    const http = createHttpServer();
+    http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    return {
+      url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`,
+      gateway,
+      close: async () => {
+        await gateway.close();
+        http.closeAllConnections();
+        await new Promise<void>((r) => http.close(() => r()));
+      },
+    };
+  }
+
+  it('does not terminate a peer whose socket it paused for backpressure (its pongs cannot be read)', async () => {
+    const g = await gatewayWith(100, (conn, text) => {
+      // Paused for 6 heartbeats, as a session busy with a long backlog would be.
+      if (text === 'pause') {
+        conn.pause();
+        setTimeout(() => conn.resume(), 600);
+      }
+      conn.send({ type: 'transcription_started', language: text });
+    });
+    const ws = new WebSocket(g.url);
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    const replies: string[] = [];
+    ws.on('message', (d) => replies.push((JSON.parse(d.toString()) as { language: string }).language));
+    await new Promise((r) => ws.once('open', r));
+    ws.send('pause');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(closed).toBe(false);
+    ws.send('after');
+    await until(() => replies.includes('after'), 'a reply after the pause');
+    expect(g.gateway.size).toBe(1);
+    ws.terminate();
+    await g.close();
+  });
+
+  it('disconnects a peer that leaves too many replies unread', async () => {
+    const g = await gatewayWith(
+      60_000,
+      (conn) => {
+        for (let i = 0; i < 20_000; i++) conn.send({ type: 'error', code: 'internal', message: 'x'.repeat(1000) });
+      },
+      64 * 1024,
+    );
+    const ws = new WebSocket(g.url);
+    await new Promise((r) => ws.once('open', r));
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    ws.send('flood');
+    await until(() => g.gateway.size === 0, 'the stalled peer to be dropped');
+    ws.terminate();
+    await g.close();
+  });
+});
+
+describe('configuration', () => {
+  it('refuses a yes/no setting it does not understand instead of reading it as "no"', () => {
+    expect(() => loadConfig({ AUTH: 'ture' })).toThrow(/AUTH/);
+    expect(loadConfig({ AUTH: 'off' }).AUTH).toBe(false);
+    expect(loadConfig({ AUTH: 'Yes' }).AUTH).toBe(true);
+    expect(loadConfig({}).AUTH).toBe(true);
+  });
+  it('refuses limits that would disable themselves or kill every connection', () => {
+    expect(() => loadConfig({ HEARTBEAT_MS: '0' })).toThrow(/HEARTBEAT_MS/);
+    expect(() => loadConfig({ MAX_SESSIONS: '0' })).toThrow(/MAX_SESSIONS/);
+    expect(() => loadConfig({ MAX_BACKLOG_S: '-1' })).toThrow(/MAX_BACKLOG_S/);
   });
 });

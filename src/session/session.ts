@@ -33,6 +33,12 @@ type InboxItem = { kind: 'message'; message: ClientMessage } | { kind: 'audio'; 
 /** Audio kept around a part for recognition: context before its first word, margin after. */
 const ASR_LEAD_SAMPLES = Math.round(0.2 * SAMPLE_RATE);
 const ASR_TAIL_SAMPLES = Math.round(0.15 * SAMPLE_RATE);
+/**
+ * Inbox items (control messages and audio frames) after which the socket stops being read,
+ * whatever their size: bounds the per-item overhead of tiny frames and a flood of valid text
+ * messages while the session is busy (e.g. a stop waiting for recognition).
+ */
+export const MAX_INBOX_ITEMS = 1024;
 
 export interface SessionOptions {
   config: Config;
@@ -53,6 +59,10 @@ export class Session implements SessionHandle {
   private nextSegmentId = 0;
   private unexpectedAudioReported = false;
   private readonly maxBacklogBytes: number;
+  /** Recognition jobs of this session not finished yet, and the most it may have at once. */
+  private pendingAsr = 0;
+  private readonly maxPendingAsr: number;
+  private asrSlotFreed: (() => void) | null = null;
 
   constructor(
     private readonly conn: Connection,
@@ -60,6 +70,9 @@ export class Session implements SessionHandle {
   ) {
     this.room = opts.pipeline.createRoom();
     this.maxBacklogBytes = Math.round(opts.config.MAX_BACKLOG_S * SAMPLE_RATE * 2);
+    // A fair share of the shared queue, so a fast file replay waits (and pauses its socket)
+    // instead of overflowing the queue and losing text as `overloaded`.
+    this.maxPendingAsr = Math.max(1, Math.floor(opts.config.ASR_QUEUE_MAX / Math.max(1, opts.config.MAX_SESSIONS)));
     conn.send({
       type: 'model_loaded',
       message: opts.pipeline.models.asr
@@ -86,10 +99,6 @@ export class Session implements SessionHandle {
     }
     if (data.byteLength === 0) return;
     this.backlogBytes += data.byteLength;
-    if (!this.paused && this.backlogBytes > this.maxBacklogBytes) {
-      this.paused = true;
-      this.conn.pause();
-    }
     this.enqueue({ kind: 'audio', pcm16: data });
   }
 
@@ -99,27 +108,37 @@ export class Session implements SessionHandle {
     this.state = { kind: 'closed' };
     this.inbox.length = 0;
     this.abort.abort();
+    this.asrSlotFreed?.();
     const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
     await Promise.race([settle, new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
   private enqueue(item: InboxItem): void {
     this.inbox.push(item);
+    if (!this.paused && (this.backlogBytes > this.maxBacklogBytes || this.inbox.length > MAX_INBOX_ITEMS)) {
+      this.paused = true;
+      this.conn.pause();
+    }
     this.pumping ??= this.pump().finally(() => {
       this.pumping = null;
     });
   }
 
+  /** Resumes reading once both the audio backlog and the item count are down to half. */
+  private maybeResume(): void {
+    if (this.paused && this.backlogBytes <= this.maxBacklogBytes / 2 && this.inbox.length <= MAX_INBOX_ITEMS / 2) {
+      this.paused = false;
+      this.conn.resume();
+    }
+  }
+
   private async pump(): Promise<void> {
     while (this.inbox.length > 0 && this.state.kind !== 'closed') {
       const item = this.inbox.shift()!;
+      if (item.kind === 'audio') this.backlogBytes -= item.pcm16.byteLength;
+      this.maybeResume();
       try {
         if (item.kind === 'audio') {
-          this.backlogBytes -= item.pcm16.byteLength;
-          if (this.paused && this.backlogBytes <= this.maxBacklogBytes / 2) {
-            this.paused = false;
-            this.conn.resume();
-          }
           await this.handleAudio(item.pcm16);
         } else {
           await this.handleMessage(item.message);
@@ -271,7 +290,17 @@ export class Session implements SessionHandle {
         end,
         similarity: [round3(part.similarity[0]), round3(part.similarity[1])],
       });
-      const text = this.recognise(partAudio(seg, part), st.language);
+      while (this.pendingAsr >= this.maxPendingAsr && !this.closed) {
+        await new Promise<void>((r) => (this.asrSlotFreed = r));
+      }
+      if (this.closed) return;
+      this.pendingAsr++;
+      const text = this.recognise(partAudio(seg, part), st.language).finally(() => {
+        this.pendingAsr--;
+        const wake = this.asrSlotFreed;
+        this.asrSlotFreed = null;
+        wake?.();
+      });
       this.transcriptions = this.transcriptions.then(async () => {
         const t = await text;
         if (this.state.kind === 'closed') return;
@@ -306,8 +335,15 @@ export class Session implements SessionHandle {
   }
 
   private async stopConversation(st: Extract<State, { kind: 'transcribing' }>): Promise<void> {
-    const closed = await st.front.flush();
-    for (const seg of closed) await this.emitSegment(st, seg);
+    try {
+      const closed = await st.front.flush();
+      for (const seg of closed) await this.emitSegment(st, seg);
+    } catch (err) {
+      // The stop must still be answered: report the failed step, then finish what is pending.
+      if (this.closed) return;
+      this.opts.log.error(`session error while stopping: ${(err as Error).stack ?? String(err)}`);
+      this.error('internal', 'internal error while closing the last segment; the conversation is stopped');
+    }
     await this.transcriptions;
     if (this.state !== st) return;
     this.setState({ kind: 'idle' });

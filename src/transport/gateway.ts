@@ -35,6 +35,11 @@ export interface GatewayOptions {
   /** Hard cap for one frame; ws closes the connection (1009) above it. */
   hardMaxPayloadBytes: number;
   heartbeatMs: number;
+  /**
+   * Bytes of replies a peer may leave unread before it is disconnected (1008): a client that
+   * stops reading must not make the server buffer without bound. Default 4 MiB.
+   */
+  maxSendBufferBytes?: number;
   log: Logger;
   createSession(conn: Connection, info: { ip: string }): SessionHandle;
 }
@@ -60,6 +65,9 @@ export class Gateway {
       maxPayload: opts.hardMaxPayloadBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // Invalid UTF-8 in a text frame is bad input like any other: it gets `bad_json` from the
+      // parser (the bytes decode to U+FFFD) instead of closing the connection with 1007.
+      skipUTF8Validation: true,
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -90,6 +98,9 @@ export class Gateway {
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // Before anything else: a protocol error on a socket without an 'error' listener would
+      // throw from the EventEmitter and take the whole process down.
+      ws.on('error', (err) => log.warn(`socket error from ${ip}: ${err.message}`));
       if (this.sessions.size >= this.opts.maxSessions) {
         log.warn(`refused session from ${ip}: ${this.sessions.size} sessions open (MAX_SESSIONS)`);
         ws.send(JSON.stringify({ type: 'error', code: 'server_busy', message: `the server is busy: ${this.opts.maxSessions} sessions are open; try again later` }));
@@ -104,9 +115,18 @@ export class Gateway {
     const { log } = this.opts;
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
+    const maxSendBuffer = this.opts.maxSendBufferBytes ?? 4 * 1024 * 1024;
     const conn: Connection = {
       send: (msg) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+        if (ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > maxSendBuffer) {
+          log.warn(`closing session from ${ip}: it left ${ws.bufferedAmount} bytes of replies unread`);
+          ws.close(1008, 'not reading replies');
+          // The peer is not reading, so it will not answer the close handshake either.
+          setTimeout(() => ws.terminate(), 1000).unref();
+          return;
+        }
+        ws.send(JSON.stringify(msg));
       },
       pause: () => ws.pause(),
       resume: () => ws.resume(),
@@ -120,7 +140,6 @@ export class Gateway {
       if (isBinary) session.onBinary(buf);
       else session.onText(buf.toString('utf8'));
     });
-    ws.on('error', (err) => log.warn(`socket error from ${ip}: ${err.message}`));
     ws.on('close', () => {
       this.sessions.delete(ws);
       void session.close();
@@ -128,9 +147,16 @@ export class Gateway {
     });
   }
 
-  /** Terminates peers that did not answer the previous ping. */
+  /**
+   * Terminates peers that did not answer the previous ping. A socket paused for backpressure
+   * is not read, so its pongs cannot arrive: it is skipped until its session resumes it.
+   */
   private beat(): void {
     for (const ws of this.sessions.keys()) {
+      if (ws.isPaused) {
+        this.alive.add(ws);
+        continue;
+      }
       if (!this.alive.has(ws)) {
         ws.terminate();
         continue;

@@ -3,8 +3,27 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStaticHandler, safeJoin } from './static.js';
+
+/** Lets a test make the next file read fail after it was opened (EACCES, file removed…). */
+const readFailure = vi.hoisted(() => ({ next: false }));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const { Readable } = await import('node:stream');
+  return {
+    ...fs,
+    createReadStream: ((...args: Parameters<typeof fs.createReadStream>) => {
+      if (!readFailure.next) return fs.createReadStream(...args);
+      readFailure.next = false;
+      return new Readable({
+        read() {
+          this.destroy(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
+        },
+      });
+    }) as typeof fs.createReadStream,
+  };
+});
 
 describe('safeJoin', () => {
   it('refuses paths that leave the root', () => {
@@ -43,6 +62,17 @@ describe('static handler', () => {
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('survives a file that cannot be read (no unhandled stream error)', async () => {
+    readFailure.next = true;
+    await fetch(`${base}/index.html`).then(
+      (res) => res.text(),
+      () => '',
+    ).catch(() => '');
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('hi');
   });
 
   it('does not follow a symlink out of the root', async () => {

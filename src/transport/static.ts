@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -78,7 +79,9 @@ export function createStaticHandler(rootDir: string): (req: IncomingMessage, res
         'Cache-Control': 'no-cache',
       });
       if (req.method === 'HEAD') res.end();
-      else createReadStream(real).pipe(res);
+      // pipeline, not pipe: a read error (unreadable file, file gone) must not be an
+      // unhandled 'error' event, which would crash the server; it just ends this response.
+      else pipeline(createReadStream(real), res, () => undefined);
     } catch {
       sendPlain(res, 404, 'not found');
     }
