@@ -3,22 +3,13 @@
  * them from the real modules; tests may pass fakes.
  */
 import type { SpeakerId } from '../protocol/messages.js';
+import type { AssignedPart, SegmentAudio } from '../speaker/assigner.js';
 
 /** A closed speech segment: speech bounds plus the audio around them (all sample indices). */
-export interface ClosedSegment {
-  startSample: number;
-  endSample: number;
-  audio: Float32Array;
-  audioStartSample: number;
-}
+export type ClosedSegment = SegmentAudio;
 
 /** One speaker-homogeneous part of a segment. */
-export interface AssignedPart {
-  startSample: number;
-  endSample: number;
-  speakerId: SpeakerId | null;
-  similarity: [number, number];
-}
+export type { AssignedPart };
 
 /** Frames → gates → VAD → segmenter for one conversation. */
 export interface ConversationFront {
