@@ -190,3 +190,40 @@ describe('enrollment failures over WSS', () => {
     await c.close();
   });
 });
+
+describe('auto-enrollment mode', () => {
+  let server: RunningServer;
+  afterAll(() => server?.close());
+
+  it('starts without registration and learns both voices from the conversation', async () => {
+    server = await startTestServer({ AUTO_ENROLL: true });
+    const conv = loadConversation('1688-1998-easy');
+    const c = await ProtocolClient.connect({ url: server.url, token: server.token });
+    const from = c.messages.length;
+    c.send({ type: 'start_transcription' });
+    await c.next((m) => m.type === 'transcription_started', 10_000, from);
+    // A second start while one runs is refused; the running conversation is unaffected.
+    c.send({ type: 'start_transcription' });
+    expect(await c.next((m) => m.type === 'error', 10_000, from)).toMatchObject({ code: 'wrong_state' });
+    await c.streamAudio(conv.audio);
+    c.send({ type: 'stop_transcription' });
+    await c.next((m) => m.type === 'transcription_stopped', 60_000, from);
+    const segs = c.messages.slice(from).filter((m): m is Seg => m.type === 'segment');
+    // The first voice heard (A) becomes speaker 0, the next different one (B) speaker 1.
+    let agree = 0;
+    let total = 0;
+    for (const s of segs) {
+      const ref = conv.reference.find((r) => s.start < r.endS && s.end > r.startS);
+      if (!ref) continue;
+      total++;
+      if (s.speaker_id === conv.speakerId[ref.speaker]) agree++;
+    }
+    // Segments heard before a voice is learnt (or too short to learn from) may stay null.
+    const ids = segs.map((s) => s.speaker_id);
+    expect(ids).toContain(0);
+    expect(ids).toContain(1);
+    expect(ids.filter((id) => id === null).length).toBeLessThanOrEqual(3);
+    expect(agree / total).toBeGreaterThan(0.8);
+    await c.close();
+  });
+});
