@@ -11,7 +11,7 @@ import { buildPipeline } from './session/pipeline.js';
 import { Session } from './session/session.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, FailureLimiter, generateToken, presentedToken, tokensEqual } from './transport/auth.js';
-import { loadOrCreateTls } from './transport/certs.js';
+import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { Gateway } from './transport/gateway.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
@@ -49,6 +49,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   if (tls.generated) {
     log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
   }
+  // HSTS only with a real certificate: on a self-signed localhost one it would pin every
+  // localhost port of the user's browser to HTTPS and protect nothing.
+  const hsts = !isSelfSigned(tls.cert);
   const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
   const apiLimiter = new FailureLimiter();
@@ -65,6 +68,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
 
   const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const path = new URL(req.url ?? '/', 'https://x').pathname;
+    if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
       const ip = clientIp(req);

@@ -3,14 +3,16 @@
  * reload switches new connections to new files without dropping open ones.
  */
 import { X509Certificate } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpsGet } from 'node:https';
 import { connect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { ProtocolClient } from '../src/testing/client.js';
-import { loadOrCreateTls } from '../src/transport/certs.js';
+import { isSelfSigned, loadOrCreateTls } from '../src/transport/certs.js';
 import { startTestServer } from './helpers/server.js';
 
 /** SHA-256 fingerprint of the certificate a TLS server presents. */
@@ -78,5 +80,28 @@ describe('certificate reload', () => {
     const reply = await open.next((m) => m.type === 'error', 5000, from);
     expect(reply).toMatchObject({ code: 'wrong_state' });
     await open.close();
+  });
+});
+
+describe('HSTS', () => {
+  it('is not sent with a self-signed certificate', async () => {
+    const server = await startTestServer();
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpsGet(
+          { host: '127.0.0.1', port: server.port, path: '/healthz', rejectUnauthorized: false },
+          resolve,
+        );
+        req.on('error', reject);
+      });
+      res.resume();
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+      const dir = mkdtempSync(join(tmpdir(), 'duet-hsts-'));
+      expect(isSelfSigned((await loadOrCreateTls(join(dir, 'c.pem'), join(dir, 'k.pem'))).cert)).toBe(true);
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -2,6 +2,7 @@
  * TLS material: read `fullchain.pem` / `privkey.pem`, or generate a self-signed pair for
  * localhost and this machine's host names when none exists.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
@@ -64,4 +65,14 @@ export async function loadOrCreateTls(certPath: string, keyPath: string): Promis
   await writeFile(keyPath, key, { mode: 0o600 });
   await writeFile(certPath, cert);
   return { cert: Buffer.from(cert), key: Buffer.from(key), generated: true };
+}
+
+/** True when the (first) certificate of a PEM chain is issued by itself. */
+export function isSelfSigned(certPem: Buffer): boolean {
+  try {
+    const x = new X509Certificate(certPem);
+    return x.issuer === x.subject && x.verify(x.publicKey);
+  } catch {
+    return false;
+  }
 }

@@ -32,7 +32,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Frame-Options': 'DENY',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Permissions-Policy': 'microphone=(self), camera=(), geolocation=()',
-  'Strict-Transport-Security': 'max-age=15552000',
 };
 
 /** Maps a URL path to a file inside `root`, or null when it would leave it or is malformed. */
