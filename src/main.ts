@@ -9,6 +9,10 @@ import { startServer } from './server.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env, process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
+  if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {
+    log.warn('ACCESS_TOKEN is shorter than 16 characters: anyone who reaches the port can guess it; prefer a long random one');
+  }
+  if (!config.AUTH) log.warn('AUTH=false: anyone who reaches the port can use the server');
   const server = await startServer(config, { log });
   const link = config.AUTH ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;
   const banner = [
