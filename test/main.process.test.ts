@@ -6,21 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../src/paths.js';
 import { ProtocolClient } from '../src/testing/client.js';
 import { loadOrCreateTls } from '../src/transport/certs.js';
+import { presentedFingerprint } from './helpers/server.js';
 
-function fingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      resolve(s.getPeerX509Certificate()!.fingerprint256);
-      s.end();
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('npm run serve (src/main.ts) as a process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'duet-main-'));
@@ -61,7 +52,7 @@ describe('npm run serve (src/main.ts) as a process', () => {
     const client = await ProtocolClient.connect({ url: `https://127.0.0.1:${port}/`, token });
     expect(client.messages[0]).toMatchObject({ type: 'model_loaded', models: { asr: null, vad: 'silero-v4' } });
 
-    const before = await fingerprint(port);
+    const before = await presentedFingerprint(port);
     const next = await loadOrCreateTls(join(dir, 'next/fullchain.pem'), join(dir, 'next/privkey.pem'));
     writeFileSync(cert, next.cert);
     writeFileSync(key, next.key);
@@ -69,7 +60,7 @@ describe('npm run serve (src/main.ts) as a process', () => {
     let after = before;
     for (let i = 0; i < 100 && after === before; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      after = await fingerprint(port);
+      after = await presentedFingerprint(port);
     }
     expect(after).not.toBe(before);
     await client.close();

@@ -8,23 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get as httpsGet } from 'node:https';
-import { connect } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { ProtocolClient } from '../src/testing/client.js';
 import { isSelfSigned, loadOrCreateTls } from '../src/transport/certs.js';
-import { startTestServer } from './helpers/server.js';
+import { presentedFingerprint, startTestServer } from './helpers/server.js';
 
-/** SHA-256 fingerprint of the certificate a TLS server presents. */
-function presentedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      resolve(s.getPeerX509Certificate()!.fingerprint256);
-      s.end();
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('TLS material', () => {
   const dir = mkdtempSync(join(tmpdir(), 'duet-tls-'));

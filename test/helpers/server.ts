@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { startServer, type RunningServer, type ServerDeps } from '../../src/server.js';
 
@@ -19,4 +20,15 @@ export async function startTestServer(overrides: ConfigInput = {}, deps: ServerD
     ...overrides,
   });
   return startServer(config, deps);
+}
+
+/** SHA-256 fingerprint of the certificate a TLS server on 127.0.0.1:`port` presents. */
+export function presentedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerX509Certificate()!.fingerprint256);
+      s.end();
+    });
+    s.on('error', reject);
+  });
 }
