@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Session } from './session/session.js';
 import type { SpeakerEncoder } from './speaker/types.js';
-import { clientIp, FailureLimiter, generateToken, presentedToken, tokensEqual } from './transport/auth.js';
+import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { Gateway } from './transport/gateway.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
@@ -54,10 +54,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const hsts = !isSelfSigned(tls.cert);
   const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
-  const apiLimiter = new FailureLimiter();
+  const tokenGate = config.AUTH ? new TokenGate(token) : null;
 
   const gateway = new Gateway({
-    token: config.AUTH ? token : null,
+    tokenGate,
     allowedOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
     maxSessions: config.MAX_SESSIONS,
     hardMaxPayloadBytes: HARD_MAX_PAYLOAD_BYTES,
@@ -71,12 +71,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
-      const ip = clientIp(req);
-      const presented = presentedToken(req);
-      if (config.AUTH && (!apiLimiter.allowed(ip) || presented === null || !tokensEqual(presented, token))) {
-        if (config.AUTH) apiLimiter.recordFailure(ip);
-        return sendPlain(res, 401, 'unauthorized');
-      }
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req)) ?? 'ok';
+      if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
+      if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));

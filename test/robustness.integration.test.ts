@@ -334,7 +334,7 @@ describe('gateway edge', () => {
     maxSendBufferBytes?: number,
   ): Promise<{ url: string; gateway: Gateway; close(): Promise<void> }> {
     const gateway = new Gateway({
-      token: null,
+      tokenGate: null,
       allowedOrigins: [],
       maxSessions: 4,
       hardMaxPayloadBytes: 1024 * 1024,

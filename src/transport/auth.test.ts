@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { FailureLimiter, generateToken, originAllowed, presentedToken, tokensEqual } from './auth.js';
+import { FailureLimiter, generateToken, originAllowed, presentedToken, TokenGate, tokensEqual } from './auth.js';
 
 const req = (url: string, headers: Record<string, string> = {}) =>
   ({ url, headers, socket: { remoteAddress: '10.0.0.1' } }) as unknown as IncomingMessage;
@@ -51,5 +51,25 @@ describe('originAllowed', () => {
     expect(originAllowed(req('/ws', { host: 'me.example:8443', origin: 'https://evil.example' }), [])).toBe(false);
     expect(originAllowed(req('/ws', { host: 'me.example:8443', origin: 'http://me.example:8443' }), [])).toBe(false);
     expect(originAllowed(req('/ws', { host: 'localhost:8443', origin: 'https://talk.example.org' }), ['https://talk.example.org/'])).toBe(true);
+  });
+});
+
+describe('TokenGate', () => {
+  it('counts failures per address and refuses a locked address', () => {
+    const gate = new TokenGate('short-token', new FailureLimiter(3, 60_000));
+    expect(gate.check('a', 'short-token')).toBe('ok');
+    for (let i = 0; i < 3; i++) expect(gate.check('a', 'guess')).toBe('unauthorized');
+    expect(gate.check('a', null)).toBe('rate_limited');
+    // A weak token is no way out of the lockout: guessing must stay slow.
+    expect(gate.check('a', 'short-token')).toBe('rate_limited');
+    expect(gate.check('b', 'short-token')).toBe('ok');
+  });
+
+  it('lets the right strong token through a lockout that strangers caused (shared tunnel address)', () => {
+    const token = generateToken();
+    const gate = new TokenGate(token, new FailureLimiter(3, 60_000));
+    for (let i = 0; i < 5; i++) gate.check('127.0.0.1', 'guess');
+    expect(gate.check('127.0.0.1', 'guess')).toBe('rate_limited');
+    expect(gate.check('127.0.0.1', token)).toBe('ok');
   });
 });

@@ -89,3 +89,32 @@ export function originAllowed(req: IncomingMessage, extraOrigins: readonly strin
 export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
+
+/** Tokens at least this long (e.g. the generated 22-character ones) cannot be guessed online. */
+export const STRONG_TOKEN_CHARS = 16;
+
+export type Admission = 'ok' | 'unauthorized' | 'rate_limited';
+
+/**
+ * The one token check for the WebSocket and the API. Failures are counted per address; an
+ * address over the limit is refused without its token being compared — except that the right
+ * token still gets in when it is a strong one: behind the SSH tunnel every client shares the
+ * address 127.0.0.1, and a stranger's wrong guesses must not lock the owner out, while a strong
+ * token cannot be found by guessing anyway.
+ */
+export class TokenGate {
+  constructor(
+    private readonly token: string,
+    private readonly limiter = new FailureLimiter(),
+  ) {}
+
+  check(ip: string, presented: string | null): Admission {
+    const correct = presented !== null && tokensEqual(presented, this.token);
+    if (!this.limiter.allowed(ip)) {
+      return correct && this.token.length >= STRONG_TOKEN_CHARS ? 'ok' : 'rate_limited';
+    }
+    if (correct) return 'ok';
+    this.limiter.recordFailure(ip);
+    return 'unauthorized';
+  }
+}

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import type { ServerMessage } from '../protocol/messages.js';
-import { clientIp, FailureLimiter, originAllowed, presentedToken, tokensEqual } from './auth.js';
+import { clientIp, originAllowed, presentedToken, type TokenGate } from './auth.js';
 
 /** What the gateway needs from a per-connection session. */
 export interface SessionHandle {
@@ -28,8 +28,8 @@ export interface Connection {
 }
 
 export interface GatewayOptions {
-  /** Expected token; null disables the check. */
-  token: string | null;
+  /** The token check (shared with the API); null disables it. */
+  tokenGate: TokenGate | null;
   allowedOrigins: readonly string[];
   maxSessions: number;
   /** Hard cap for one frame; ws closes the connection (1009) above it. */
@@ -54,7 +54,6 @@ function refuse(socket: Duplex, status: number, text: string): void {
 
 export class Gateway {
   private readonly wss: WebSocketServer;
-  private readonly limiter = new FailureLimiter();
   private readonly sessions = new Map<WebSocket, SessionHandle>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -88,11 +87,11 @@ export class Gateway {
       log.warn(`refused upgrade from ${ip}: foreign origin`);
       return refuse(socket, 403, 'Forbidden');
     }
-    if (this.opts.token !== null) {
-      if (!this.limiter.allowed(ip)) return refuse(socket, 429, 'Too Many Requests');
+    if (this.opts.tokenGate !== null) {
       const presented = presentedToken(req);
-      if (presented === null || !tokensEqual(presented, this.opts.token)) {
-        this.limiter.recordFailure(ip);
+      const admission = this.opts.tokenGate.check(ip, presented);
+      if (admission === 'rate_limited') return refuse(socket, 429, 'Too Many Requests');
+      if (admission === 'unauthorized') {
         log.warn(`refused upgrade from ${ip}: ${presented === null ? 'missing' : 'wrong'} token`);
         return refuse(socket, 401, 'Unauthorized');
       }
