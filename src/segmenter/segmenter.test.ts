@@ -225,3 +225,36 @@ describe('Segmenter options', () => {
     expect(s.flush()).toHaveLength(0);
   });
 });
+
+describe('Segmenter early cut', () => {
+  it('cuts at a short pause in the last second before the limit as soon as the pause is clear', () => {
+    // 6.4 s of speech, a 0.2 s pause (too short to end the segment), then 2 s more.
+    const x = concat(silence(0.5), tone({ durationS: 6.4 }), silence(0.2), tone({ durationS: 2 }), silence(1));
+    const s = new Segmenter();
+    let emittedAtSample = -1;
+    const segments: SegmentEvent[] = [];
+    for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
+      const frame = x.subarray(at, at + FRAME_SAMPLES);
+      const padded = new Float32Array(FRAME_SAMPLES);
+      padded.set(frame);
+      const gate = gateFrame(padded);
+      for (const e of s.push(frame, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass)) {
+        if (e.kind !== 'segment') continue;
+        if (segments.length === 0) emittedAtSample = at + frame.length;
+        segments.push(e);
+      }
+    }
+    for (const e of s.flush()) if (e.kind === 'segment') segments.push(e);
+    expect(segments).toHaveLength(2);
+    const [first, rest] = segments as [SegmentEvent, SegmentEvent];
+    expect(first.endReason).toBe('max_length');
+    // Speech bounds end where the tone ends; the segment is sent ~96 ms into the pause,
+    // long before the 7 s limit would have forced the cut.
+    expect(first.endSample).toBe(frameCeil(S(6.9)));
+    expect(emittedAtSample - first.endSample).toBeLessThanOrEqual(4 * FRAME_SAMPLES);
+    expect(emittedAtSample).toBeLessThan(first.startSample + S(7));
+    // Nothing lost at the cut: the rest's audio starts exactly where the first part's ends.
+    expect(rest.audioStartSample).toBe(first.audioStartSample + first.audio.length);
+    expect(rest.startSample).toBe(frameFloor(S(7.1)));
+  });
+});
