@@ -5,19 +5,30 @@ import { probabilityFromRms } from '../testing/fake-vad.js';
 import { concat, placeAt, scaleRange, secondsToSamples, silence, tone } from '../testing/signals.js';
 import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
 
-/** Frames `x`, gates each frame, takes the fake (RMS) probability, and runs the segmenter to the end. */
-function run(x: Float32Array, options: SegmenterOptions = {}): { events: SegmenterEvent[]; segments: SegmentEvent[] } {
+/**
+ * Frames `x`, gates each frame, takes the fake (RMS) probability, and runs the segmenter to the
+ * end. `emittedAtSample[i]` is the stream position at which `segments[i]` came out.
+ */
+function run(
+  x: Float32Array,
+  options: SegmenterOptions = {},
+): { events: SegmenterEvent[]; segments: SegmentEvent[]; emittedAtSample: number[] } {
   const s = new Segmenter(options);
   const events: SegmenterEvent[] = [];
+  const emittedAtSample: number[] = [];
+  const take = (out: SegmenterEvent[], at: number) => {
+    for (const e of out) if (e.kind === 'segment') emittedAtSample.push(at);
+    events.push(...out);
+  };
   for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
     const real = x.subarray(at, at + FRAME_SAMPLES);
     const padded = new Float32Array(FRAME_SAMPLES);
     padded.set(real);
     const gate = gateFrame(padded);
-    events.push(...s.push(real, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass));
+    take(s.push(real, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass), at + real.length);
   }
-  events.push(...s.flush());
-  return { events, segments: events.filter((e): e is SegmentEvent => e.kind === 'segment') };
+  take(s.flush(), x.length);
+  return { events, segments: events.filter((e): e is SegmentEvent => e.kind === 'segment'), emittedAtSample };
 }
 
 const frameFloor = (sample: number) => Math.floor(sample / FRAME_SAMPLES) * FRAME_SAMPLES;
@@ -230,29 +241,15 @@ describe('Segmenter early cut', () => {
   it('cuts at a short pause in the last second before the limit as soon as the pause is clear', () => {
     // 6.4 s of speech, a 0.2 s pause (too short to end the segment), then 2 s more.
     const x = concat(silence(0.5), tone({ durationS: 6.4 }), silence(0.2), tone({ durationS: 2 }), silence(1));
-    const s = new Segmenter();
-    let emittedAtSample = -1;
-    const segments: SegmentEvent[] = [];
-    for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
-      const frame = x.subarray(at, at + FRAME_SAMPLES);
-      const padded = new Float32Array(FRAME_SAMPLES);
-      padded.set(frame);
-      const gate = gateFrame(padded);
-      for (const e of s.push(frame, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass)) {
-        if (e.kind !== 'segment') continue;
-        if (segments.length === 0) emittedAtSample = at + frame.length;
-        segments.push(e);
-      }
-    }
-    for (const e of s.flush()) if (e.kind === 'segment') segments.push(e);
+    const { segments, emittedAtSample: [emittedAtSample] } = run(x);
     expect(segments).toHaveLength(2);
     const [first, rest] = segments as [SegmentEvent, SegmentEvent];
     expect(first.endReason).toBe('max_length');
     // Speech bounds end where the tone ends; the segment is sent ~96 ms into the pause,
     // long before the 7 s limit would have forced the cut.
     expect(first.endSample).toBe(frameCeil(S(6.9)));
-    expect(emittedAtSample - first.endSample).toBeLessThanOrEqual(4 * FRAME_SAMPLES);
-    expect(emittedAtSample).toBeLessThan(first.startSample + S(7));
+    expect(emittedAtSample! - first.endSample).toBeLessThanOrEqual(4 * FRAME_SAMPLES);
+    expect(emittedAtSample!).toBeLessThan(first.startSample + S(7));
     // Nothing lost at the cut: the rest's audio starts exactly where the first part's ends.
     expect(rest.audioStartSample).toBe(first.audioStartSample + first.audio.length);
     expect(rest.startSample).toBe(frameFloor(S(7.1)));
