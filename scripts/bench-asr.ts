@@ -18,7 +18,8 @@ import { locateWhisperBuild } from '../src/asr/whisper-build.js';
 import { decodeWav } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { CORPUS_DIR } from '../src/testing/paths.js';
-import { ensureBenchModel } from './lib/bench-model.js';
+import { fromRoot } from '../src/paths.js';
+import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
 
 const TARGET_RATIO = 1.25;
 const WINDOW_SAMPLES = 30 * 16_000;
@@ -97,7 +98,7 @@ interface Row {
 const BENCH_REPEATS = 2;
 
 async function benchModel(arch: string, audio: Float32Array): Promise<Row> {
-  const modelPath = await ensureBenchModel(arch);
+  const modelPath = ensureRandomWhisperModel(arch, fromRoot('build/bench-models'));
   const decision = await resolveDevice(config.ASR_DEVICE, build.backends, systemDeviceProbe);
   const gpu = decision.device !== 'cpu';
 

@@ -8,24 +8,21 @@
  * architecture generated into build/bench-models (garbage text at true speed).
  */
 import { loadConfig } from '../src/config.js';
+import { parseFlags } from './lib/args.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 import { loadConversation } from '../src/testing/corpus.js';
-import { ensureBenchModel } from './lib/bench-model.js';
+import { fromRoot } from '../src/paths.js';
+import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = parseFlags();
 const asrOn = (args.asr ?? 'off') === 'on';
 const name = args.conversation ?? '1688-1998-easy';
 const seconds = args.seconds ? Number(args.seconds) : undefined;
 
 const overrides: Record<string, unknown> = { HOST: '127.0.0.1', PORT: 0, LOG_LEVEL: 'warn', TLS_CERT: 'build/bench-certs/fullchain.pem', TLS_KEY: 'build/bench-certs/privkey.pem' };
-if (asrOn) overrides.ASR_MODEL_PATH = process.env.ASR_MODEL_PATH || (await ensureBenchModel(args.model ?? 'base'));
+if (asrOn) overrides.ASR_MODEL_PATH = process.env.ASR_MODEL_PATH || ensureRandomWhisperModel(args.model ?? 'base', fromRoot('build/bench-models'));
 else overrides.ASR_MODEL = 'none';
 const config = loadConfig(process.env, [], overrides);
 const server = await startServer(config, { log: createLogger('warn') });

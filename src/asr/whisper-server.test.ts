@@ -1,13 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../audio/wav.js';
 import { fromRoot } from '../paths.js';
-import { CORPUS_DIR, SHARED_DIR } from '../testing/paths.js';
+import { CORPUS_DIR } from '../testing/paths.js';
 import { AsrQueue } from './queue.js';
 import { locateWhisperBuild } from './whisper-build.js';
 import { resolveDevice, WhisperServerEngine, type AsrLogLevel, type DeviceProbe } from './whisper-server.js';
+import { ensureRandomWhisperModel } from '../testing/whisper-model.js';
 
 const probe = (cuda: number, vulkan: boolean | null): DeviceProbe => ({
   cudaDevices: async () => cuda,
@@ -55,14 +56,7 @@ if (!binaryPresent && !inCi) {
 }
 
 /** Random-weight tiny model with the real architecture (every 30 s window decodes to " fake"). */
-function testModel(): string {
-  const out = fromRoot('build/test-models/ggml-tiny-random-seed1.bin');
-  if (!existsSync(out)) {
-    mkdirSync(fromRoot('build/test-models'), { recursive: true });
-    execFileSync(process.execPath, [join(SHARED_DIR, 'tools/make-whisper-model.mjs'), '--arch', 'tiny', '--out', out, '--seed', '1'], { stdio: 'inherit' });
-  }
-  return out;
-}
+const testModel = () => ensureRandomWhisperModel('tiny', fromRoot('build/test-models'));
 
 describe.skipIf(!binaryPresent && !inCi)('WhisperServerEngine (real whisper.cpp, random tiny model)', () => {
   let engine: WhisperServerEngine;

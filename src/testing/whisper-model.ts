@@ -1,0 +1,23 @@
+/**
+ * Random-weight Whisper models of the real architecture, for engine tests and benchmarks (no
+ * trained weights can be downloaded here): generated once by the team's
+ * `shared/tools/make-whisper-model.mjs`, then reused.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SHARED_DIR } from './paths.js';
+
+/** Path of `<dir>/ggml-<arch>-random-seed<seed>.bin` (arch e.g. `tiny`, `base.en`), generated when absent. */
+export function ensureRandomWhisperModel(arch: string, dir: string, seed = 1): string {
+  const out = join(dir, `ggml-${arch}-random-seed${seed}.bin`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const en = arch.endsWith('.en');
+  execFileSync(
+    process.execPath,
+    [join(SHARED_DIR, 'tools/make-whisper-model.mjs'), '--arch', arch.replace(/\.en$/, ''), ...(en ? ['--en'] : []), '--out', out, '--seed', String(seed)],
+    { stdio: 'inherit' },
+  );
+  return out;
+}
