@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SpeakerAssigner, enforceMinLength, viterbi2 } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
-import { DEV_LIBRISPEECH_DIR, concat, utterance } from './dev-utterances.js';
+import { concat } from '../testing/signals.js';
+import { DEV_LIBRISPEECH_DIR, utterance } from './dev-utterances.js';
 import { enrollSpeaker, type SpeakerProfile } from './profile.js';
 
 describe('viterbi2', () => {

@@ -11,11 +11,3 @@ export function utterance(speaker: string, i: number): Float32Array {
   const files = readdirSync(join(DEV_LIBRISPEECH_DIR, speaker)).filter((f) => f.endsWith('.wav')).sort();
   return decodeWav(readFileSync(join(DEV_LIBRISPEECH_DIR, speaker, files[i]!))).samples;
 }
-
-/** Concatenation of float arrays. */
-export function concat(...xs: Float32Array[]): Float32Array {
-  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
-  let at = 0;
-  for (const x of xs) (out.set(x, at), (at += x.length));
-  return out;
-}

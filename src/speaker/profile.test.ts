@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinSpeakerEncoder } from './builtin.js';
-import { DEV_LIBRISPEECH_DIR, concat, utterance } from './dev-utterances.js';
+import { concat } from '../testing/signals.js';
+import { DEV_LIBRISPEECH_DIR, utterance } from './dev-utterances.js';
 import { enrollSpeaker, subWindowStarts, type SpeakerProfile } from './profile.js';
 
 describe('subWindowStarts', () => {
