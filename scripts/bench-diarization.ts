@@ -7,6 +7,7 @@
  * easy/hard means; then the per-segment embedding time of the encoder.
  */
 import { loadConfig } from '../src/config.js';
+import { parseFlags } from './lib/args.js';
 import { computeDer, type LabelledTurn } from '../src/eval/der.js';
 import { formatDerTable, meanScores, type ConversationScore } from '../src/eval/report.js';
 import { createLogger } from '../src/log.js';
@@ -16,12 +17,7 @@ import { ProtocolClient } from '../src/testing/client.js';
 import { conversationNames, loadConversation } from '../src/testing/corpus.js';
 import { fmt, percentile } from './lib/realtime.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = parseFlags();
 const overrides: Record<string, unknown> = {
   HOST: '127.0.0.1',
   PORT: 0,

@@ -6,17 +6,13 @@
  * whose segment latency p95 stays ≤ 1 s, with CPU and peak RSS of the server process.
  */
 import { loadConfig } from '../src/config.js';
+import { parseFlags } from './lib/args.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 import { conversationNames, loadConversation } from '../src/testing/corpus.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = parseFlags();
 const seconds = Number(args.seconds ?? 40);
 const maxN = Number(args.max ?? 96);
 
