@@ -59,10 +59,9 @@ class Room implements SpeakerRoom {
 
   private async enrollSpeech(id: SpeakerId, speech: Float32Array, speechSeconds: number): Promise<EnrollmentResult> {
     const other = this.assigner.getProfile(id === 0 ? 1 : 0);
-    const r = await enrollSpeaker(this.encoder, speech, {
-      gate: { totalFrames: 1, speechFrames: speechSeconds > 0 ? 1 : 0 },
-      other,
-    });
+    // `speech` is speech-only (empty when nothing passed the gates and VAD): enrollSpeaker's own
+    // length checks give too_quiet / too_short.
+    const r = await enrollSpeaker(this.encoder, speech, { other });
     if (!r.ok) return { ok: false, reason: r.reason, message: FAILURE_MESSAGES[r.reason], speechSeconds };
     this.assigner.setProfile(id, r.profile);
     return { ok: true, profile: r.profile, speechSeconds };
