@@ -64,6 +64,14 @@ export const ConfigSchema = z.object({
   AUTO_ENROLL: bool.default(false),
   HEARTBEAT_MS: int(30_000).pipe(z.number().min(1000)),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Folder of the conversation store and saved voices (relative to the repository root). */
+  DATA_DIR: z.string().min(1).default('data'),
+  /** Keep each conversation's audio beside its transcript (Opus through ffmpeg, else WAV). */
+  KEEP_AUDIO: bool.default(false),
+  /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */
+  RETENTION_DAYS: z.coerce.number().finite().min(0).max(36_500).default(0),
+  /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
+  RESUME_WINDOW_S: z.coerce.number().finite().min(1).max(86_400).default(600),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

@@ -1,0 +1,80 @@
+/**
+ * The few filesystem operations the store needs, as one interface so that tests can inject a
+ * failing disk (ENOSPC) without a real full filesystem.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface StorageFs {
+  /** Appends `data` and forces it to disk (fdatasync) before resolving. */
+  append(path: string, data: string): Promise<void>;
+  /** Replaces a file atomically: temporary file, fsync, rename, fsync of the folder. */
+  writeAtomic(path: string, data: string): Promise<void>;
+  /** The file's text, or null when it does not exist. */
+  read(path: string): Promise<string | null>;
+  /** Shortens a file to `bytes` (repairs a torn last record). */
+  truncate(path: string, bytes: number): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  /** Names in a folder; [] when it does not exist. */
+  list(path: string): Promise<string[]>;
+  /** Removes a file or folder recursively; no error when it is already gone. */
+  remove(path: string): Promise<void>;
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function missing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export const nodeFs: StorageFs = {
+  async append(path, data) {
+    const fh = await open(path, 'a');
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  },
+  async writeAtomic(path, data) {
+    const tmp = `${path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    await fsyncDir(dirname(path));
+  },
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
+    }
+  },
+  truncate: (path, bytes) => truncate(path, bytes),
+  async mkdir(path) {
+    await mkdir(path, { recursive: true });
+  },
+  async list(path) {
+    try {
+      return await readdir(path);
+    } catch (err) {
+      if (missing(err)) return [];
+      throw err;
+    }
+  },
+  remove: (path) => rm(path, { recursive: true, force: true }),
+};

@@ -1,0 +1,327 @@
+/**
+ * The conversation store: plain append-only files under DATA_DIR, no database.
+ *
+ *   conversations/<id>/meta.json      title, times, speakers' names, models (atomic replace)
+ *   conversations/<id>/events.jsonl   one record per line, appended + fdatasync'ed
+ *   conversations/<id>/speakers.json  the conversation's voice embeddings (never raw audio)
+ *   voices/<id>.json                  saved voices (name + embeddings)
+ *
+ * A crash can only tear the last line of `events.jsonl`: readers ignore a last line without
+ * its newline (or that does not parse), and {@link ConversationStore.init} truncates it away.
+ */
+import { join } from 'node:path';
+import { isId, newId } from './ids.js';
+import { nodeFs, type StorageFs } from './fs.js';
+import type {
+  ConversationMeta,
+  ConversationRecord,
+  ConversationSummary,
+  EventRecord,
+  StoredSegment,
+  StoredSpeaker,
+  StoredVoice,
+  VoiceSummary,
+} from './types.js';
+
+const META = 'meta.json';
+const EVENTS = 'events.jsonl';
+const SPEAKERS = 'speakers.json';
+const PREVIEW_CHARS = 80;
+
+/**
+ * The good records of an events file, and the byte length of the prefix to keep: everything up
+ * to the last line that parses. A tail without its newline, or a last line that does not parse,
+ * is a record torn by a crash (`torn`).
+ */
+export function parseEvents(text: string): { records: EventRecord[]; goodBytes: number; torn: boolean } {
+  const records: EventRecord[] = [];
+  const bytes = Buffer.from(text, 'utf8');
+  let goodBytes = 0;
+  let at = 0;
+  while (at < bytes.length) {
+    const nl = bytes.indexOf(0x0a, at);
+    if (nl < 0) break;
+    const line = bytes.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    if (line.trim() === '') {
+      goodBytes = at;
+      continue;
+    }
+    try {
+      records.push(JSON.parse(line) as EventRecord);
+      goodBytes = at;
+    } catch {
+      // Only a crash mid-write leaves such a line; it is dropped, not fatal.
+    }
+  }
+  return { records, goodBytes, torn: goodBytes < bytes.length };
+}
+
+/** Segments (with their latest text) from the records, in segment order. */
+export function segmentsOf(records: readonly EventRecord[]): StoredSegment[] {
+  const byId = new Map<number, StoredSegment>();
+  for (const r of records) {
+    if (r.k === 'segment') {
+      byId.set(r.segment_id, { segment_id: r.segment_id, speaker_id: r.speaker_id, start: r.start, end: r.end, text: byId.get(r.segment_id)?.text ?? null });
+    } else if (r.k === 'transcription') {
+      const s = byId.get(r.segment_id);
+      if (s) s.text = r.text;
+      else byId.set(r.segment_id, { segment_id: r.segment_id, speaker_id: r.speaker_id, start: r.start, end: r.end, text: r.text });
+    }
+  }
+  return [...byId.values()].sort((a, b) => a.segment_id - b.segment_id);
+}
+
+export interface NewConversation {
+  language: string;
+  models: ConversationMeta['models'];
+  speakers: StoredSpeaker[];
+  startedAt?: Date;
+}
+
+export interface MetaPatch {
+  title?: string | null;
+  speakers?: Array<{ id: 0 | 1; name: string | null }>;
+}
+
+export class ConversationStore {
+  /** Per-id chains: writes to one conversation never interleave. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly deleted = new Set<string>();
+  readonly conversationsDir: string;
+  readonly voicesDir: string;
+
+  constructor(
+    readonly dataDir: string,
+    private readonly fs: StorageFs = nodeFs,
+  ) {
+    this.conversationsDir = join(dataDir, 'conversations');
+    this.voicesDir = join(dataDir, 'voices');
+  }
+
+  /** Folder of one conversation (for files kept beside the record, e.g. audio). */
+  dirOf(id: string): string {
+    return join(this.conversationsDir, id);
+  }
+
+  /**
+   * Startup repair: truncates torn last records, and ends conversations a previous process left
+   * open (they cannot be resumed: their audio pipeline is gone). Returns what it did.
+   */
+  async init(): Promise<{ repaired: number; ended: number }> {
+    await this.fs.mkdir(this.conversationsDir);
+    await this.fs.mkdir(this.voicesDir);
+    let repaired = 0;
+    let ended = 0;
+    for (const id of await this.ids()) {
+      const path = join(this.dirOf(id), EVENTS);
+      const text = (await this.fs.read(path)) ?? '';
+      const parsed = parseEvents(text);
+      if (parsed.torn) {
+        await this.fs.truncate(path, parsed.goodBytes);
+        repaired++;
+      }
+      const meta = await this.readMeta(id);
+      if (meta && meta.ended_at === null) {
+        const segs = segmentsOf(parsed.records);
+        const lastEnd = segs.reduce((m, s) => Math.max(m, s.end), 0);
+        const stamps = parsed.records.flatMap((r) => ('timestamp' in r ? [r.timestamp] : 'at' in r ? [r.at] : []));
+        const endedAt = stamps.length > 0 ? stamps.reduce((a, b) => (a > b ? a : b)) : meta.started_at;
+        await this.fs.writeAtomic(join(this.dirOf(id), META), JSON.stringify({ ...meta, ended_at: endedAt, audio_s: Math.max(meta.audio_s, lastEnd) }));
+        ended++;
+      }
+    }
+    return { repaired, ended };
+  }
+
+  /** Creates a conversation on disk; rejects when the disk refuses. */
+  async create(c: NewConversation): Promise<ConversationMeta> {
+    const id = newId();
+    const meta: ConversationMeta = {
+      version: 1,
+      id,
+      title: null,
+      started_at: (c.startedAt ?? new Date()).toISOString(),
+      ended_at: null,
+      language: c.language,
+      models: c.models,
+      speakers: c.speakers,
+      audio_s: 0,
+      audio_file: null,
+    };
+    await this.fs.mkdir(this.dirOf(id));
+    await this.fs.append(join(this.dirOf(id), EVENTS), '');
+    await this.fs.writeAtomic(join(this.dirOf(id), META), JSON.stringify(meta));
+    return meta;
+  }
+
+  /** Appends one record and syncs it; resolves only once it is on disk. No-op once deleted. */
+  append(id: string, record: EventRecord): Promise<void> {
+    return this.serial(id, async () => {
+      if (this.deleted.has(id)) return;
+      await this.fs.append(join(this.dirOf(id), EVENTS), JSON.stringify(record) + '\n');
+    });
+  }
+
+  /** Rewrites meta.json through `change` (atomic); null when the conversation does not exist. */
+  updateMeta(id: string, change: (m: ConversationMeta) => ConversationMeta): Promise<ConversationMeta | null> {
+    return this.serial(id, async () => {
+      if (this.deleted.has(id)) return null;
+      const meta = await this.readMeta(id);
+      if (!meta) return null;
+      const next = change(meta);
+      await this.fs.writeAtomic(join(this.dirOf(id), META), JSON.stringify(next));
+      return next;
+    });
+  }
+
+  /** Stores the conversation's voice embeddings (plain JSON, one entry per speaker). */
+  writeSpeakers(id: string, profiles: Array<{ id: 0 | 1; profile: unknown }>): Promise<void> {
+    return this.serial(id, async () => {
+      if (this.deleted.has(id)) return;
+      await this.fs.writeAtomic(join(this.dirOf(id), SPEAKERS), JSON.stringify(profiles));
+    });
+  }
+
+  /** Applies an API PATCH (title, speaker names). */
+  patch(id: string, p: MetaPatch): Promise<ConversationMeta | null> {
+    return this.updateMeta(id, (m) => ({
+      ...m,
+      ...(p.title !== undefined ? { title: p.title } : {}),
+      speakers: mergeSpeakers(m.speakers, p.speakers ?? []),
+    }));
+  }
+
+  async get(id: string): Promise<ConversationRecord | null> {
+    if (!isId(id) || this.deleted.has(id)) return null;
+    const meta = await this.readMeta(id);
+    if (!meta) return null;
+    const { records } = parseEvents((await this.fs.read(join(this.dirOf(id), EVENTS))) ?? '');
+    const segments = segmentsOf(records);
+    const { version: _v, ...rest } = meta;
+    return { ...rest, duration_s: durationOf(meta, segments), segments };
+  }
+
+  /** Every conversation, newest first. */
+  async list(): Promise<ConversationSummary[]> {
+    const out: ConversationSummary[] = [];
+    for (const id of await this.ids()) {
+      const r = await this.get(id).catch(() => null);
+      if (!r) continue;
+      const words = r.segments.map((s) => s.text ?? '').filter((t) => t.trim() !== '').join(' ');
+      out.push({
+        id: r.id,
+        title: r.title,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        duration_s: r.duration_s,
+        speakers: r.speakers.map((s) => ({ id: s.id, name: s.name })),
+        segments: r.segments.length,
+        preview: words.length > PREVIEW_CHARS ? `${words.slice(0, PREVIEW_CHARS - 1)}…` : words,
+      });
+    }
+    return out.sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0));
+  }
+
+  /** Removes a conversation and everything beside it; false when there was none. */
+  delete(id: string): Promise<boolean> {
+    return this.serial(id, async () => {
+      if (!isId(id) || this.deleted.has(id) || !(await this.readMeta(id))) return false;
+      this.deleted.add(id);
+      await this.fs.remove(this.dirOf(id));
+      return true;
+    });
+  }
+
+  /** Deletes ended conversations that ended more than `days` days before `now`; returns how many. */
+  async sweep(days: number, now = new Date()): Promise<number> {
+    if (days <= 0) return 0;
+    const cutoff = now.getTime() - days * 86_400_000;
+    let removed = 0;
+    for (const id of await this.ids()) {
+      const meta = await this.readMeta(id).catch(() => null);
+      if (meta?.ended_at && Date.parse(meta.ended_at) < cutoff && (await this.delete(id))) removed++;
+    }
+    return removed;
+  }
+
+  async saveVoice(v: { name: string; encoder: string; profile: unknown }): Promise<VoiceSummary> {
+    const voice: StoredVoice = { id: newId(), name: v.name, created_at: new Date().toISOString(), encoder: v.encoder, profile: v.profile };
+    await this.fs.mkdir(this.voicesDir);
+    await this.fs.writeAtomic(join(this.voicesDir, `${voice.id}.json`), JSON.stringify(voice));
+    return summaryOf(voice);
+  }
+
+  async getVoice(id: string): Promise<StoredVoice | null> {
+    if (!isId(id)) return null;
+    const text = await this.fs.read(join(this.voicesDir, `${id}.json`));
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as StoredVoice;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Saved voices, newest first, without their embeddings. */
+  async listVoices(): Promise<VoiceSummary[]> {
+    const out: VoiceSummary[] = [];
+    for (const f of await this.fs.list(this.voicesDir)) {
+      const id = f.endsWith('.json') ? f.slice(0, -5) : '';
+      const v = isId(id) ? await this.getVoice(id) : null;
+      if (v) out.push(summaryOf(v));
+    }
+    return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  }
+
+  /** Removes a saved voice's file from disk; false when there was none. */
+  async deleteVoice(id: string): Promise<boolean> {
+    if (!(await this.getVoice(id))) return false;
+    await this.fs.remove(join(this.voicesDir, `${id}.json`));
+    return true;
+  }
+
+  private async ids(): Promise<string[]> {
+    return (await this.fs.list(this.conversationsDir)).filter((n) => isId(n) && !this.deleted.has(n));
+  }
+
+  private async readMeta(id: string): Promise<ConversationMeta | null> {
+    if (!isId(id)) return null;
+    const text = await this.fs.read(join(this.dirOf(id), META));
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as ConversationMeta;
+    } catch {
+      return null;
+    }
+  }
+
+  private serial<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(id) ?? Promise.resolve()).then(work);
+    const tail = run.catch(() => undefined);
+    this.chains.set(id, tail);
+    void tail.then(() => {
+      if (this.chains.get(id) === tail) this.chains.delete(id);
+    });
+    return run;
+  }
+}
+
+function summaryOf(v: StoredVoice): VoiceSummary {
+  return { id: v.id, name: v.name, created_at: v.created_at, encoder: v.encoder };
+}
+
+function mergeSpeakers(current: StoredSpeaker[], renames: Array<{ id: 0 | 1; name: string | null }>): StoredSpeaker[] {
+  const out = current.map((s) => ({ ...s }));
+  for (const r of renames) {
+    const s = out.find((x) => x.id === r.id);
+    if (s) s.name = r.name;
+    else out.push({ id: r.id, name: r.name });
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+function durationOf(meta: ConversationMeta, segments: readonly StoredSegment[]): number {
+  const lastEnd = segments.reduce((m, s) => Math.max(m, s.end), 0);
+  return Math.round(Math.max(meta.audio_s, lastEnd) * 1000) / 1000;
+}
