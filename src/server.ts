@@ -8,10 +8,14 @@ import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { buildPipeline } from './session/pipeline.js';
+import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
+import type { StorageFs } from './storage/fs.js';
+import { ConversationStore } from './storage/store.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
+import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
@@ -24,6 +28,8 @@ export interface ServerDeps {
   /** `null` forces diarization-only mode. */
   asr?: AsrEngine | null;
   log?: Logger;
+  /** The store's filesystem layer (tests inject a failing disk). */
+  storageFs?: StorageFs;
 }
 
 export interface RunningServer {
@@ -36,6 +42,8 @@ export interface RunningServer {
   reloadTls(): Promise<void>;
   /** Number of open WebSocket sessions. */
   sessions(): number;
+  /** The conversation store under DATA_DIR. */
+  store: ConversationStore;
   close(): Promise<void>;
 }
 
@@ -45,6 +53,21 @@ const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
   const pipeline = await buildPipeline(config, deps, log);
+  const store = new ConversationStore(fromRoot(config.DATA_DIR), deps.storageFs);
+  const repaired = await store.init();
+  if (repaired.repaired + repaired.ended > 0) {
+    log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
+  }
+  const sweep = () =>
+    store.sweep(config.RETENTION_DAYS).then(
+      (n) => n > 0 && log.info(`retention: deleted ${n} conversation(s) older than ${config.RETENTION_DAYS} days`),
+      (err: Error) => log.warn(`retention sweep failed: ${err.message}`),
+    );
+  await sweep();
+  const daily = setInterval(() => void sweep(), 86_400_000);
+  daily.unref();
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store') });
+  const api = createApiHandler({ store, conversations });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
     log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
@@ -63,11 +86,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     hardMaxPayloadBytes: HARD_MAX_PAYLOAD_BYTES,
     heartbeatMs: config.HEARTBEAT_MS,
     log: log.child('ws'),
-    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session') }),
+    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
   });
 
   const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    const url = new URL(req.url ?? '/', 'https://x');
+    const path = url.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
@@ -79,7 +103,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
         return;
       }
-      return sendPlain(res, 404, 'not found');
+      api(req, res, url).then(
+        (handled) => handled || sendPlain(res, 404, 'not found'),
+        (err: Error) => {
+          log.error(`api error: ${err.message}`);
+          if (!res.headersSent) sendPlain(res, 500, 'internal error');
+          else res.destroy();
+        },
+      );
+      return;
     }
     serveStatic(req, res).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
@@ -108,6 +140,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     port,
     token,
     sessions: () => gateway.size,
+    store,
     async reloadTls() {
       const next = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
       server.setSecureContext({ cert: next.cert, key: next.key });
@@ -115,7 +148,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
     close() {
       closed ??= (async () => {
+        clearInterval(daily);
         await gateway.close();
+        conversations.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;

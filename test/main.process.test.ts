@@ -26,7 +26,7 @@ describe('npm run serve (src/main.ts) as a process', () => {
     const key = join(dir, 'privkey.pem');
     child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), '--port=0', '--host=127.0.0.1'], {
       cwd: ROOT,
-      env: { ...process.env, TLS_CERT: cert, TLS_KEY: key, ASR_MODEL: 'none', LOG_LEVEL: 'info', ACCESS_TOKEN: '' },
+      env: { ...process.env, TLS_CERT: cert, TLS_KEY: key, DATA_DIR: join(dir, 'data'), ASR_MODEL: 'none', LOG_LEVEL: 'info', ACCESS_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

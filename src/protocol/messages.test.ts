@@ -11,6 +11,11 @@ describe('parseClientMessage', () => {
       { type: 'start_transcription', language: 'ko' },
       { type: 'start_transcription', language: 'auto' },
       { type: 'stop_transcription' },
+      { type: 'start_transcription', conversation_id: 'AbCdEfGhIjKlMnOpQrSt_-', last_segment_id: -1 },
+      { type: 'start_transcription', language: 'en', conversation_id: 'AbCdEfGhIjKlMnOpQrSt_-', last_segment_id: 12 },
+      { type: 'save_voice', speaker_id: 0, name: 'Dr. Kim' },
+      { type: 'save_voice', speaker_id: 1 },
+      { type: 'use_saved_voice', speaker_id: 1, voice_id: 'AbCdEfGhIjKlMnOpQrSt_-' },
     ];
     for (const m of ok) expect(parseClientMessage(JSON.stringify(m))).toEqual({ ok: true, message: m });
   });
@@ -27,6 +32,9 @@ describe('parseClientMessage', () => {
     ['long name', JSON.stringify({ type: 'start_speaker_registration', speaker_id: 0, name: 'x'.repeat(41) }), 'bad_message'],
     ['bad language', '{"type":"start_transcription","language":"english"}', 'bad_message'],
     ['extra field', '{"type":"stop_transcription","now":true}', 'bad_message'],
+    ['malformed conversation id', '{"type":"start_transcription","conversation_id":"../../x"}', 'bad_message'],
+    ['last_segment_id below -1', '{"type":"start_transcription","conversation_id":"AbCdEfGhIjKlMnOpQrSt_-","last_segment_id":-2}', 'bad_message'],
+    ['voice without id', '{"type":"use_saved_voice","speaker_id":0}', 'bad_message'],
     ['deep nesting', `{"type":"stop_transcription","x":${'['.repeat(500)}${']'.repeat(500)}}`, 'bad_message'],
     ['oversized', JSON.stringify({ type: 'stop_transcription', pad: 'x'.repeat(MAX_TEXT_FRAME_BYTES) }), 'frame_too_large'],
   ])('refuses %s with a code', (_name, text, code) => {

@@ -29,20 +29,47 @@ export const CompleteSpeakerRegistration = z
 /** `auto` or an ISO 639-1 code (two lowercase letters). */
 export const Language = z.union([z.literal('auto'), z.string().regex(/^[a-z]{2}$/)]);
 
+/** Conversation and saved-voice ids: 128 random bits in base64url. */
+export const StoredId = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be a 22-character id');
+
 export const StartTranscription = z
   .object({
     type: z.literal('start_transcription'),
     language: Language.optional(),
+    /** Resume this conversation instead of starting a new one. */
+    conversation_id: StoredId.optional(),
+    /** Highest segment_id the client has shown; -1 = none. */
+    last_segment_id: z.number().int().min(-1).optional(),
   })
   .strict();
 
 export const StopTranscription = z.object({ type: z.literal('stop_transcription') }).strict();
+
+/** Saves a registered voice's embeddings under a name, for later conversations. */
+export const SaveVoice = z
+  .object({
+    type: z.literal('save_voice'),
+    speaker_id: speakerId,
+    name: z.string().max(40).optional(),
+  })
+  .strict();
+
+/** Takes a saved voice as speaker `speaker_id` instead of registering again. */
+export const UseSavedVoice = z
+  .object({
+    type: z.literal('use_saved_voice'),
+    speaker_id: speakerId,
+    voice_id: StoredId,
+  })
+  .strict();
 
 export const ClientMessage = z.discriminatedUnion('type', [
   StartSpeakerRegistration,
   CompleteSpeakerRegistration,
   StartTranscription,
   StopTranscription,
+  SaveVoice,
+  UseSavedVoice,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -62,6 +89,9 @@ export type ErrorCode =
   | 'not_registered'
   | 'overloaded'
   | 'server_busy'
+  | 'unknown_conversation'
+  | 'conversation_busy'
+  | 'storage_failed'
   | 'internal';
 
 export type SpeakerId = 0 | 1;
@@ -69,16 +99,34 @@ export type SpeakerId = 0 | 1;
 export type ServerMessage =
   | { type: 'model_loaded'; message: string; models: { asr: string | null; speaker: string; vad: string } }
   | { type: 'speaker_registration_started'; speaker_id: SpeakerId; message: string }
-  | { type: 'speaker_registration_completed'; speaker_id: SpeakerId; message: string; speech_seconds: number }
+  | {
+      type: 'speaker_registration_completed';
+      speaker_id: SpeakerId;
+      message: string;
+      speech_seconds: number;
+      /** Set when the voice came from `use_saved_voice`. */
+      voice_id?: string;
+      name?: string;
+    }
   | {
       type: 'speaker_registration_failed';
       speaker_id: SpeakerId;
       message: string;
-      reason: 'too_short' | 'too_quiet' | 'too_similar' | (string & {});
+      reason: 'too_short' | 'too_quiet' | 'too_similar' | 'unknown_voice' | 'voice_incompatible' | (string & {});
     }
-  | { type: 'transcription_started'; language: string }
+  | { type: 'voice_saved'; speaker_id: SpeakerId; voice_id: string; name: string }
+  | {
+      type: 'transcription_started';
+      language: string;
+      conversation_id?: string;
+      resumed?: boolean;
+      next_segment_id?: number;
+      /** Seconds of conversation audio the server already has; the client resends from there. */
+      resume_from?: number;
+    }
   | {
       type: 'segment';
+      conversation_id?: string;
       segment_id: number;
       speaker_id: SpeakerId | null;
       start: number;
@@ -87,6 +135,7 @@ export type ServerMessage =
     }
   | {
       type: 'transcription';
+      conversation_id?: string;
       segment_id: number;
       speaker_id: SpeakerId | null;
       text: string | null;

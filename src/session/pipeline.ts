@@ -9,12 +9,21 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
-import { enrollSpeaker, type EnrollmentFailure } from '../speaker/profile.js';
+import { DEFAULT_ENROLLMENT, enrollSpeaker, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
 import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
 import type { VadModel } from '../vad/types.js';
-import type { AssignedPart, ClosedSegment, ConversationFront, EnrollmentResult, PipelineFactory, SpeakerRoom } from './ports.js';
+import type {
+  AdoptResult,
+  AssignedPart,
+  ClosedSegment,
+  ConversationFront,
+  EnrollmentResult,
+  PipelineFactory,
+  SavedVoiceData,
+  SpeakerRoom,
+} from './ports.js';
 
 export interface PipelineDeps {
   vad?: VadModel;
@@ -67,6 +76,29 @@ class Room implements SpeakerRoom {
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
+  exportVoice(id: SpeakerId): SavedVoiceData | null {
+    const p = this.assigner.getProfile(id);
+    if (!p) return null;
+    return {
+      encoder: p.encoder,
+      profile: {
+        mean: Array.from(p.mean),
+        embeddings: p.embeddings.map((e) => Array.from(e)),
+        speechSeconds: p.speechSeconds,
+        adaptedSegments: p.adaptedSegments,
+      },
+    };
+  }
+
+  adoptVoice(id: SpeakerId, voice: SavedVoiceData): AdoptResult {
+    const profile = profileFromJson(voice, this.encoder);
+    if (!profile) return { ok: false, reason: 'voice_incompatible' };
+    const other = this.assigner.getProfile(id === 0 ? 1 : 0);
+    if (other && profilesSimilarity(profile, other) > DEFAULT_ENROLLMENT.tooSimilarBound) return { ok: false, reason: 'too_similar' };
+    this.assigner.setProfile(id, profile);
+    return { ok: true, speechSeconds: profile.speechSeconds };
+  }
+
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
     if (this.config.AUTO_ENROLL) await this.autoEnroll(segment);
     return this.assigner.assign(segment);
@@ -90,6 +122,28 @@ class Room implements SpeakerRoom {
     const parts = await this.assigner.assign(segment);
     if (parts.length === 1 && parts[0]!.speakerId === null) await this.enrollSpeech(1, speech, speech.length / SAMPLE_RATE);
   }
+}
+
+/**
+ * A saved voice back as a profile, or null when another encoder (or version) made it or its
+ * shape does not match this encoder's embeddings.
+ */
+function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): SpeakerProfile | null {
+  if (voice.encoder !== encoder.name) return null;
+  const p = voice.profile as { mean?: unknown; embeddings?: unknown; speechSeconds?: unknown; adaptedSegments?: unknown } | null;
+  const vector = (v: unknown): Float32Array | null =>
+    Array.isArray(v) && v.length === encoder.dim && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? Float32Array.from(v as number[]) : null;
+  if (!p || !Array.isArray(p.embeddings) || p.embeddings.length === 0) return null;
+  const mean = vector(p.mean);
+  const embeddings = p.embeddings.map(vector);
+  if (!mean || embeddings.some((e) => e === null)) return null;
+  return {
+    encoder: voice.encoder,
+    mean,
+    embeddings: embeddings as Float32Array[],
+    speechSeconds: typeof p.speechSeconds === 'number' ? p.speechSeconds : 0,
+    adaptedSegments: typeof p.adaptedSegments === 'number' ? p.adaptedSegments : 0,
+  };
 }
 
 /** The shared pipeline plus a `close()` that frees its models. */

@@ -30,7 +30,19 @@ export interface SpeakerRoom {
   has(id: SpeakerId): boolean;
   /** Splits a closed segment at speaker changes and assigns each part. */
   assign(segment: ClosedSegment): Promise<AssignedPart[]>;
+  /** Speaker `id`'s enrolled voice as plain JSON (to save it), or null when not enrolled. */
+  exportVoice?(id: SpeakerId): SavedVoiceData | null;
+  /** Takes a saved voice as speaker `id` (replacing the old one). */
+  adoptVoice?(id: SpeakerId, voice: SavedVoiceData): AdoptResult;
 }
+
+/** A voice's embeddings as JSON numbers, tagged with the encoder that made them. */
+export interface SavedVoiceData {
+  encoder: string;
+  profile: unknown;
+}
+
+export type AdoptResult = { ok: true; speechSeconds: number } | { ok: false; reason: 'voice_incompatible' | 'too_similar' };
 
 /** Process-wide pipeline parts, shared by all sessions. */
 export interface PipelineFactory {

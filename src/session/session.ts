@@ -14,6 +14,8 @@ import {
   type SpeakerId,
 } from '../protocol/messages.js';
 import type { Connection, SessionHandle } from '../transport/gateway.js';
+import type { StoredSpeaker } from '../storage/types.js';
+import { offsetFront, type ConversationLog, type Conversations, type RecordedMessage } from './conversations.js';
 import type { AssignedPart, ClosedSegment, ConversationFront, PipelineFactory, SpeakerRoom } from './ports.js';
 
 type State =
@@ -25,6 +27,8 @@ type State =
       front: ConversationFront;
       receivedSamples: number;
       segments: number;
+      /** The durable record (null when the session runs without a conversation registry). */
+      log: ConversationLog | null;
     }
   | { kind: 'closed' };
 
@@ -39,11 +43,15 @@ const ASR_TAIL_SAMPLES = Math.round(0.15 * SAMPLE_RATE);
  * messages while the session is busy (e.g. a stop waiting for recognition).
  */
 export const MAX_INBOX_ITEMS = 1024;
+/** How long a dropped connection may take to close its open segment and finish its text. */
+const SUSPEND_TIMEOUT_MS = 8000;
 
 export interface SessionOptions {
   config: Config;
   pipeline: PipelineFactory;
   log: Logger;
+  /** Records conversations and lets a new connection resume a dropped one. */
+  conversations?: Conversations;
 }
 
 export class Session implements SessionHandle {
@@ -52,7 +60,10 @@ export class Session implements SessionHandle {
   private backlogBytes = 0;
   private paused = false;
   private pumping: Promise<void> | null = null;
-  private readonly room: SpeakerRoom;
+  private room: SpeakerRoom;
+  /** Names (and saved-voice ids) of the registered speakers, for the record. */
+  private readonly speakers: StoredSpeaker[] = [];
+  private closing: Promise<void> | null = null;
   private readonly abort = new AbortController();
   /** Transcriptions are sent in segment order through this chain. */
   private transcriptions: Promise<void> = Promise.resolve();
@@ -102,8 +113,35 @@ export class Session implements SessionHandle {
     this.enqueue({ kind: 'audio', pcm16: data });
   }
 
-  /** Aborts pending work and frees state; safe to call twice. Aborted work is never reported. */
-  async close(): Promise<void> {
+  /**
+   * Aborts pending work and frees state; safe to call twice. Aborted work is never reported.
+   * A conversation in progress is first suspended: its open segment is closed and its text
+   * finished and recorded (nobody sees them now; a resume re-sends them).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    const st = this.state;
+    if (st.kind === 'transcribing' && st.log && this.opts.conversations) {
+      this.inbox.length = 0;
+      const conversations = this.opts.conversations;
+      const log = st.log;
+      const finished = this.finishForSuspend(st);
+      await Promise.race([finished, new Promise((r) => setTimeout(r, SUSPEND_TIMEOUT_MS).unref())]);
+      if (this.state === st) {
+        await conversations.suspend(log, {
+          room: this.room,
+          speakers: this.speakers.map((sp) => ({ ...sp })),
+          language: st.language,
+          nextSegmentId: this.nextSegmentId,
+          receivedSamples: st.receivedSamples,
+          segments: st.segments,
+        });
+      }
+    }
     if (this.state.kind === 'closed') return;
     this.state = { kind: 'closed' };
     this.inbox.length = 0;
@@ -192,21 +230,36 @@ export class Session implements SessionHandle {
         if (st.kind === 'registering') {
           return this.error('wrong_state', 'finish the voice registration first (complete_speaker_registration)');
         }
+        if (msg.conversation_id !== undefined) return this.resumeConversation(msg.conversation_id, msg.last_segment_id ?? -1);
         const missing = ([0, 1] as const).filter((id) => !this.room.has(id));
         if (missing.length > 0 && !this.opts.config.AUTO_ENROLL) {
           return this.error('not_registered', `register both voices first (missing: speaker ${missing.join(' and ')})`);
         }
         const language = msg.language ?? 'auto';
+        const log = this.opts.conversations
+          ? await this.opts.conversations.begin({ language, speakers: this.speakerList(), profiles: this.profiles() }, () => this.storageFailed())
+          : null;
+        if (this.state !== st) return;
         this.setState({
           kind: 'transcribing',
           language,
           front: this.opts.pipeline.createFront(),
           receivedSamples: 0,
           segments: 0,
+          log,
         });
-        this.conn.send({ type: 'transcription_started', language });
+        this.conn.send({
+          type: 'transcription_started',
+          language,
+          ...(log ? { conversation_id: log.id, resumed: false, next_segment_id: this.nextSegmentId, resume_from: 0 } : {}),
+        });
         return;
       }
+      case 'save_voice':
+        return this.saveVoice(msg.speaker_id, msg.name);
+      case 'use_saved_voice':
+        if (st.kind !== 'idle') return this.error('wrong_state', 'saved voices can be chosen only between conversations');
+        return this.useSavedVoice(msg.speaker_id, msg.voice_id);
       case 'stop_transcription': {
         if (st.kind !== 'transcribing') return this.error('wrong_state', 'no conversation is running');
         return this.stopConversation(st);
@@ -258,6 +311,7 @@ export class Session implements SessionHandle {
     const result = await this.room.enroll(st.speakerId, all);
     if (this.state.kind === 'closed') return;
     if (result.ok) {
+      this.nameSpeaker(st.speakerId, st.name ?? null);
       this.conn.send({
         type: 'speaker_registration_completed',
         speaker_id: st.speakerId,
@@ -282,7 +336,7 @@ export class Session implements SessionHandle {
       st.segments++;
       const start = samplesToSeconds(part.startSample);
       const end = samplesToSeconds(part.endSample);
-      this.conn.send({
+      await this.deliver(st, {
         type: 'segment',
         segment_id: segmentId,
         speaker_id: part.speakerId,
@@ -304,7 +358,7 @@ export class Session implements SessionHandle {
       this.transcriptions = this.transcriptions.then(async () => {
         const t = await text;
         if (this.state.kind === 'closed') return;
-        this.conn.send({
+        await this.deliver(st, {
           type: 'transcription',
           segment_id: segmentId,
           speaker_id: part.speakerId,
@@ -347,7 +401,119 @@ export class Session implements SessionHandle {
     await this.transcriptions;
     if (this.state !== st) return;
     this.setState({ kind: 'idle' });
+    if (st.log && this.opts.conversations) {
+      await this.opts.conversations.end(st.log, { receivedSamples: st.receivedSamples, speakers: this.speakerList(), profiles: this.profiles() });
+    }
     this.conn.send({ type: 'transcription_stopped', segments: st.segments });
+  }
+
+  /** Records a segment or transcription (durably, when there is a record), then sends it. */
+  private async deliver(st: Extract<State, { kind: 'transcribing' }>, msg: RecordedMessage): Promise<void> {
+    if (!st.log) return this.conn.send(msg);
+    const tagged = { ...msg, conversation_id: st.log.id };
+    await st.log.record(tagged);
+    this.conn.send(tagged);
+  }
+
+  private storageFailed(): void {
+    this.error('storage_failed', 'the conversation could not be written to disk (disk full or write error); it continues, but is not being saved');
+  }
+
+  /** The connection dropped mid-conversation: close the open segment and finish its text. */
+  private async finishForSuspend(st: Extract<State, { kind: 'transcribing' }>): Promise<void> {
+    await this.pumping;
+    if (this.state !== st) return;
+    try {
+      for (const seg of await st.front.flush()) await this.emitSegment(st, seg);
+    } catch (err) {
+      this.opts.log.error(`session error while suspending: ${(err as Error).stack ?? String(err)}`);
+    }
+    await this.transcriptions;
+  }
+
+  private async resumeConversation(id: string, lastSegmentId: number): Promise<void> {
+    const conversations = this.opts.conversations;
+    const attached = conversations
+      ? conversations.attach(id, () => this.storageFailed())
+      : ({ ok: false, code: 'unknown_conversation', message: 'this server does not keep conversations' } as const);
+    if (!attached.ok) return this.error(attached.code, attached.message);
+    const { log, state } = attached;
+    this.room = state.room;
+    this.speakers.splice(0, this.speakers.length, ...state.speakers);
+    this.nextSegmentId = state.nextSegmentId;
+    this.setState({
+      kind: 'transcribing',
+      language: state.language,
+      front: offsetFront(this.opts.pipeline.createFront(), state.receivedSamples),
+      receivedSamples: state.receivedSamples,
+      segments: state.segments,
+      log,
+    });
+    this.conn.send({
+      type: 'transcription_started',
+      language: state.language,
+      conversation_id: log.id,
+      resumed: true,
+      next_segment_id: state.nextSegmentId,
+      resume_from: state.receivedSamples / SAMPLE_RATE,
+    });
+    for (const m of log.history) if (m.segment_id > lastSegmentId) this.conn.send(m);
+  }
+
+  private async saveVoice(speakerId: SpeakerId, name: string | undefined): Promise<void> {
+    const voice = this.room.exportVoice?.(speakerId) ?? null;
+    if (!voice) return this.error('not_registered', `speaker ${speakerId} has no registered voice to save`);
+    const store = this.opts.conversations?.store;
+    if (!store) return this.error('storage_failed', 'this server does not keep saved voices');
+    const label = (name ?? this.speakers.find((s) => s.id === speakerId)?.name ?? '').trim() || `Speaker ${speakerId + 1}`;
+    try {
+      const saved = await store.saveVoice({ name: label, encoder: voice.encoder, profile: voice.profile });
+      this.nameSpeaker(speakerId, label, saved.id);
+      this.conn.send({ type: 'voice_saved', speaker_id: speakerId, voice_id: saved.id, name: saved.name });
+    } catch (err) {
+      this.opts.log.warn(`saving a voice failed: ${(err as Error).message}`);
+      this.storageFailed();
+    }
+  }
+
+  private async useSavedVoice(speakerId: SpeakerId, voiceId: string): Promise<void> {
+    const failed = (reason: 'unknown_voice' | 'voice_incompatible' | 'too_similar', message: string) =>
+      this.conn.send({ type: 'speaker_registration_failed', speaker_id: speakerId, message, reason });
+    const voice = await this.opts.conversations?.store?.getVoice(voiceId).catch(() => null);
+    if (!voice) return failed('unknown_voice', 'There is no saved voice with this id (it may have been deleted).');
+    const adopted = this.room.adoptVoice?.(speakerId, { encoder: voice.encoder, profile: voice.profile }) ?? { ok: false, reason: 'voice_incompatible' as const };
+    if (!adopted.ok) {
+      return adopted.reason === 'too_similar'
+        ? failed('too_similar', 'This saved voice is almost identical to the other registered voice.')
+        : failed('voice_incompatible', 'This voice was saved with another speaker model; register it again.');
+    }
+    this.nameSpeaker(speakerId, voice.name, voice.id);
+    this.conn.send({
+      type: 'speaker_registration_completed',
+      speaker_id: speakerId,
+      message: `Saved voice of ${voice.name} selected`,
+      speech_seconds: Math.round(adopted.speechSeconds * 100) / 100,
+      voice_id: voice.id,
+      name: voice.name,
+    });
+  }
+
+  private nameSpeaker(id: SpeakerId, name: string | null, voiceId?: string): void {
+    const i = this.speakers.findIndex((s) => s.id === id);
+    const entry: StoredSpeaker = { id, name, ...(voiceId ? { voice_id: voiceId } : {}) };
+    if (i >= 0) this.speakers[i] = entry;
+    else this.speakers.push(entry);
+  }
+
+  private speakerList(): StoredSpeaker[] {
+    return ([0, 1] as const).map((id) => this.speakers.find((s) => s.id === id) ?? { id, name: null });
+  }
+
+  private profiles(): Array<{ id: SpeakerId; profile: unknown }> {
+    return ([0, 1] as const).flatMap((id) => {
+      const v = this.room.exportVoice?.(id);
+      return v ? [{ id, profile: v }] : [];
+    });
   }
 }
 
