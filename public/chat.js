@@ -56,6 +56,30 @@ export class ChatView {
     return this.entries.filter((e) => e.kind === 'msg').length;
   }
 
+  /**
+   * The highest segment id of the current conversation up to which every bubble is complete
+   * (its transcription arrived); -1 when there is none. A resume asks the server for everything
+   * after it, so a bubble still waiting for its text gets that text, and nothing shows twice.
+   */
+  lastCompleteId() {
+    let maxId = -1;
+    let minPending = Infinity;
+    for (const [id, bubble] of this.bubbles) {
+      if (id > maxId) maxId = id;
+      if (bubble.classList.contains('pending') && id < minPending) minPending = id;
+    }
+    return minPending === Infinity ? maxId : minPending - 1;
+  }
+
+  /** Empties the view (for showing a stored conversation). */
+  clear() {
+    this.bubbles = new Map();
+    this.entries = [];
+    this.log.replaceChildren();
+    this.stick = true;
+    this.jump.hidden = true;
+  }
+
   /** Starts a new conversation: a divider with the wall-clock time, fresh segment ids. */
   beginConversation() {
     this.bubbles = new Map();
