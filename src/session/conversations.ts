@@ -57,8 +57,8 @@ export class ConversationLog {
 
   /** Marks the record as failed (reported once per conversation). */
   fail(err: unknown): void {
-    this.log.warn(`conversation storage failed: ${(err as Error).message}`);
     if (this.failed) return;
+    this.log.warn(`conversation storage failed (reported once per conversation): ${(err as Error).message}`);
     this.failed = true;
     this.onFailure();
   }
