@@ -58,6 +58,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   if (repaired.repaired + repaired.ended > 0) {
     log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
   }
+  log.info(`conversations are kept in ${config.DATA_DIR}${config.KEEP_AUDIO ? ' with their audio' : ''}${config.RETENTION_DAYS > 0 ? `, for ${config.RETENTION_DAYS} days` : ''}`);
   const sweep = () =>
     store.sweep(config.RETENTION_DAYS).then(
       (n) => n > 0 && log.info(`retention: deleted ${n} conversation(s) older than ${config.RETENTION_DAYS} days`),
@@ -66,7 +67,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   await sweep();
   const daily = setInterval(() => void sweep(), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store') });
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO });
   const api = createApiHandler({ store, conversations });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
@@ -150,7 +151,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       closed ??= (async () => {
         clearInterval(daily);
         await gateway.close();
-        conversations.close();
+        await conversations.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;

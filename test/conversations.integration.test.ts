@@ -3,10 +3,12 @@
  * segment lost or shown twice (against the reference speech of a dev conversation), the
  * resume window, a full disk, saved voices, and the HTTP API with its exports.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
+import { hasOpusEncoder } from '../src/storage/audio.js';
 import { nodeFs, type StorageFs } from '../src/storage/fs.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
@@ -343,5 +345,38 @@ describe('resume window, full disk, saved voices and the API', () => {
     expect((await get(`/api/conversations/${newest.id}`)).status).toBe(404);
     expect((await api(server.url, server.token, 'DELETE', `/api/conversations/${newest.id}`)).status).toBe(404);
     expect((await get('/api/conversations')).json<Array<{ id: string }>>().map((c) => c.id)).not.toContain(newest.id);
+  });
+});
+
+describe('KEEP_AUDIO across a resume', () => {
+  let server: RunningServer;
+  afterAll(() => server?.close());
+
+  it('keeps one continuous compressed file of the whole conversation beside its record', async () => {
+    const conv = loadConversation('1688-1998-easy');
+    server = await startTestServer({ KEEP_AUDIO: true }, { asr: new FakeAsrEngine({ delayMs: 1 }) });
+    const audio = conv.audio.subarray(0, 20 * 16_000);
+    const a = await ProtocolClient.connect({ url: server.url, token: server.token });
+    const started = await startConversation(a, conv);
+    await a.streamAudio(audio.subarray(0, 10 * 16_000));
+    await a.drain(0);
+    await quiet(a, 1500);
+    a.ws.terminate();
+    const { client: b, started: resumed, from } = await resume(server.url, server.token, started.conversation_id!, -1);
+    await b.streamAudio(audio.subarray(Math.round(resumed.resume_from! * 16_000)));
+    b.send({ type: 'stop_transcription' });
+    await b.next((m) => m.type === 'transcription_stopped', 60_000, from);
+    await b.close();
+    const rec = (await api(server.url, server.token, 'GET', `/api/conversations/${started.conversation_id}`)).json<{ audio_file: string; duration_s: number }>();
+    const opus = hasOpusEncoder();
+    expect(rec.audio_file).toBe(opus ? 'audio.ogg' : 'audio.wav');
+    expect(rec.duration_s).toBeCloseTo(20, 2);
+    const file = join(server.store.dirOf(started.conversation_id!), rec.audio_file);
+    expect(existsSync(file)).toBe(true);
+    if (opus) {
+      const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', '16000', 'pipe:1'], { maxBuffer: 1 << 30 });
+      expect(r.status).toBe(0);
+      expect(Math.abs(r.stdout.length / 2 / 16_000 - 20)).toBeLessThan(0.05);
+    }
   });
 });

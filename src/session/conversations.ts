@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import type { ServerMessage, SpeakerId } from '../protocol/messages.js';
+import { openAudioSink, type AudioSink } from '../storage/audio.js';
 import { newId } from '../storage/ids.js';
 import type { ConversationStore } from '../storage/store.js';
 import type { StoredSpeaker } from '../storage/types.js';
@@ -31,6 +32,8 @@ export class ConversationLog {
   /** Every recorded message in order, for the re-send on resume (works without a disk too). */
   readonly history: RecordedMessage[] = [];
   private failed = false;
+  /** KEEP_AUDIO: where the conversation's audio goes. */
+  sink: AudioSink | null = null;
 
   constructor(
     readonly id: string,
@@ -38,6 +41,11 @@ export class ConversationLog {
     private onFailure: () => void,
     private readonly log: Logger,
   ) {}
+
+  /** Keeps conversation audio (KEEP_AUDIO); a no-op otherwise. */
+  audio(pcm16: Buffer): void {
+    this.sink?.write(pcm16);
+  }
 
   /** Reports storage failures to the connection now attached. */
   rebind(onFailure: () => void): void {
@@ -81,6 +89,8 @@ export interface ConversationsOptions {
   resumeWindowS: number;
   models: { asr: string | null; speaker: string; vad: string };
   log: Logger;
+  /** KEEP_AUDIO: keep each conversation's audio beside its record. */
+  keepAudio?: boolean;
 }
 
 export class Conversations {
@@ -107,6 +117,15 @@ export class Conversations {
     }
     const conv = new ConversationLog(id, store, onFailure, log);
     if (failure) conv.fail(failure);
+    else if (store && this.opts.keepAudio) {
+      try {
+        conv.sink = await openAudioSink(store.dirOf(id), log);
+        const file = conv.sink.file;
+        await store.updateMeta(id, (m) => ({ ...m, audio_file: file }));
+      } catch (err) {
+        conv.fail(err);
+      }
+    }
     this.open.set(id, { log: conv, status: 'live', state: null, timer: null });
     return conv;
   }
@@ -149,6 +168,7 @@ export class Conversations {
     if (entry?.timer) clearTimeout(entry.timer);
     this.open.delete(conv.id);
     const audioS = final.receivedSamples / 16_000;
+    await conv.sink?.close();
     await this.write(conv, async (s) => {
       if (final.profiles) await s.writeSpeakers(conv.id, final.profiles);
       await s.updateMeta(conv.id, (m) => ({ ...m, ended_at: new Date().toISOString(), audio_s: Math.max(m.audio_s, audioS), speakers: mergeNames(m.speakers, final.speakers) }));
@@ -159,6 +179,11 @@ export class Conversations {
   forget(id: string): void {
     const entry = this.open.get(id);
     if (entry?.timer) clearTimeout(entry.timer);
+    if (entry?.log.sink) {
+      const sink = entry.log.sink;
+      entry.log.sink = null;
+      void sink.close();
+    }
     this.open.delete(id);
   }
 
@@ -167,10 +192,12 @@ export class Conversations {
     return this.open.has(id);
   }
 
-  /** Stops the expiry timers (server shutdown); the next start ends what was left open. */
-  close(): void {
-    for (const e of this.open.values()) if (e.timer) clearTimeout(e.timer);
+  /** Stops the expiry timers and finishes kept audio (server shutdown); the next start ends what was left open. */
+  async close(): Promise<void> {
+    const entries = [...this.open.values()];
     this.open.clear();
+    for (const e of entries) if (e.timer) clearTimeout(e.timer);
+    await Promise.allSettled(entries.map((e) => e.log.sink?.close()));
   }
 
   private async write(conv: ConversationLog, work: (s: ConversationStore) => Promise<unknown>): Promise<void> {

@@ -285,6 +285,7 @@ export class Session implements SessionHandle {
       const limit = this.opts.config.MAX_CONVERSATION_S * SAMPLE_RATE;
       if (st.receivedSamples >= limit) return;
       st.receivedSamples += pcm16.byteLength / 2;
+      st.log?.audio(pcm16);
       const closed = await st.front.push(pcm16);
       for (const seg of closed) await this.emitSegment(st, seg);
       if (st.receivedSamples >= limit && this.state === st) {
