@@ -391,6 +391,8 @@ function handleMessage(msg) {
       if (card) {
         card.saveForm.hidden = true;
         fromSaved[msg.speaker_id] = msg.voice_id;
+        // The server names the speaker after the saved voice from now on; so does the page.
+        if (typeof msg.name === 'string' && msg.name.trim()) setCardName(msg.speaker_id, msg.name);
       }
       toast(t('voiceSaved', { name: msg.name || '' }));
       loadSavedVoices();

@@ -85,6 +85,7 @@ const STRINGS = {
     micOff: 'Microphone off',
     micOn: 'Microphone on · {rate} Hz',
     // Views
+    views: 'Views',
     tabLive: 'Live',
     tabHistory: 'History',
     // Resume after a dropped connection
@@ -216,6 +217,7 @@ const STRINGS = {
     audioProcessingHint: '끄면 목소리 등록이 가장 정확합니다. 스피커폰이나 시끄러운 곳에서는 켜세요.',
     micOff: '마이크 꺼짐',
     micOn: '마이크 켜짐 · {rate} Hz',
+    views: '보기',
     tabLive: '실시간',
     tabHistory: '기록',
     linkSuspended: '연결이 끊어졌습니다 — 다시 연결하는 중… 오디오는 보관 중입니다 (지금까지 {s}초).',

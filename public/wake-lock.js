@@ -32,7 +32,11 @@ export class ScreenWakeLock {
   }
 
   async #acquire() {
-    if (this.held || !('wakeLock' in navigator) || document.visibilityState !== 'visible') return;
+    if (!('wakeLock' in navigator)) {
+      document.body.dataset.wakeLock = 'unsupported';
+      return;
+    }
+    if (this.held || document.visibilityState !== 'visible') return;
     try {
       const sentinel = await navigator.wakeLock.request('screen');
       if (!this.wanted) {
@@ -40,11 +44,14 @@ export class ScreenWakeLock {
         return;
       }
       this.sentinel = sentinel;
+      document.body.dataset.wakeLock = 'held';
       sentinel.addEventListener('release', () => {
         if (this.sentinel === sentinel) this.sentinel = null;
+        document.body.dataset.wakeLock = 'released';
       });
     } catch {
       // Refused (not visible, power saving, policy): nothing to do but try at the next chance.
+      document.body.dataset.wakeLock = 'refused';
     }
   }
 }
