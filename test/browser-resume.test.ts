@@ -130,6 +130,15 @@ describe('resume after a drop, then the history (Chromium)', () => {
         }
       };
       (window as unknown as { __audioContexts: AudioContext[] }).__audioContexts = made;
+      // …and the microphone streams, to end a track as an unplugged headset would.
+      const streams: MediaStream[] = [];
+      const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (c) => {
+        const s = await gum(c);
+        streams.push(s);
+        return s;
+      };
+      (window as unknown as { __streams: MediaStream[] }).__streams = streams;
     });
 
     // Every page socket goes through here; while `holdUntilMs` is ahead, a reconnect waits.
@@ -214,6 +223,13 @@ describe('resume after a drop, then the history (Chromium)', () => {
     await audioNotice.getByRole('button', { name: 'Resume audio' }).click();
     await expect.poll(() => audioNotice.isVisible()).toBe(false);
     expect(await page.evaluate(() => document.body.dataset.audio)).toBe('running');
+
+    // The headset goes away (its track ends): the page rebuilds the microphone and frames flow on.
+    const before = await capturedS(page);
+    await page.evaluate(() => (window as unknown as { __streams: MediaStream[] }).__streams.at(-1)?.getAudioTracks()[0].dispatchEvent(new Event('ended')));
+    await expect.poll(() => page.locator('#mic-info').textContent()).toMatch(/^Microphone changed · \d+ Hz$/);
+    expect(await page.evaluate(() => (window as unknown as { __streams: MediaStream[] }).__streams.length)).toBe(2);
+    await waitForFileTime(page, before + 1);
 
     // Nothing shown twice: one bubble per segment id, ids in order, times never running backwards.
     const bubbles = await readBubbles(page);

@@ -12,12 +12,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { fromRoot } from '../src/paths.js';
 import { startServer } from '../src/server.js';
 import { buildFakeMicWav, type FakeMicTimeline } from './helpers/browser-fake-mic.js';
+import { attribution, capturedS, readBubbles, waitForFileTime } from './helpers/browser-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = fromRoot('test-output/browser');
@@ -29,37 +30,12 @@ const AFTER_PART_S = 0.5;
 
 type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
-interface BubbleData {
-  speaker: string;
-  start: number;
-  end: number;
-  side: 'left' | 'right' | 'center';
-  text: string;
-}
-
-/** Seconds of the microphone file played so far, as the page reports it. */
-async function capturedS(page: Page): Promise<number> {
-  return page.evaluate(() => Number((document.querySelector('#mic-info') as HTMLElement).dataset.capturedS ?? 0));
-}
-
-/** Waits until the fake microphone's file has played up to `seconds`. */
-async function waitForFileTime(page: Page, seconds: number): Promise<void> {
-  await page.waitForFunction(
-    (s) => Number((document.querySelector('#mic-info') as HTMLElement).dataset.capturedS ?? 0) >= s,
-    seconds,
-    { timeout: (seconds + 20) * 1000, polling: 50 },
-  );
-}
-
-function overlapS(a0: number, a1: number, b0: number, b1: number): number {
-  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
-}
-
 describe('the chat page in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   let timeline: FakeMicTimeline;
   let certDir: string;
+  let dataDir: string;
   // Per process, so two test runs in one checkout never rewrite the file Chromium is playing.
   const wavPath = join(OUT_DIR, `fake-mic-${process.pid}.wav`);
 
@@ -70,12 +46,14 @@ describe('the chat page in Chromium', () => {
     mkdirSync(OUT_DIR, { recursive: true });
     timeline = buildFakeMicWav(wavPath, { conversation: CONVERSATION, conversationS: CONVERSATION_S });
     certDir = mkdtempSync(join(tmpdir(), 'duet-browser-certs-'));
+    dataDir = mkdtempSync(join(tmpdir(), 'duet-browser-data-'));
     const config = loadConfig({}, [], {
       HOST: '127.0.0.1',
       PORT: 0,
       ASR_MODEL: 'none',
       TLS_CERT: join(certDir, 'fullchain.pem'),
       TLS_KEY: join(certDir, 'privkey.pem'),
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
     });
     server = await startServer(config);
@@ -95,6 +73,7 @@ describe('the chat page in Chromium', () => {
     await browser?.close();
     await server?.close();
     if (certDir) rmSync(certDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     rmSync(wavPath, { force: true });
   });
 
@@ -160,18 +139,7 @@ describe('the chat page in Chromium', () => {
       .poll(() => page.locator('#conversation-hint').textContent(), { timeout: 30_000 })
       .toMatch(/Conversation ended/);
 
-    const bubbles: BubbleData[] = await page.$$eval('.bubble', (els) =>
-      els.map((e) => {
-        const el = e as HTMLElement;
-        return {
-          speaker: el.dataset.speaker ?? '',
-          start: Number(el.dataset.start),
-          end: Number(el.dataset.end),
-          side: el.classList.contains('left') ? 'left' : el.classList.contains('right') ? 'right' : 'center',
-          text: el.querySelector('.bubble-text')?.textContent ?? '',
-        } as const;
-      }),
-    );
+    const bubbles = await readBubbles(page);
     await page.locator('#chat').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(OUT_DIR, 'conversation-ended.png'), fullPage: true });
 
@@ -184,25 +152,9 @@ describe('the chat page in Chromium', () => {
     expect(await page.locator('.bubble.left .bubble-name').first().textContent()).toBe('Ana');
     expect(await page.locator('.bubble.right .bubble-name').first().textContent()).toBe('Ben');
 
-    // Bubble time (server seconds) → conv.wav seconds.
+    // Bubble time (server seconds) → conv.wav seconds; reference speech streamed after Start.
     const toConvS = startedAtFileS - timeline.conversationStartS;
-    let correctS = 0;
-    let wrongS = 0;
-    let unknownS = 0;
-    for (const b of bubbles) {
-      const b0 = b.start + toConvS;
-      const b1 = b.end + toConvS;
-      for (const turn of timeline.reference) {
-        const ov = overlapS(b0, b1, turn.startS, turn.endS);
-        if (ov === 0) continue;
-        if (b.speaker === 'none') unknownS += ov;
-        else if (Number(b.speaker) === timeline.speakerId[turn.speaker]) correctS += ov;
-        else wrongS += ov;
-      }
-    }
-    // Reference speech that was streamed after Start (conv.wav seconds).
-    const firstConvS = Math.max(0, toConvS);
-    const referenceS = timeline.reference.reduce((s, r) => s + overlapS(r.startS, r.endS, firstConvS, timeline.conversationS), 0);
+    const { correctS, wrongS, unknownS, referenceS } = attribution(bubbles, timeline, toConvS, Math.max(0, toConvS), timeline.conversationS);
     const attributedS = correctS + wrongS + unknownS;
     const summary = { correctS, wrongS, unknownS, referenceS, bubbles: bubbles.length, startedAtFileS };
     writeFileSync(join(OUT_DIR, 'summary.json'), JSON.stringify({ ...summary, bubbleData: bubbles }, null, 2));
