@@ -4,12 +4,14 @@
  * resume window, a full disk, saved voices, and the HTTP API with its exports.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { hasOpusEncoder } from '../src/storage/audio.js';
 import { nodeFs, type StorageFs } from '../src/storage/fs.js';
+import { ConversationStore } from '../src/storage/store.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
@@ -377,6 +379,33 @@ describe('KEEP_AUDIO across a resume', () => {
       const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', '16000', 'pipe:1'], { maxBuffer: 1 << 30 });
       expect(r.status).toBe(0);
       expect(Math.abs(r.stdout.length / 2 / 16_000 - 20)).toBeLessThan(0.05);
+    }
+  });
+});
+
+describe('RETENTION_DAYS at startup', () => {
+  it('deletes conversations that ended longer ago, keeps the others and the saved voices', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'duet-retention-'));
+    const seed = new ConversationStore(dataDir);
+    await seed.init();
+    const models = { asr: null, speaker: 'enc', vad: 'silero-v4' };
+    const ended = async (daysAgo: number) => {
+      const at = new Date(Date.now() - daysAgo * 86_400_000);
+      const m = await seed.create({ language: 'en', models, speakers: [], startedAt: at });
+      await seed.updateMeta(m.id, (x) => ({ ...x, ended_at: at.toISOString() }));
+      return m.id;
+    };
+    const old = await ended(40);
+    const recent = await ended(2);
+    const voice = await seed.saveVoice({ name: 'Kim', encoder: 'enc', profile: {} });
+    const server = await startTestServer({ DATA_DIR: dataDir, RETENTION_DAYS: 30 }, { asr: null });
+    try {
+      const ids = (await api(server.url, server.token, 'GET', '/api/conversations')).json<Array<{ id: string }>>().map((c) => c.id);
+      expect(ids).toEqual([recent]);
+      expect(existsSync(seed.dirOf(old))).toBe(false);
+      expect((await api(server.url, server.token, 'GET', `/api/voices/${voice.id}`)).status).toBe(200);
+    } finally {
+      await server.close();
     }
   });
 });
