@@ -67,7 +67,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   await sweep();
   const daily = setInterval(() => void sweep(), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO });
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
   const api = createApiHandler({ store, conversations });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {

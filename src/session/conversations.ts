@@ -91,6 +91,8 @@ export interface ConversationsOptions {
   log: Logger;
   /** KEEP_AUDIO: keep each conversation's audio beside its record. */
   keepAudio?: boolean;
+  /** Suspended conversations kept at most (each holds two voices and its messages); beyond, the oldest is ended. Default 32. */
+  maxSuspended?: number;
 }
 
 export class Conversations {
@@ -143,6 +145,14 @@ export class Conversations {
     });
     entry.timer = setTimeout(() => void this.end(conv, state), this.opts.resumeWindowS * 1000);
     entry.timer.unref();
+    const suspended = [...this.open.values()].filter((e) => e.status === 'suspended');
+    const max = this.opts.maxSuspended ?? 32;
+    if (suspended.length > max) {
+      // Map order is creation order: the oldest conversation goes first.
+      const oldest = suspended[0]!;
+      this.opts.log.warn(`more than ${max} dropped conversations wait to be resumed; ending the oldest`);
+      await this.end(oldest.log, oldest.state!);
+    }
   }
 
   /** Takes a suspended conversation over for a new connection. */

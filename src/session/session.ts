@@ -239,7 +239,11 @@ export class Session implements SessionHandle {
         const log = this.opts.conversations
           ? await this.opts.conversations.begin({ language, speakers: this.speakerList(), profiles: this.profiles() }, () => this.storageFailed())
           : null;
-        if (this.state !== st) return;
+        if (this.state !== st) {
+          // Closed while the record was being created: end it rather than leave it open.
+          if (log) await this.opts.conversations?.end(log, { receivedSamples: 0, speakers: this.speakerList() });
+          return;
+        }
         this.setState({
           kind: 'transcribing',
           language,
