@@ -4,7 +4,7 @@
  * the client was sent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,9 @@ describe('kill -9 of the server mid-conversation', () => {
     const texts = client.messages.filter((m) => m.type === 'transcription');
     expect(shown.length).toBeGreaterThanOrEqual(4);
     await client.close().catch(() => undefined);
+    // As if the kill had landed in the middle of an append: a torn last record.
+    const events = join(dir, 'data', 'conversations', started.conversation_id!, 'events.jsonl');
+    appendFileSync(events, '{"k":"transcription","segment_id":99,"te');
 
     const second = await startMain();
     const list = await api(second.url, TOKEN, 'GET', '/api/conversations');
@@ -97,6 +100,11 @@ describe('kill -9 of the server mid-conversation', () => {
     expect(rec.segments.map((s) => s.segment_id)).toEqual(rec.segments.map((_, i) => i));
     expect(rec.segments.length).toBeLessThanOrEqual(shown.length + 2);
     expect(texts.length).toBeGreaterThan(0);
+    // The torn record was cut away at start, leaving whole lines only.
+    const repaired = readFileSync(events, 'utf8');
+    expect(repaired.endsWith('\n')).toBe(true);
+    expect(repaired).not.toContain('"segment_id":99');
+    expect(second.err()).toContain('repaired 1 torn record(s)');
     second.child.kill('SIGTERM');
   });
 });
