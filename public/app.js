@@ -92,7 +92,8 @@ const fromSaved = [null, null];
 /**
  * The running conversation (from Start until it ends): its server id (once
  * `transcription_started` told it), language, and the audio not yet known to be on the server.
- * @type {{ id: string | null, language: string, ring: AudioRing } | null}
+ * `lostS` adds up the audio that drops cost (shown until the conversation ends).
+ * @type {{ id: string | null, language: string, ring: AudioRing, lostS: number } | null}
  */
 let live = null;
 /** Saved voices from `/api/voices`: `{ id, name, created_at, encoder }`. */
@@ -482,6 +483,7 @@ function resumed(msg) {
   mode = { kind: 'transcribing', confirmed: true };
   pump();
   const lostS = gap / RATE_HZ;
+  live.lostS += lostS;
   document.body.dataset.resumed = String(Number(document.body.dataset.resumed || 0) + 1);
   toast(lostS >= 0.05 ? t('resumedLost', { lost: lostS.toFixed(1) }) : t('resumed'), lostS >= 0.05 ? 'warn' : 'info');
   if (stopWanted) stopConversation();
@@ -490,7 +492,7 @@ function resumed(msg) {
 function resumeRefused(msg) {
   if (msg.code === 'conversation_busy' && mode.busyTries < BUSY_RETRIES) {
     mode.busyTries++;
-    ui.linkNotice.textContent = t('resumeBusy');
+    renderLinkNotice();
     setTimeout(() => {
       if (mode.kind === 'resuming' && link.ready) sendResume();
     }, BUSY_RETRY_MS);
@@ -521,11 +523,13 @@ function renderLinkNotice() {
         : t('linkSuspended', { s: Math.floor(live.ring.pendingS) });
     if (mode.stopWanted) text += ` ${t('stopQueued')}`;
   } else if (mode.kind === 'resuming') {
-    text = ui.linkNotice.textContent && mode.busyTries > 0 ? t('resumeBusy') : t('linkResuming');
+    text = mode.busyTries > 0 ? t('resumeBusy') : t('linkResuming');
+  } else if (mode.kind === 'transcribing' && live && live.lostS >= 0.05) {
+    text = t('lostSoFar', { lost: live.lostS.toFixed(1) });
   }
   if (ui.linkNotice.textContent !== text) ui.linkNotice.textContent = text;
   ui.linkNotice.hidden = text === '';
-  ui.linkNotice.dataset.lost = live && live.ring.lostS > 0 ? 'true' : 'false';
+  ui.linkNotice.dataset.lost = live && (live.ring.lostS > 0 || live.lostS >= 0.05) ? 'true' : 'false';
 }
 
 // ---------------------------------------------------------------- registration
@@ -625,7 +629,7 @@ async function startConversation() {
   const language = ui.language.value;
   connection.sendJson({ type: 'start_transcription', language });
   // Server time 0 is the first frame after this message: the ring counts from here too.
-  live = { id: null, language, ring: new AudioRing() };
+  live = { id: null, language, ring: new AudioRing(), lostS: 0 };
   mode = { kind: 'transcribing', confirmed: false };
   summary = null;
   chat.beginConversation();
@@ -719,7 +723,8 @@ function render() {
   ui.start.classList.toggle('danger', running);
   ui.start.classList.toggle('primary', !running);
   const startable = usable && idle && both;
-  ui.start.setAttribute('aria-disabled', String(!(startable || (running && !(mode.kind !== 'transcribing' && mode.stopWanted)))));
+  const stopQueued = (mode.kind === 'suspended' || mode.kind === 'resuming') && mode.stopWanted;
+  ui.start.setAttribute('aria-disabled', String(!(startable || (running && !stopQueued))));
   ui.language.disabled = !idle;
   ui.processing.disabled = !idle;
   document.body.dataset.mode = mode.kind;

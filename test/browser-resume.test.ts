@@ -12,7 +12,7 @@
  * read-only, a speaker rename shows, an SRT download has the new name, a saved voice can be
  * picked in a Korean phone-sized page, and deletions ask first.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type WebSocketRoute } from 'playwright-core';
@@ -196,6 +196,10 @@ describe('resume after a drop, then the history (Chromium)', () => {
     await expect.poll(() => page.locator('#link-notice').textContent()).toMatch(/reconnecting… audio kept \(\d+ s so far\)/);
     await page.waitForTimeout(2000);
     await page.screenshot({ path: join(OUT_DIR, 'suspended.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#link-notice').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(OUT_DIR, 'suspended-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     await expect.poll(() => page.evaluate(() => document.body.dataset.resumed ?? '0'), { timeout: DROP_MS + 15_000 }).toBe('1');
     const resumedAtConvS = (await capturedS(page)) - timeline.conversationStartS;
@@ -258,6 +262,7 @@ describe('resume after a drop, then the history (Chromium)', () => {
     const all = attribution(bubbles, timeline, toConvS, Math.max(0, toConvS), timeline.conversationS);
     const drop = attribution(bubbles, timeline, toConvS, droppedAtConvS - 0.5, resumedAtConvS + 0.5);
     const report = JSON.stringify({ all, drop, droppedAtConvS, resumedAtConvS, bubbles: bubbles.length });
+    writeFileSync(join(OUT_DIR, 'summary.json'), JSON.stringify({ all, drop, droppedAtConvS, resumedAtConvS, bubbles }, null, 2));
     const covered = (a: typeof all) => (a.correctS + a.wrongS + a.unknownS) / a.referenceS;
     expect(drop.referenceS, report).toBeGreaterThan(3);
     expect(covered(all), report).toBeGreaterThan(0.6);
