@@ -471,8 +471,9 @@ function resumed(msg) {
   const stopWanted = mode.stopWanted;
   const fromSample = Math.max(0, Math.round(Number(msg.resume_from || 0) * RATE_HZ));
   if (msg.resumed === false) {
-    // The server began a new conversation instead: its clock starts at the next frame.
+    // The server began a new conversation instead: its clock and segment ids start afresh.
     live.ring = new AudioRing();
+    chat.beginConversation();
   }
   const gap = msg.resumed === false ? 0 : live.ring.rewindTo(fromSample);
   // Audio the ring no longer has is sent as silence, so times after it stay right.
