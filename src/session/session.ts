@@ -15,7 +15,7 @@ import {
 } from '../protocol/messages.js';
 import type { Connection, SessionHandle } from '../transport/gateway.js';
 import type { StoredSpeaker } from '../storage/types.js';
-import { offsetFront, type ConversationLog, type Conversations, type RecordedMessage } from './conversations.js';
+import { offsetFront, type ConversationLog, type Conversations, type RecordedMessage, type SuspendedState } from './conversations.js';
 import type { AssignedPart, ClosedSegment, ConversationFront, PipelineFactory, SpeakerRoom } from './ports.js';
 
 type State =
@@ -125,30 +125,36 @@ export class Session implements SessionHandle {
 
   private async closeNow(): Promise<void> {
     const st = this.state;
-    if (st.kind === 'transcribing' && st.log && this.opts.conversations) {
+    const conversations = this.opts.conversations;
+    let suspended: { log: ConversationLog; state: SuspendedState } | null = null;
+    if (st.kind === 'transcribing' && st.log && conversations) {
       this.inbox.length = 0;
-      const conversations = this.opts.conversations;
-      const log = st.log;
       const finished = this.finishForSuspend(st);
       await Promise.race([finished, new Promise((r) => setTimeout(r, SUSPEND_TIMEOUT_MS).unref())]);
+      // The snapshot is taken before the session closes, so nothing numbered after it is recorded.
       if (this.state === st) {
-        await conversations.suspend(log, {
-          room: this.room,
-          speakers: this.speakers.map((sp) => ({ ...sp })),
-          language: st.language,
-          nextSegmentId: this.nextSegmentId,
-          receivedSamples: st.receivedSamples,
-          segments: st.segments,
-        });
+        suspended = {
+          log: st.log,
+          state: {
+            room: this.room,
+            speakers: this.speakers.map((sp) => ({ ...sp })),
+            language: st.language,
+            nextSegmentId: this.nextSegmentId,
+            receivedSamples: st.receivedSamples,
+            segments: st.segments,
+          },
+        };
       }
     }
-    if (this.state.kind === 'closed') return;
-    this.state = { kind: 'closed' };
-    this.inbox.length = 0;
-    this.abort.abort();
-    this.asrSlotFreed?.();
-    const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
-    await Promise.race([settle, new Promise((r) => setTimeout(r, 5000).unref())]);
+    if (this.state.kind !== 'closed') {
+      this.state = { kind: 'closed' };
+      this.inbox.length = 0;
+      this.abort.abort();
+      this.asrSlotFreed?.();
+      const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
+      await Promise.race([settle, new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+    if (suspended && conversations) await conversations.suspend(suspended.log, suspended.state);
   }
 
   private enqueue(item: InboxItem): void {
