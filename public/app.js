@@ -242,9 +242,19 @@ function pump() {
 }
 
 /** Resumes the audio context from a tap (the only way on phones after an interruption). */
-async function resumeAudio() {
-  if (!mic.isOpen || mic.state === 'running') return;
-  if ((await mic.resume()) === 'running') toast(t('audioResumed'));
+let audioResuming = null;
+function resumeAudio() {
+  if (!mic.isOpen || mic.state === 'running') return Promise.resolve();
+  // A tap on the button is also a tap on the page: one resume, one message.
+  audioResuming ??= mic
+    .resume()
+    .then((state) => {
+      if (state === 'running') toast(t('audioResumed'));
+    })
+    .finally(() => {
+      audioResuming = null;
+    });
+  return audioResuming;
 }
 
 $('#audio-resume').addEventListener('click', resumeAudio);
@@ -659,7 +669,7 @@ ui.start.addEventListener('click', () => {
 });
 
 document.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Escape' && ['transcribing', 'suspended', 'resuming'].includes(mode.kind)) {
+  if (ev.key === 'Escape' && document.body.dataset.view === 'live' && ['transcribing', 'suspended', 'resuming'].includes(mode.kind)) {
     ev.preventDefault();
     stopConversation();
   }

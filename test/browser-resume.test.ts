@@ -227,6 +227,7 @@ describe('resume after a drop, then the history (Chromium)', () => {
     await audioNotice.getByRole('button', { name: 'Resume audio' }).click();
     await expect.poll(() => audioNotice.isVisible()).toBe(false);
     expect(await page.evaluate(() => document.body.dataset.audio)).toBe('running');
+    expect(await page.locator('.toast', { hasText: 'Audio resumed.' }).count()).toBe(1);
 
     // The headset goes away (its track ends): the page rebuilds the microphone and frames flow on.
     const before = await capturedS(page);
@@ -302,7 +303,8 @@ describe('resume after a drop, then the history (Chromium)', () => {
     expect(cues.some((c) => c.text.startsWith('Ana Kim: '))).toBe(true);
     expect(cues.some((c) => c.text.startsWith('Ben: '))).toBe(true);
 
-    // The same history on a phone: one column, the conversation in place of the list.
+    // The same history on a phone, in dark mode: one column, the conversation in place of the list.
+    await page.emulateMedia({ colorScheme: 'dark' });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(OUT_DIR, 'history-phone-viewer.png'), fullPage: true });
     await page.locator('#history-back').click();
