@@ -25,9 +25,12 @@ const NAME_MAX_CHARS = 40;
 /** Audio queued in the browser beyond this (bytes, ≈ 30 s of PCM16 at 16 kHz) gets a warning. */
 const SLOW_NETWORK_BYTES = 1_000_000;
 const NAMES_KEY = 'duet.names';
-/** A resume refused with `conversation_busy` (the server has not yet noticed the old socket die) is retried this often. */
+/**
+ * A resume refused with `conversation_busy` (the server is still finishing the old connection,
+ * or has not yet noticed it died: up to 2 × its 30 s heartbeat) is retried every 2 s for 90 s.
+ */
 const BUSY_RETRY_MS = 2000;
-const BUSY_RETRIES = 8;
+const BUSY_RETRIES = 45;
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
