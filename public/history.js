@@ -44,6 +44,11 @@ function titleOf(conv) {
   return t('untitled', { a: speakerName(conv.speakers, 0), b: speakerName(conv.speakers, 1) });
 }
 
+/** "1 message" / "{n} messages" (Korean has one form; `t` falls back to it). */
+function counted(key, n) {
+  return n === 1 ? t(`${key}One`, { n }) : t(key, { n });
+}
+
 function firstWords(segments) {
   if (!Array.isArray(segments)) return '';
   const words = segments
@@ -123,7 +128,7 @@ export class HistoryView {
     }
     if (seq !== this.loadSeq) return;
     this.list = Array.isArray(list) ? list : [];
-    this.ui.status.textContent = this.list.length === 0 ? t('historyEmpty') : t('historyCount', { n: this.list.length });
+    this.ui.status.textContent = this.list.length === 0 ? t('historyEmpty') : counted('historyCount', this.list.length);
     this.#renderList();
     this.#fillPreviews(seq);
   }
@@ -138,7 +143,7 @@ export class HistoryView {
       const top = el('span', 'history-top');
       top.append(el('span', 'history-name', titleOf(conv)), el('span', 'history-length', formatClock(Number(conv.duration_s) || 0)));
       const meta = [formatDate(conv.started_at)];
-      if (typeof conv.segments === 'number') meta.push(t('segmentsCount', { n: conv.segments }));
+      if (typeof conv.segments === 'number') meta.push(counted('segmentsCount', conv.segments));
       if (!conv.ended_at) meta.push(t('inProgress'));
       const preview = conv.first_words ?? conv.preview ?? this.previews.get(conv.id) ?? '';
       a.append(top, el('span', 'history-meta', meta.join(' · ')), el('span', 'history-preview', preview));
@@ -185,7 +190,7 @@ export class HistoryView {
     const rec = this.current;
     this.ui.title.textContent = titleOf(rec);
     const meta = [formatDate(rec.started_at), formatClock(Number(rec.duration_s) || 0)];
-    if (Array.isArray(rec.segments)) meta.push(t('segmentsCount', { n: rec.segments.length }));
+    if (Array.isArray(rec.segments)) meta.push(counted('segmentsCount', rec.segments.length));
     if (!rec.ended_at) meta.push(t('inProgress'));
     this.ui.meta.textContent = meta.join(' · ');
     this.ui.renameTitle.value = rec.title ? String(rec.title) : '';
