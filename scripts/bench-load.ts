@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { parseFlags } from './lib/args.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
-import { conversationNames, loadConversation } from '../src/testing/corpus.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation } from '../src/testing/corpus.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 
 const args = parseFlags();

@@ -52,7 +52,7 @@ describe('bad input', () => {
   let conv: Conversation;
 
   beforeAll(async () => {
-    conv = loadConversation('1688-2033-easy');
+    conv = loadConversation('1688-1998-easy');
     server = await startTestServer({ MAX_SESSIONS: 6, MAX_ENROLLMENT_S: 30, MAX_FRAME_BYTES: 65_536 });
   });
   afterAll(() => server?.close());

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../audio/wav.js';
 import { fromRoot } from '../paths.js';
-import { CORPUS_DIR } from '../testing/paths.js';
+import { fixturePath } from '../testing/paths.js';
 import { AsrQueue } from './queue.js';
 import { locateWhisperBuild } from './whisper-build.js';
 import { resolveDevice, WhisperServerEngine, type AsrLogLevel, type DeviceProbe } from './whisper-server.js';
@@ -66,7 +65,7 @@ describe.skipIf(!binaryPresent && !inCi)('WhisperServerEngine (real whisper.cpp,
 
   beforeAll(async () => {
     expect(existsSync(build.serverBin), `${build.serverBin} must exist under CI: run npm run build:whisper`).toBe(true);
-    speech = decodeWav(readFileSync(join(CORPUS_DIR, 'jfk.wav'))).samples.slice(16_000, 48_000);
+    speech = decodeWav(readFileSync(fixturePath('jfk.wav'))).samples.slice(16_000, 48_000);
     engine = new WhisperServerEngine({
       serverBin: build.serverBin,
       modelPath: testModel(),
