@@ -3,16 +3,20 @@
  * `main.ts` calls this with the process configuration; tests call it with port 0.
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Session } from './session/session.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { Gateway } from './transport/gateway.js';
+import { parseRequestTarget } from './transport/request-target.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -39,8 +43,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A hard cap far above MAX_FRAME_BYTES: frames between the two get a coded error and are dropped. */
-const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/**
+ * Slack above MAX_FRAME_BYTES before ws itself closes the connection (1009): a frame just over
+ * the limit gets a coded error and is dropped, a much larger one is never buffered.
+ */
+const PAYLOAD_SLACK_BYTES = 64 * 1024;
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
@@ -60,18 +67,37 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     tokenGate,
     allowedOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
     maxSessions: config.MAX_SESSIONS,
-    hardMaxPayloadBytes: HARD_MAX_PAYLOAD_BYTES,
+    hardMaxPayloadBytes: Math.max(config.MAX_FRAME_BYTES, MAX_TEXT_FRAME_BYTES) + PAYLOAD_SLACK_BYTES,
     heartbeatMs: config.HEARTBEAT_MS,
+    idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     log: log.child('ws'),
     createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session') }),
   });
 
-  const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    const path = new URL(req.url ?? '/', 'https://x').pathname;
+  const server: Server = createHttpsServer(
+    // A peer that opens TCP and never completes the handshake is dropped after this long.
+    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS },
+    (req, res) => {
+      // No request can throw out of the listener: an exception here would be uncaught and end
+      // the process for every user. A bug answers 500 and is logged instead.
+      try {
+        handleRequest(req, res);
+      } catch (err) {
+        log.error(`request handler failed: ${(err as Error).message}`);
+        if (!res.headersSent) sendPlain(res, 500, 'internal error');
+        else res.destroy();
+      }
+    },
+  );
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const target = parseRequestTarget(req.url);
+    if (target === null) return sendPlain(res, 400, 'bad request target');
+    const path = target.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
-      const admission = tokenGate?.check(clientIp(req), presentedToken(req)) ?? 'ok';
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
       if (path === '/api/info' && req.method === 'GET') {
@@ -81,15 +107,28 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }
       return sendPlain(res, 404, 'not found');
     }
-    serveStatic(req, res).then(
+    serveStatic(req, res, path).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
       () => sendPlain(res, 500, 'internal error'),
     );
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      gateway.handleUpgrade(req, socket, head);
+    } catch (err) {
+      log.error(`upgrade handler failed: ${(err as Error).message}`);
+      socket.destroy();
+    }
   });
-  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // A connection that sends nothing (no request, or nothing after one) is dropped after this
+  // long; an accepted WebSocket clears it (ws sets its own socket timeout to 0) and is watched
+  // by the gateway's idle timer instead.
+  server.timeout = config.IDLE_TIMEOUT_MS;
+  server.maxConnections = config.MAX_CONNECTIONS;
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

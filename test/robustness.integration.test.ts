@@ -78,7 +78,8 @@ describe('bad input', () => {
     await errorAfter(c, () => c.send({ type: 'complete_speaker_registration', speaker_id: 1 }), 'wrong_state');
     await errorAfter(c, () => c.send({ type: 'start_transcription' }), 'not_registered');
     await errorAfter(c, () => c.ws.send(Buffer.alloc(3)), 'odd_length_audio');
-    await errorAfter(c, () => c.ws.send(Buffer.alloc(10 * 1024 * 1024)), 'frame_too_large');
+    // Just over MAX_FRAME_BYTES: a coded error, the frame is dropped, the connection stays.
+    await errorAfter(c, () => c.ws.send(Buffer.alloc(65_536 + 2)), 'frame_too_large');
     // Audio while idle: one error, not one per frame.
     const from = c.messages.length;
     for (let i = 0; i < 20; i++) c.sendAudio(Buffer.alloc(320));
@@ -90,6 +91,13 @@ describe('bad input', () => {
     expect(done.type).toBe('speaker_registration_completed');
     expect(c.closeCode).toBeNull();
     await c.close();
+  });
+
+  it('closes (1009) a connection that sends a frame far above the largest allowed, without buffering it', async () => {
+    const c = await ProtocolClient.connect({ url: server.url, token: server.token });
+    const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+    c.ws.send(Buffer.alloc(10 * 1024 * 1024));
+    expect(await closed).toBe(1009);
   });
 
   it('closes an over-long registration automatically', async () => {
@@ -339,6 +347,7 @@ describe('gateway edge', () => {
       maxSessions: 4,
       hardMaxPayloadBytes: 1024 * 1024,
       heartbeatMs,
+      idleTimeoutMs: 120_000,
       ...(maxSendBufferBytes !== undefined ? { maxSendBufferBytes } : {}),
       log: createLogger('silent'),
       createSession: (conn): SessionHandle => ({
