@@ -49,6 +49,25 @@ export interface RunningServer {
  */
 const PAYLOAD_SLACK_BYTES = 64 * 1024;
 
+/**
+ * Writes a bare HTTP answer on a raw socket and destroys the socket a second later whatever
+ * the peer does. Never throws.
+ */
+function answerAndClose(socket: Duplex, status: number, text: string): void {
+  // After 'connect' Node no longer listens for this socket's errors: an unheard reset would throw.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
+  try {
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
+  } catch {
+    socket.destroy();
+  }
+}
+
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
   const pipeline = await buildPipeline(config, deps, log);
@@ -107,6 +126,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }
       return sendPlain(res, 404, 'not found');
     }
+    // Answered before any await: Node drops the socket of some requests (an HTTP/2 preface
+    // `PRI` without a version) as soon as the request event returns.
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
     serveStatic(req, res, path).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
       () => sendPlain(res, 500, 'internal error'),
@@ -114,6 +136,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
+    socket.on('error', () => socket.destroy());
     try {
       gateway.handleUpgrade(req, socket, head);
     } catch (err) {
@@ -121,7 +145,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       socket.destroy();
     }
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // A request Node's parser rejects (bad method, header, framing, oversized head) or a CONNECT
+  // still gets an answer, then the socket is closed; neither may linger nor throw.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    answerAndClose(socket, status, status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request');
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   // A connection that sends nothing (no request, or nothing after one) is dropped after this
