@@ -233,10 +233,11 @@ class FakeConn implements Connection {
 
 interface PendingAsr {
   resolve(text: string): void;
+  reject(err: unknown): void;
 }
 
 /** A pipeline where every pushed frame closes one segment and recognition waits for the test. */
-function fakePipeline(opts: { flushThrows?: boolean } = {}): PipelineFactory & { asr: PendingAsr[] } {
+function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number } = {}): PipelineFactory & { asr: PendingAsr[] } {
   const asr: PendingAsr[] = [];
   let at = 0;
   const segmentOf = (samples: number): ClosedSegment => {
@@ -259,11 +260,16 @@ function fakePipeline(opts: { flushThrows?: boolean } = {}): PipelineFactory & {
       has: () => true,
       assign: async (seg) => [{ startSample: seg.startSample, endSample: seg.endSample, speakerId: 0, similarity: [0.9, 0.1] }],
     }),
-    transcribe: (_samples, _language, signal) =>
-      new Promise<string | null>((resolve, reject) => {
-        asr.push({ resolve });
-        signal.addEventListener('abort', () => reject(new Error('aborted')));
-      }),
+    createRecognizer: () => ({
+      transcribe: (_samples, _language, signal) =>
+        new Promise<string | null>((resolve, reject) => {
+          asr.push({ resolve, reject });
+          signal.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+      pending: 0,
+      capacity: opts.asrCapacity ?? 16,
+      close: () => undefined,
+    }),
   };
 }
 
@@ -312,9 +318,9 @@ describe('session flow control', () => {
 
   it('keeps a fast replay within its share of the recognition queue instead of losing text to overload', async () => {
     const conn = new FakeConn();
-    const pipeline = fakePipeline();
-    // Share: 8 queued jobs / 4 sessions = 2 jobs at once for this session.
-    const config = loadConfig({}, [], { ASR_QUEUE_MAX: 8, MAX_SESSIONS: 4 });
+    // This session's share of the recognition queue: 2 jobs at once.
+    const pipeline = fakePipeline({ asrCapacity: 2 });
+    const config = loadConfig();
     const session = new Session(conn, { config, pipeline, log });
     session.onText(start);
     for (let i = 0; i < 10; i++) session.onBinary(Buffer.alloc(320));
@@ -330,6 +336,27 @@ describe('session flow control', () => {
     const texts = conn.of('transcription').map((m) => (m as { text: string }).text);
     expect(texts).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`));
     expect(conn.of('error')).toEqual([]);
+    await session.close();
+  });
+});
+
+describe('session and engine faults', () => {
+  const log = createLogger('silent');
+
+  it('an engine time-out or crash gives that segment "" and an asr_failed error; the next segment is transcribed', async () => {
+    const conn = new FakeConn();
+    const pipeline = fakePipeline();
+    const session = new Session(conn, { config: loadConfig(), pipeline, log });
+    session.onText(JSON.stringify({ type: 'start_transcription' }));
+    for (let i = 0; i < 3; i++) session.onBinary(Buffer.alloc(320));
+    session.onText(JSON.stringify({ type: 'stop_transcription' }));
+    await until(() => pipeline.asr.length === 3, 'three jobs');
+    pipeline.asr[0]!.reject(Object.assign(new Error('no answer'), { code: 'timeout' }));
+    pipeline.asr[1]!.reject(Object.assign(new Error('died'), { code: 'crashed' }));
+    pipeline.asr[2]!.resolve('back');
+    await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+    expect(conn.of('transcription').map((m) => (m as { text: string }).text)).toEqual(['', '', 'back']);
+    expect(conn.of('error').map((m) => (m as { code: string }).code)).toEqual(['asr_failed', 'asr_failed']);
     await session.close();
   });
 });

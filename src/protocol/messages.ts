@@ -61,6 +61,7 @@ export type ErrorCode =
   | 'conversation_too_long'
   | 'not_registered'
   | 'overloaded'
+  | 'asr_failed'
   | 'server_busy'
   | 'internal';
 

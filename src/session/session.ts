@@ -13,8 +13,7 @@ import {
   type ErrorCode,
   type SpeakerId,
 } from '../protocol/messages.js';
-import type { Connection, SessionHandle } from '../transport/gateway.js';
-import type { AssignedPart, ClosedSegment, ConversationFront, PipelineFactory, SpeakerRoom } from './ports.js';
+import type { AssignedPart, ClosedSegment, Connection, ConversationFront, PipelineFactory, Recognizer, SpeakerRoom } from './ports.js';
 
 type State =
   | { kind: 'idle' }
@@ -46,22 +45,24 @@ export interface SessionOptions {
   log: Logger;
 }
 
-export class Session implements SessionHandle {
+/** One connection's session; the gateway drives it through `onText`, `onBinary` and `close`. */
+export class Session {
   private state: State = { kind: 'idle' };
   private readonly inbox: InboxItem[] = [];
   private backlogBytes = 0;
   private paused = false;
   private pumping: Promise<void> | null = null;
   private readonly room: SpeakerRoom;
+  /** This session's lane in the shared recognition queue. */
+  private readonly recognizer: Recognizer;
   private readonly abort = new AbortController();
   /** Transcriptions are sent in segment order through this chain. */
   private transcriptions: Promise<void> = Promise.resolve();
   private nextSegmentId = 0;
   private unexpectedAudioReported = false;
   private readonly maxBacklogBytes: number;
-  /** Recognition jobs of this session not finished yet, and the most it may have at once. */
+  /** Recognition jobs of this session not finished yet. */
   private pendingAsr = 0;
-  private readonly maxPendingAsr: number;
   private asrSlotFreed: (() => void) | null = null;
 
   constructor(
@@ -69,10 +70,8 @@ export class Session implements SessionHandle {
     private readonly opts: SessionOptions,
   ) {
     this.room = opts.pipeline.createRoom();
+    this.recognizer = opts.pipeline.createRecognizer();
     this.maxBacklogBytes = Math.round(opts.config.MAX_BACKLOG_S * SAMPLE_RATE * 2);
-    // A fair share of the shared queue, so a fast file replay waits (and pauses its socket)
-    // instead of overflowing the queue and losing text as `overloaded`.
-    this.maxPendingAsr = Math.max(1, Math.floor(opts.config.ASR_QUEUE_MAX / Math.max(1, opts.config.MAX_SESSIONS)));
     conn.send({
       type: 'model_loaded',
       message: opts.pipeline.models.asr
@@ -108,6 +107,7 @@ export class Session implements SessionHandle {
     this.state = { kind: 'closed' };
     this.inbox.length = 0;
     this.abort.abort();
+    this.recognizer.close();
     this.asrSlotFreed?.();
     const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
     await Promise.race([settle, new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -290,7 +290,10 @@ export class Session implements SessionHandle {
         end,
         similarity: [round3(part.similarity[0]), round3(part.similarity[1])],
       });
-      while (this.pendingAsr >= this.maxPendingAsr && !this.closed) {
+      // This session's share of the queue (its lane's capacity, from the number of open
+      // sessions): a fast file replay waits here (and pauses its socket once its backlog
+      // fills) instead of overflowing the queue and losing text as `overloaded`.
+      while (this.pendingAsr >= this.recognizer.capacity && !this.closed) {
         await new Promise<void>((r) => (this.asrSlotFreed = r));
       }
       if (this.closed) return;
@@ -317,15 +320,18 @@ export class Session implements SessionHandle {
     }
   }
 
-  /** Text for one part; never rejects (overload gives "" and a coded error). */
+  /** Text for one part; never rejects (a failure gives "" and a coded error). */
   private async recognise(samples: Float32Array, language: string): Promise<string | null> {
     try {
-      return await this.opts.pipeline.transcribe(samples, language, this.abort.signal);
+      return await this.recognizer.transcribe(samples, language, this.abort.signal);
     } catch (err) {
       if (this.abort.signal.aborted) return null;
       const code = (err as { code?: string }).code;
       if (code === 'overloaded') {
         this.error('overloaded', 'speech recognition is overloaded; this segment was not transcribed');
+      } else if (code === 'timeout' || code === 'crashed' || code === 'failed') {
+        this.opts.log.warn(`transcription failed (${code}): ${(err as Error).message}`);
+        this.error('asr_failed', `speech recognition failed for one segment (${code}); it recovers for the next ones`);
       } else {
         this.opts.log.warn(`transcription failed: ${(err as Error).message}`);
         this.error('internal', 'speech recognition failed for one segment');
