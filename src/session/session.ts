@@ -2,6 +2,7 @@
  * One connection's lifecycle: a tagged-union state machine fed by one ordered inbox, so audio
  * and control messages are handled exactly in arrival order, with bounded buffering.
  */
+import { setMaxListeners } from 'node:events';
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { pcm16ToFloat } from '../audio/wav.js';
 import type { Config } from '../config.js';
@@ -71,6 +72,9 @@ export class Session {
   ) {
     this.room = opts.pipeline.createRoom();
     this.recognizer = opts.pipeline.createRecognizer();
+    // Each recognition job waiting in the queue listens on this signal; their number is bounded
+    // by the queue's size, which may be above Node's default warning threshold of 10.
+    setMaxListeners(opts.config.ASR_QUEUE_MAX + 16, this.abort.signal);
     this.maxBacklogBytes = Math.round(opts.config.MAX_BACKLOG_S * SAMPLE_RATE * 2);
     conn.send({
       type: 'model_loaded',
