@@ -416,7 +416,12 @@ async function startConversation() {
   render();
 }
 
-function stopConversation() {
+async function stopConversation() {
+  if (mode.kind !== 'transcribing' || mode.flushing) return;
+  // The worklet's partial frame (up to 100 ms, often the end of the last word) goes out first,
+  // while the mode still sends audio; a second click meanwhile is ignored.
+  mode.flushing = true;
+  await mic.flush();
   if (mode.kind !== 'transcribing') return;
   connection.sendJson({ type: 'stop_transcription' });
   mode = { kind: 'stopping' };
