@@ -1,11 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../audio/wav.js';
 import { fromRoot } from '../paths.js';
-import { CORPUS_DIR } from '../testing/paths.js';
+import { fixturePath } from '../testing/paths.js';
 import { ensureRandomWhisperModel } from '../testing/whisper-model.js';
 import { listeningSocketOwnedBy, SECRET_ENV } from './child.js';
 import { WhisperClient } from './client.js';
@@ -28,7 +27,7 @@ const describeReal = describe.skipIf(!binaryPresent && !inCi);
 const testModel = () => ensureRandomWhisperModel('tiny', fromRoot('build/test-models'));
 
 /** 2 s of speech from jfk.wav ("And so my fellow Americans…"). */
-const jfk = () => decodeWav(readFileSync(join(CORPUS_DIR, 'jfk.wav'))).samples;
+const jfk = () => decodeWav(readFileSync(fixturePath('jfk.wav'))).samples;
 
 function engineWith(options: Partial<WhisperServerOptions> = {}): WhisperServerEngine {
   return new WhisperServerEngine({
