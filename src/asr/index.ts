@@ -9,7 +9,7 @@ import { fromRoot } from '../paths.js';
 import { AsrQueue } from './queue.js';
 import type { DeviceProbe } from './device.js';
 import { consoleAsrLog, type AsrEngine, type AsrLog } from './types.js';
-import { WhisperServerEngine } from './whisper-server.js';
+import { WhisperServerEngine, type RequestTimeout } from './whisper-server.js';
 import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
 
 export {
@@ -40,6 +40,8 @@ export function asrModelPath(config: AsrConfig): string | null {
 export interface CreateAsrOptions {
   log?: AsrLog;
   probe?: DeviceProbe;
+  /** Per-request time limit; by default 10× the audio + 5 s on a CPU, 2× + 5 s on a GPU. */
+  requestTimeout?: RequestTimeout;
 }
 
 /**
@@ -72,6 +74,7 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
     threads: config.ASR_THREADS,
     log,
     probe: options.probe,
+    requestTimeout: options.requestTimeout,
   });
 }
 
