@@ -91,8 +91,15 @@ export function createStaticHandler(rootDir: string): (req: IncomingMessage, res
   };
 }
 
-/** Sends a short plain-text answer with the security headers. */
+/**
+ * Sends a short plain-text answer with the security headers. Never throws: when an answer has
+ * already begun (an error midway), the response is cut off instead.
+ */
 export function sendPlain(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.writableEnded) {
+    res.destroy();
+    return;
+  }
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(text + '\n');
 }
