@@ -29,7 +29,7 @@ import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 
 const args = parseFlags();
-const seconds = Number(args.seconds ?? (args.asr === 'on' ? 60 : 40));
+const seconds = Number(args.seconds ?? (args.asr === 'on' || args.asr === 'fake' ? 60 : 40));
 const maxN = Number(args.max ?? 96);
 if (args.asr === 'on' || args.asr === 'fake') {
   await benchFairness();

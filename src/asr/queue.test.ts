@@ -153,6 +153,33 @@ describe('AsrQueue', () => {
     expect(engine.maxActive).toBe(1);
   });
 
+  it('a sparse session goes next, ahead of a busy one that was served more recently', async () => {
+    const engine = new FakeAsrEngine({ manual: true });
+    const queue = new AsrQueue(engine, { maxQueued: 60 });
+    const liveA = queue.openLane();
+    const liveB = queue.openLane();
+    const fast = queue.openLane();
+    const served: number[] = [];
+    const step = async () => {
+      await tick();
+      const call = engine.calls[served.length]!;
+      served.push(call.samples.length);
+      call.resolve('x');
+    };
+    const jobs = [liveA.enqueue(seg(200), { language: 'en' }), ...[100, 101, 102, 103].map((n) => fast.enqueue(seg(n), { language: 'en' }))];
+    await step(); // liveA's 200, then fast's 100 starts
+    await tick();
+    jobs.push(liveB.enqueue(seg(300), { language: 'en' }));
+    await step(); // fast's 100; liveB (never served) goes next
+    await tick();
+    // liveA speaks again while liveB's job runs: liveA was served before fast was, so it goes
+    // before fast's next job (a fixed rotation A → B → fast would put fast's 101 first).
+    jobs.push(liveA.enqueue(seg(201), { language: 'en' }));
+    for (let i = 0; i < 5; i++) await step();
+    await Promise.all(jobs);
+    expect(served).toEqual([200, 100, 300, 201, 101, 102, 103]);
+  });
+
   it('alternates between two busy sessions', async () => {
     const engine = new FakeAsrEngine({ delayMs: 1 });
     const queue = new AsrQueue(engine, { maxQueued: 20 });

@@ -1,10 +1,13 @@
 /**
  * The speech-recognition queue shared by every connection: one lane per session, served in
- * turn (round-robin), one job at a time per engine (whisper.cpp's context is not re-entrant,
- * and on a CPU two jobs at once would only split the cores between them).
+ * turn, one job at a time per engine (whisper.cpp's context is not re-entrant, and on a CPU two
+ * jobs at once would only split the cores between them).
  *
- * - Fairness: a session's next segment waits behind at most one job of each other session,
- *   however many segments a fast session (a file replayed at 8×) has queued.
+ * - Fairness: the next job comes from the lane served least recently (a round-robin whose order
+ *   favours the session that has waited longest since its last turn). So a session's next
+ *   segment waits behind at most one job of each other session, however many segments a fast
+ *   session (a file replayed at 8×) has queued; and a live speaker, whose segments come
+ *   seconds apart, usually goes next, behind only the job already running.
  * - Bounds: at most `maxQueued` jobs wait in all; each lane may have `capacity` jobs waiting,
  *   the bound shared out among the open lanes. A job past either bound is refused at once with an
  *   `AsrQueueError` coded `overloaded`; a session that waits for `capacity` instead (pausing its
@@ -73,6 +76,8 @@ class Lane implements AsrLane {
   readonly waiting: Job[] = [];
   running = false;
   closed = false;
+  /** When this lane's last job started, as the queue's serial number (-1: never). */
+  lastServed = -1;
 
   constructor(private readonly queue: AsrQueue) {}
 
@@ -96,10 +101,10 @@ class Lane implements AsrLane {
 }
 
 export class AsrQueue {
-  /** Open lanes in the order they take turns. */
+  /** Open lanes, in the order they were opened (which breaks ties between never-served lanes). */
   private readonly lanes: Lane[] = [];
-  /** Index in `lanes` of the lane whose turn is next. */
-  private turn = 0;
+  /** Counts jobs started: the clock of `Lane.lastServed`. */
+  private served = 0;
   private defaultLane: Lane | null = null;
   private waitingTotal = 0;
   private running: Job | null = null;
@@ -218,11 +223,7 @@ export class AsrQueue {
   /** @internal Removes `lane` from the rotation and fails its waiting jobs. */
   dropLane(lane: Lane): void {
     const at = this.lanes.indexOf(lane);
-    if (at >= 0) {
-      this.lanes.splice(at, 1);
-      if (at < this.turn) this.turn--;
-      if (this.turn >= this.lanes.length) this.turn = 0;
-    }
+    if (at >= 0) this.lanes.splice(at, 1);
     this.failWaiting(lane);
   }
 
@@ -234,22 +235,21 @@ export class AsrQueue {
     }
   }
 
-  /** Starts the next job: the first lane with work, starting from the one whose turn it is. */
+  /** Starts the next job: from the lane with work that was served least recently. */
   private pump(): void {
     if (this.running || !this.engine) return;
-    for (let i = 0; i < this.lanes.length; i++) {
-      const at = (this.turn + i) % this.lanes.length;
-      const lane = this.lanes[at]!;
-      const job = lane.waiting.shift();
-      if (!job) continue;
-      this.waitingTotal--;
-      this.turn = (at + 1) % this.lanes.length;
-      lane.running = true;
-      this.running = job;
-      this.idle = new Promise((resolve) => (this.markIdle = resolve));
-      void this.runJob(this.engine, job);
-      return;
+    let next: Lane | null = null;
+    for (const lane of this.lanes) {
+      if (lane.waiting.length > 0 && (next === null || lane.lastServed < next.lastServed)) next = lane;
     }
+    if (!next) return;
+    const job = next.waiting.shift()!;
+    this.waitingTotal--;
+    next.lastServed = this.served++;
+    next.running = true;
+    this.running = job;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    void this.runJob(this.engine, job);
   }
 
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
