@@ -650,7 +650,7 @@ async function startConversation() {
   render();
 }
 
-function stopConversation() {
+async function stopConversation() {
   if (mode.kind === 'suspended' || mode.kind === 'resuming') {
     // Nothing can reach the server now; stop as soon as the backlog is delivered.
     mode.stopWanted = true;
@@ -658,6 +658,11 @@ function stopConversation() {
     render();
     return;
   }
+  if (mode.kind !== 'transcribing' || mode.flushing) return;
+  // The worklet's partial frame (up to 100 ms, often the end of the last word) goes out first,
+  // while the mode still sends audio; a second click meanwhile is ignored.
+  mode.flushing = true;
+  await mic.flush();
   if (mode.kind !== 'transcribing') return;
   connection.sendJson({ type: 'stop_transcription' });
   mode = { kind: 'stopping' };

@@ -2,6 +2,8 @@
  * Microphone capture on the audio thread: mono mix, anti-alias low-pass, resampling to
  * 16 kHz and PCM16 conversion. Posts one message per 100 ms frame to the main thread:
  * `{ pcm: ArrayBuffer (3200 bytes, PCM16 LE), rms: number (linear, 0..1), peak: number }`.
+ * On `{ flush: id }` from the main thread it posts the partial frame it holds (fewer bytes; up
+ * to 100 ms of the last speech, which would otherwise be lost at Stop), then `{ flushed: id }`.
  *
  * Resampling: a windowed-sinc FIR (Blackman window, cutoff 7.2 kHz, below the 8 kHz Nyquist
  * of the output) runs at the device rate, then each output sample is taken at a fractional
@@ -53,6 +55,22 @@ class CaptureProcessor extends AudioWorkletProcessor {
     // Next output position, in input samples from buf[0]; starts where the filter has full history.
     this.pos = this.taps.length - 1;
     this.frame = new Int16Array(FRAME_SAMPLES);
+    this.frameLen = 0;
+    this.sumSq = 0;
+    this.peak = 0;
+    this.port.onmessage = (ev) => {
+      if (ev.data && ev.data.flush !== undefined) {
+        this.flushFrame();
+        this.port.postMessage({ flushed: ev.data.flush });
+      }
+    };
+  }
+
+  /** Posts the partial frame, if any, and starts a new one. */
+  flushFrame() {
+    if (this.frameLen === 0) return;
+    const pcm = this.frame.buffer.slice(0, this.frameLen * 2);
+    this.port.postMessage({ pcm, rms: Math.sqrt(this.sumSq / this.frameLen), peak: this.peak }, [pcm]);
     this.frameLen = 0;
     this.sumSq = 0;
     this.peak = 0;

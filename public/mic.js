@@ -151,6 +151,10 @@ export class Microphone {
         channelCount: Math.max(1, Math.min(2, source.channelCount || 1)),
       });
       node.port.onmessage = (ev) => {
+        if (ev.data.flushed !== undefined) {
+          this.#flushDone(ev.data.flushed);
+          return;
+        }
         const { pcm, rms, peak } = ev.data;
         this.samples += pcm.byteLength / 2;
         this.handlers.onFrame(pcm, rms, peak);
@@ -204,7 +208,33 @@ export class Microphone {
     if (track.readyState === 'ended' || (rate && rate !== this.context.sampleRate)) this.#recover();
   }
 
+  /** Waiters of {@link flush}, by request id. */
+  #flushWaiters = new Map();
+  #flushId = 0;
+
+  #flushDone(id) {
+    const done = this.#flushWaiters.get(id);
+    this.#flushWaiters.delete(id);
+    if (done) done();
+  }
+
+  /**
+   * Delivers the partial frame the worklet holds (through `onFrame`, before this resolves), so
+   * the last words before Stop are sent. Resolves after at most 250 ms even if the audio thread
+   * does not answer (a suspended context).
+   */
+  flush() {
+    if (!this.node) return Promise.resolve();
+    const id = ++this.#flushId;
+    return new Promise((resolve) => {
+      this.#flushWaiters.set(id, resolve);
+      this.node.port.postMessage({ flush: id });
+      setTimeout(() => this.#flushDone(id), 250);
+    });
+  }
+
   #teardown() {
+    for (const id of [...this.#flushWaiters.keys()]) this.#flushDone(id);
     if (this.node) this.node.port.onmessage = null;
     if (this.context) this.context.onstatechange = null;
     if (this.stream) this.stream.getTracks().forEach((t) => t.stop());

@@ -14,7 +14,7 @@ import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 import { createSpeakerEncoder } from '../src/speaker/index.js';
 import { ProtocolClient } from '../src/testing/client.js';
-import { conversationNames, loadConversation } from '../src/testing/corpus.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation } from '../src/testing/corpus.js';
 import { fmt, percentile } from './lib/realtime.js';
 
 const args = parseFlags();

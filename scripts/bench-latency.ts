@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { parseFlags } from './lib/args.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
-import { loadConversation } from '../src/testing/corpus.js';
+import { loadSharedConversation as loadConversation } from '../src/testing/corpus.js';
 import { fromRoot } from '../src/paths.js';
 import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';

@@ -3,6 +3,10 @@
 // sources that the `nodejs-whisper` package ships, with native CPU flags (a prebuilt binary
 // has no SIMD and is ~20× slower), plus CUDA / Vulkan when their toolchains are present.
 //
+// The sources are copied to `<build dir>-src` and the server example is patched there
+// (scripts/whisper-server-patch.mjs: a required secret, no /load, no CORS, port 0); the
+// package's own tree in node_modules is never modified.
+//
 // Output: `$WHISPER_BUILD_DIR` (default build/whisper) with bin/whisper-server,
 // bin/whisper-bench, backends.json ({ cuda, vulkan, ... }) and a stamp; a second run with the
 // same sources and flags does nothing.
@@ -15,19 +19,24 @@
 //   WHISPER_BUILD_JOBS  parallel compile jobs (default: the number of CPU cores)
 //   WHISPER_FORCE_BUILD=1  ignore the stamp
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchServerSource, SERVER_EDITS } from './whisper-server-patch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIR = resolve(ROOT, 'node_modules/nodejs-whisper/cpp/whisper.cpp');
 const BUILD_DIR = resolve(ROOT, process.env.WHISPER_BUILD_DIR || 'build/whisper');
+/** The patched copy of the sources that cmake builds. */
+const PATCHED_DIR = `${BUILD_DIR}-src`;
+const SERVER_SOURCE = 'examples/server/server.cpp';
 const TARGETS = ['whisper-server', 'whisper-bench'];
 const STAMP_FILE = join(BUILD_DIR, 'build-stamp.json');
 const BACKENDS_FILE = join(BUILD_DIR, 'backends.json');
 /** Bump when this script changes what it builds, so old builds are redone. */
-const SCRIPT_REVISION = 1;
+const SCRIPT_REVISION = 2;
 
 const say = (msg) => console.log(`[build:whisper] ${msg}`);
 
@@ -160,7 +169,8 @@ async function main() {
 
   const version = sourceVersion();
   const { flags, notes } = plan();
-  const stamp = { revision: SCRIPT_REVISION, version, cxx, flags };
+  const patch = createHash('sha256').update(JSON.stringify(SERVER_EDITS)).digest('hex').slice(0, 16);
+  const stamp = { revision: SCRIPT_REVISION, version, cxx, flags, patch };
   const binaries = TARGETS.map((t) => join(BUILD_DIR, 'bin', t));
 
   if (!process.env.WHISPER_FORCE_BUILD && binaries.every((b) => existsSync(b)) && existsSync(STAMP_FILE) && existsSync(BACKENDS_FILE)) {
@@ -183,10 +193,23 @@ async function main() {
   rmSync(join(BUILD_DIR, 'CMakeCache.txt'), { force: true });
   rmSync(STAMP_FILE, { force: true });
 
+  // A fresh copy each time: the patch applies to pristine sources, and nothing is left from
+  // an older patch.
+  say(`copying the sources to ${PATCHED_DIR} and patching ${SERVER_SOURCE}…`);
+  rmSync(PATCHED_DIR, { recursive: true, force: true });
+  // Timestamps kept: after a change to the patch alone, only server.cpp is recompiled.
+  cpSync(SOURCE_DIR, PATCHED_DIR, { recursive: true, preserveTimestamps: true });
+  const serverFile = join(PATCHED_DIR, SERVER_SOURCE);
+  try {
+    writeFileSync(serverFile, patchServerSource(readFileSync(serverFile, 'utf8')));
+  } catch (err) {
+    fail(`${err.message}: this whisper.cpp version (${version}) needs scripts/whisper-server-patch.mjs updated`);
+  }
+
   const started = Date.now();
   const defs = Object.entries(flags).map(([k, v]) => `-D${k}=${v}`);
   say('configuring (cmake)…');
-  const configured = await runStreamed(cmake, ['-S', SOURCE_DIR, '-B', BUILD_DIR, `-DCMAKE_CXX_COMPILER=${cxx}`, ...defs], '[cmake] ');
+  const configured = await runStreamed(cmake, ['-S', PATCHED_DIR, '-B', BUILD_DIR, `-DCMAKE_CXX_COMPILER=${cxx}`, ...defs], '[cmake] ');
   if (configured !== 0) fail(`cmake configure failed (exit ${configured}); see the [cmake] lines above`);
 
   const jobs = Number(process.env.WHISPER_BUILD_JOBS) || availableParallelism();

@@ -23,7 +23,7 @@ import { formatRttm } from '../src/eval/rttm.js';
 import { SpeakerAssigner } from '../src/speaker/assigner.js';
 import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
 import { enrollSpeaker, profilesSimilarity, type SpeakerProfile } from '../src/speaker/profile.js';
-import { conversationNames, loadConversation } from '../src/testing/corpus.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation } from '../src/testing/corpus.js';
 import { fromRoot } from '../src/paths.js';
 import { CORPUS_DIR } from '../src/testing/paths.js';
 

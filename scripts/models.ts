@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';
-import { speakerModel, whisperFileName, whisperModel, type CatalogEntry } from '../src/models/catalog.js';
+import { MODEL_HOSTS, speakerModel, whisperFileName, whisperModel, type CatalogEntry } from '../src/models/catalog.js';
 import {
   CHECKSUMS_FILE,
   createProgressRenderer,
@@ -63,8 +63,13 @@ export interface EnsureModelsOptions {
   verify?: boolean;
   /** Progress output; default stderr. `null` for none. */
   progressStream?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean } | null;
-  /** Passed to each download (tests: `fetchImpl`, timeouts). */
-  downloadOptions?: Partial<Pick<DownloadOptions, 'fetchImpl' | 'connectTimeoutMs' | 'stallTimeoutMs' | 'retries' | 'signal'>>;
+  /** Passed to each download (tests: `fetchImpl`, timeouts, `allow` for a loopback server). */
+  downloadOptions?: Partial<Pick<DownloadOptions, 'fetchImpl' | 'connectTimeoutMs' | 'stallTimeoutMs' | 'retries' | 'signal' | 'allow'>>;
+  /**
+   * Download a model with no published checksum and record the hash of this first download
+   * (`--trust-on-first-use`). Without it such a model is refused, with the reason.
+   */
+  trustOnFirstUse?: boolean;
   /** Tests: where the catalog URLs point. */
   urlFor?: (entry: CatalogEntry) => string;
 }
@@ -110,6 +115,11 @@ export async function ensureModels(config: ModelsConfig, options: EnsureModelsOp
     if (offline) return { ...status, state: 'missing', reason: 'skipped: the network is unreachable' };
     const known = (await readChecksums(modelsDir))[entry.file];
     const tofu = !entry.sha256 && !entry.sha1;
+    if (tofu && !known && !options.trustOnFirstUse) {
+      const reason = `no checksum is published for ${entry.file}, so its download cannot be verified; refusing it. To accept the first download and record its SHA-256 for later checks, run: npm run models -- --trust-on-first-use${entry.kind === 'speaker' ? ' --speaker' : ''}`;
+      log.error(reason);
+      return { ...status, state: 'failed', reason };
+    }
     const url = options.urlFor?.(entry) ?? entry.url;
     log.info(`downloading ${entry.file} (${entry.description}) from ${url}`);
     const stream = options.progressStream === undefined ? process.stderr : options.progressStream;
@@ -120,6 +130,7 @@ export async function ensureModels(config: ModelsConfig, options: EnsureModelsOp
         sha256: entry.sha256 ?? known?.sha256,
         sha1: entry.sha256 ? undefined : entry.sha1,
         expectedSize: entry.sizeBytes,
+        allow: { hosts: MODEL_HOSTS[entry.kind] },
         onProgress: stream ? createProgressRenderer({ label: entry.file, stream }) : undefined,
         ...options.downloadOptions,
       });
@@ -204,9 +215,9 @@ export async function ensureModels(config: ModelsConfig, options: EnsureModelsOp
 }
 
 /** Parses this script's own flags (config flags are read by `loadConfig`). */
-function ownFlags(argv: readonly string[]): { speaker: boolean; all: boolean; verify: boolean; help: boolean } {
+function ownFlags(argv: readonly string[]): { speaker: boolean; all: boolean; verify: boolean; tofu: boolean; help: boolean } {
   const has = (f: string) => argv.includes(f);
-  return { speaker: has('--speaker'), all: has('--all'), verify: has('--verify'), help: has('--help') || has('-h') };
+  return { speaker: has('--speaker'), all: has('--all'), verify: has('--verify'), tofu: has('--trust-on-first-use'), help: has('--help') || has('-h') };
 }
 
 async function main(): Promise<number> {
@@ -214,7 +225,7 @@ async function main(): Promise<number> {
   const flags = ownFlags(argv);
   if (flags.help) {
     process.stdout.write(
-      'usage: npm run models -- [--speaker] [--all] [--verify] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n',
+      'usage: npm run models -- [--speaker] [--all] [--verify] [--trust-on-first-use] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n',
     );
     return 0;
   }
@@ -226,7 +237,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'info', 'models');
-  const r = await ensureModels(config, { log, speaker: flags.speaker, all: flags.all, verify: flags.verify });
+  const r = await ensureModels(config, { log, speaker: flags.speaker, all: flags.all, verify: flags.verify, trustOnFirstUse: flags.tofu });
 
   for (const s of [r.asr, r.speaker]) {
     const label = s.kind === 'whisper' ? 'ASR model' : 'speaker model';

@@ -67,7 +67,8 @@ while [ "$stop" -eq 0 ]; do
   echo "tunnel: forwarding ${RELAY}:${RELAY_PORT} -> 127.0.0.1:${LOCAL_PORT}"
   echo "tunnel: public URL ${PUBLIC_URL} (add ?token=… from the server's start banner)"
   started=$(date +%s)
-  ssh "${ssh_args[@]}" "$RELAY" &
+  # `--` ends the options: a RELAY that begins with "-" is a host name, never an ssh option.
+  ssh "${ssh_args[@]}" -- "$RELAY" &
   pid=$!
   [ "$stop" -eq 1 ] && kill "$pid" 2>/dev/null  # signal landed before pid was set
   wait "$pid"

@@ -16,63 +16,96 @@ const bool = z.union([
     .pipe(z.enum(['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off']))
     .transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
 ]);
-const num = (def: number) => z.coerce.number().finite().default(def);
-const int = (def: number) => z.coerce.number().int().default(def);
-const posNum = (def: number) => z.coerce.number().finite().positive().default(def);
-const posInt = (def: number) => z.coerce.number().int().positive().default(def);
+/**
+ * A number setting with its default and the range it must lie in. Every numeric setting has
+ * one, so a nonsense value (`SILENCE_MS=5`, `VAD_THRESHOLD=50`) stops the server at startup with
+ * the setting named, not at a user's first Start as an `internal` error.
+ */
+function range(def: number, min: number, max: number, unit = '', opts: { int?: boolean } = {}) {
+  const u = unit ? ` ${unit}` : '';
+  let n = z.coerce.number({ invalid_type_error: 'must be a number' }).finite('must be a finite number');
+  if (opts.int) n = n.int('must be a whole number');
+  return n
+    .min(min, `must be between ${min} and ${max}${u}`)
+    .max(max, `must be between ${min} and ${max}${u}`)
+    .default(def);
+}
+const intRange = (def: number, min: number, max: number, unit = '') => range(def, min, max, unit, { int: true });
 
 /** Each setting: env var name → schema with its default. The README table mirrors this. */
-export const ConfigSchema = z.object({
-  HOST: z.string().default('0.0.0.0'),
-  PORT: int(8443).pipe(z.number().min(0).max(65535)),
-  TLS_CERT: z.string().default('certs/fullchain.pem'),
-  TLS_KEY: z.string().default('certs/privkey.pem'),
-  /** Access token; empty = generate one at start and print the URL. */
-  ACCESS_TOKEN: z.string().default(''),
-  /** Require the token at all. Only tests and trusted LANs turn this off. */
-  AUTH: bool.default(true),
-  /** Comma-separated extra origins allowed to open the WebSocket (the server's own are always allowed). */
-  ALLOWED_ORIGINS: z.string().default(''),
-  MODELS_DIR: z.string().default('models'),
-  /** Whisper model name (tiny, base, small, …, with `.en` for English-only) or `none`. */
-  ASR_MODEL: z.string().default('base'),
-  /** Explicit path to a ggml model file; overrides ASR_MODEL's file name. */
-  ASR_MODEL_PATH: z.string().default(''),
-  ASR_DEVICE: z.enum(['auto', 'cuda', 'vulkan', 'cpu']).default('auto'),
-  ASR_THREADS: int(0),
-  ASR_QUEUE_MAX: posInt(64),
-  WHISPER_BUILD_DIR: z.string().default('build/whisper'),
-  SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
-  SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
-  SPEAKER_THRESHOLD: num(0.6).pipe(z.number().min(-1).max(1)),
-  /** Frames quieter than this (dBFS) are not speech. */
-  RMS_GATE_DBFS: num(-50),
-  /** Frames whose log-spectral variance is below this are too flat to be speech. */
-  VARIANCE_GATE: num(20),
-  VAD_THRESHOLD: num(0.5),
-  SILENCE_MS: int(500),
-  MAX_SEGMENT_MS: int(7000),
-  PRE_ROLL_MS: int(200),
-  MIN_SPEECH_MS: int(96),
-  MAX_SESSIONS: posInt(4),
-  MAX_FRAME_BYTES: posInt(256 * 1024),
-  MAX_ENROLLMENT_S: posNum(30),
-  MAX_CONVERSATION_S: posNum(4 * 3600),
-  /** Seconds of unprocessed audio after which the socket stops being read. */
-  MAX_BACKLOG_S: posNum(4),
-  /** Accept start_transcription before both voices are registered. */
-  AUTO_ENROLL: bool.default(false),
-  HEARTBEAT_MS: int(30_000).pipe(z.number().min(1000)),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  /** Folder of the conversation store and saved voices (relative to the repository root). */
-  DATA_DIR: z.string().min(1).default('data'),
-  /** Keep each conversation's audio beside its transcript (Opus through ffmpeg, else WAV). */
-  KEEP_AUDIO: bool.default(false),
-  /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */
-  RETENTION_DAYS: z.coerce.number().finite().min(0).max(36_500).default(0),
-  /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
-  RESUME_WINDOW_S: z.coerce.number().finite().min(1).max(86_400).default(600),
-});
+export const ConfigSchema = z
+  .object({
+    HOST: z.string().default('0.0.0.0'),
+    PORT: intRange(8443, 0, 65535),
+    TLS_CERT: z.string().default('certs/fullchain.pem'),
+    TLS_KEY: z.string().default('certs/privkey.pem'),
+    /** Access token; empty = generate one at start and print the URL. */
+    ACCESS_TOKEN: z.string().default(''),
+    /** Require the token at all. Only tests and trusted LANs turn this off. */
+    AUTH: bool.default(true),
+    /** Comma-separated extra origins allowed to open the WebSocket (the server's own are always allowed). */
+    ALLOWED_ORIGINS: z.string().default(''),
+    MODELS_DIR: z.string().default('models'),
+    /** Whisper model name (tiny, base, small, …, with `.en` for English-only) or `none`. */
+    ASR_MODEL: z.string().default('base'),
+    /** Explicit path to a ggml model file; overrides ASR_MODEL's file name. */
+    ASR_MODEL_PATH: z.string().default(''),
+    ASR_DEVICE: z.enum(['auto', 'cuda', 'vulkan', 'cpu']).default('auto'),
+    /** whisper.cpp threads; 0 = chosen from the CPU count. */
+    ASR_THREADS: intRange(0, 0, 256),
+    ASR_QUEUE_MAX: intRange(64, 1, 10_000),
+    WHISPER_BUILD_DIR: z.string().default('build/whisper'),
+    SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
+    SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
+    SPEAKER_THRESHOLD: range(0.6, -1, 1),
+    /** Frames quieter than this (dBFS) are not speech. */
+    RMS_GATE_DBFS: range(-50, -120, 0, 'dBFS'),
+    /** Frames whose log-spectral variance is below this are too flat to be speech. */
+    VARIANCE_GATE: range(20, 0, 10_000, 'dB²'),
+    /** Speech probability that starts a segment (the end threshold is 0.15 lower, at least 0.01). */
+    VAD_THRESHOLD: range(0.5, 0.01, 1),
+    SILENCE_MS: intRange(500, 32, 10_000, 'ms'),
+    /** Longest segment; Whisper reads at most 30 s at once. */
+    MAX_SEGMENT_MS: intRange(7000, 1000, 30_000, 'ms'),
+    PRE_ROLL_MS: intRange(200, 0, 2000, 'ms'),
+    MIN_SPEECH_MS: intRange(96, 0, 5000, 'ms'),
+    MAX_SESSIONS: intRange(4, 1, 1000),
+    /** Largest audio frame (bytes); the browser sends 3,200-byte (100 ms) frames. */
+    MAX_FRAME_BYTES: intRange(256 * 1024, 1024, 4 * 1024 * 1024, 'bytes'),
+    MAX_ENROLLMENT_S: range(30, 1, 600, 's'),
+    MAX_CONVERSATION_S: range(4 * 3600, 1, 7 * 24 * 3600, 's'),
+    /** Seconds of unprocessed audio after which the socket stops being read. */
+    MAX_BACKLOG_S: range(4, 0.5, 600, 's'),
+    /** Accept start_transcription before both voices are registered. */
+    AUTO_ENROLL: bool.default(false),
+    HEARTBEAT_MS: intRange(30_000, 1000, 600_000, 'ms'),
+    /** A TCP peer that has not completed the TLS handshake after this long is dropped. */
+    TLS_HANDSHAKE_TIMEOUT_MS: intRange(10_000, 100, 120_000, 'ms'),
+    /**
+     * A connection (or an open session outside a conversation) that sends nothing for this long
+     * is closed; a live conversation streams audio all the time, so it is never idle.
+     */
+    IDLE_TIMEOUT_MS: intRange(120_000, 100, 24 * 3600 * 1000, 'ms'),
+    /** Open TCP connections at most (page, API and WebSocket together); more are refused. */
+    MAX_CONNECTIONS: intRange(256, 1, 100_000),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** Folder of the conversation store and saved voices (relative to the repository root). */
+    DATA_DIR: z.string().min(1).default('data'),
+    /** Keep each conversation's audio beside its transcript (Opus through ffmpeg, else WAV). */
+    KEEP_AUDIO: bool.default(false),
+    /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */
+    RETENTION_DAYS: range(0, 0, 36_500, 'days'),
+    /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
+    RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.MIN_SPEECH_MS >= c.MAX_SEGMENT_MS) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['MIN_SPEECH_MS'], message: `must be below MAX_SEGMENT_MS (${c.MAX_SEGMENT_MS} ms)` });
+    }
+    if (c.PRE_ROLL_MS >= c.MAX_SEGMENT_MS) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['PRE_ROLL_MS'], message: `must be below MAX_SEGMENT_MS (${c.MAX_SEGMENT_MS} ms)` });
+    }
+  });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 export type ConfigInput = Partial<z.input<typeof ConfigSchema>>;
@@ -96,12 +129,19 @@ export function loadConfig(
   argv: readonly string[] = [],
   overrides: ConfigInput = {},
 ): Config {
-  const known = Object.keys(ConfigSchema.shape);
+  const known = Object.keys(ConfigSchema.innerType().shape);
   const fromEnv: Record<string, unknown> = {};
   for (const key of known) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
   const parsed = ConfigSchema.safeParse({ ...fromEnv, ...flagsToEnv(argv), ...overrides });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const given = { ...fromEnv, ...flagsToEnv(argv), ...overrides } as Record<string, unknown>;
+    const problems = parsed.error.issues
+      .map((i) => {
+        const key = i.path.join('.');
+        const value = given[key];
+        return `${key}: ${i.message}${value === undefined || key === 'ACCESS_TOKEN' ? '' : ` (got ${JSON.stringify(value)})`}`;
+      })
+      .join('; ');
     throw new Error(`invalid configuration: ${problems}`);
   }
   return Object.freeze(parsed.data);

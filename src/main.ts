@@ -1,12 +1,25 @@
 /**
  * Composition root: read the configuration once, start the server, print where to reach it,
  * and wire process signals (SIGHUP reloads certificates, SIGINT/SIGTERM stop cleanly).
+ * An exception nothing caught is logged and ends the process with status 70 (EX_SOFTWARE):
+ * the state it leaves behind cannot be trusted, and `npm start` (or systemd) restarts it.
  */
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
+/** Exit status after an uncaught exception or unhandled rejection (sysexits EX_SOFTWARE). */
+const EXIT_UNCAUGHT = 70;
+
+function dieOn(kind: string, err: unknown): void {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`fatal: ${kind}: ${detail}\n`);
+  process.exit(EXIT_UNCAUGHT);
+}
+
 async function main(): Promise<void> {
+  process.on('uncaughtException', (err) => dieOn('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => dieOn('unhandled rejection', reason));
   const config = loadConfig(process.env, process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
   if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {

@@ -3,10 +3,13 @@
  * `main.ts` calls this with the process configuration; tests call it with port 0.
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
@@ -17,6 +20,7 @@ import { clientIp, generateToken, presentedToken, TokenGate } from './transport/
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
+import { parseRequestTarget } from './transport/request-target.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -47,8 +51,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A hard cap far above MAX_FRAME_BYTES: frames between the two get a coded error and are dropped. */
-const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/**
+ * Slack above MAX_FRAME_BYTES before ws itself closes the connection (1009): a frame just over
+ * the limit gets a coded error and is dropped, a much larger one is never buffered.
+ */
+const PAYLOAD_SLACK_BYTES = 64 * 1024;
+
+/**
+ * Writes a bare HTTP answer on a raw socket and destroys the socket a second later whatever
+ * the peer does. Never throws.
+ */
+function answerAndClose(socket: Duplex, status: number, text: string): void {
+  // After 'connect' Node no longer listens for this socket's errors: an unheard reset would throw.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
+  try {
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
+  } catch {
+    socket.destroy();
+  }
+}
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
@@ -84,19 +110,37 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     tokenGate,
     allowedOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
     maxSessions: config.MAX_SESSIONS,
-    hardMaxPayloadBytes: HARD_MAX_PAYLOAD_BYTES,
+    hardMaxPayloadBytes: Math.max(config.MAX_FRAME_BYTES, MAX_TEXT_FRAME_BYTES) + PAYLOAD_SLACK_BYTES,
     heartbeatMs: config.HEARTBEAT_MS,
+    idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     log: log.child('ws'),
     createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
   });
 
-  const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://x');
-    const path = url.pathname;
+  const server: Server = createHttpsServer(
+    // A peer that opens TCP and never completes the handshake is dropped after this long.
+    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS },
+    (req, res) => {
+      // No request can throw out of the listener: an exception here would be uncaught and end
+      // the process for every user. A bug answers 500 and is logged instead.
+      try {
+        handleRequest(req, res);
+      } catch (err) {
+        log.error(`request handler failed: ${(err as Error).message}`);
+        if (!res.headersSent) sendPlain(res, 500, 'internal error');
+        else res.destroy();
+      }
+    },
+  );
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const target = parseRequestTarget(req.url);
+    if (target === null) return sendPlain(res, 400, 'bad request target');
+    const path = target.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
-      const admission = tokenGate?.check(clientIp(req), presentedToken(req)) ?? 'ok';
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
       if (path === '/api/info' && req.method === 'GET') {
@@ -104,7 +148,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
         return;
       }
-      api(req, res, url).then(
+      api(req, res, target).then(
         (handled) => handled || sendPlain(res, 404, 'not found'),
         (err: Error) => {
           log.error(`api error: ${err.message}`);
@@ -114,15 +158,39 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       );
       return;
     }
-    serveStatic(req, res).then(
+    // Answered before any await: Node drops the socket of some requests (an HTTP/2 preface
+    // `PRI` without a version) as soon as the request event returns.
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
+    serveStatic(req, res, path).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
       () => sendPlain(res, 500, 'internal error'),
     );
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
+    socket.on('error', () => socket.destroy());
+    try {
+      gateway.handleUpgrade(req, socket, head);
+    } catch (err) {
+      log.error(`upgrade handler failed: ${(err as Error).message}`);
+      socket.destroy();
+    }
   });
-  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // A request Node's parser rejects (bad method, header, framing, oversized head) or a CONNECT
+  // still gets an answer, then the socket is closed; neither may linger nor throw.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    answerAndClose(socket, status, status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request');
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // A connection that sends nothing (no request, or nothing after one) is dropped after this
+  // long; an accepted WebSocket clears it (ws sets its own socket timeout to 0) and is watched
+  // by the gateway's idle timer instead.
+  server.timeout = config.IDLE_TIMEOUT_MS;
+  server.maxConnections = config.MAX_CONNECTIONS;
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -1,5 +1,5 @@
 /**
- * The chat page in a real browser: headless Chromium with a fake microphone that plays a shared
+ * The chat page in a real browser: headless Chromium with a fake microphone that plays a vendored
  * conversation (enrollment of A, pause, enrollment of B, pause, the conversation), against the
  * real server in diarization-only mode. The test clicks through the page like a person and
  * checks where the bubbles landed against the conversation's conv.rttm.

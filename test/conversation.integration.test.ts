@@ -1,5 +1,5 @@
 /**
- * End to end over a real WSS connection: enroll both voices of a shared conversation, stream
+ * End to end over a real WSS connection: enroll both voices of a vendored test conversation, stream
  * it faster than real time, stop, and check the message sequence against protocol.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,7 +132,7 @@ describe('non-speech and hallucinations', () => {
 
   it('produces no segment and no text for silence and noise, and drops invented phrases', async () => {
     server = await startTestServer({}, { asr });
-    const conv = loadConversation('1998-3080-easy');
+    const conv = loadConversation('1688-1998-easy');
     const client = await ProtocolClient.connect({ url: server.url, token: server.token });
     expect((await client.enroll(0, conv.enrollA)).type).toBe('speaker_registration_completed');
     expect((await client.enroll(1, conv.enrollB)).type).toBe('speaker_registration_completed');
@@ -172,7 +172,7 @@ describe('enrollment failures over WSS', () => {
 
   it('answers too_quiet, too_short and too_similar with a reason, and re-registration replaces', async () => {
     server = await startTestServer();
-    const conv = loadConversation('1688-2033-easy');
+    const conv = loadConversation('1688-1998-easy');
     const c = await ProtocolClient.connect({ url: server.url, token: server.token });
     const quiet = await c.enroll(0, concat(silence(2), whiteNoise({ durationS: 3, dbfs: -62 })));
     expect(quiet).toMatchObject({ type: 'speaker_registration_failed', speaker_id: 0, reason: 'too_quiet' });

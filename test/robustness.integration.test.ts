@@ -52,7 +52,7 @@ describe('bad input', () => {
   let conv: Conversation;
 
   beforeAll(async () => {
-    conv = loadConversation('1688-2033-easy');
+    conv = loadConversation('1688-1998-easy');
     server = await startTestServer({ MAX_SESSIONS: 6, MAX_ENROLLMENT_S: 30, MAX_FRAME_BYTES: 65_536 });
   });
   afterAll(() => server?.close());
@@ -78,7 +78,8 @@ describe('bad input', () => {
     await errorAfter(c, () => c.send({ type: 'complete_speaker_registration', speaker_id: 1 }), 'wrong_state');
     await errorAfter(c, () => c.send({ type: 'start_transcription' }), 'not_registered');
     await errorAfter(c, () => c.ws.send(Buffer.alloc(3)), 'odd_length_audio');
-    await errorAfter(c, () => c.ws.send(Buffer.alloc(10 * 1024 * 1024)), 'frame_too_large');
+    // Just over MAX_FRAME_BYTES: a coded error, the frame is dropped, the connection stays.
+    await errorAfter(c, () => c.ws.send(Buffer.alloc(65_536 + 2)), 'frame_too_large');
     // Audio while idle: one error, not one per frame.
     const from = c.messages.length;
     for (let i = 0; i < 20; i++) c.sendAudio(Buffer.alloc(320));
@@ -90,6 +91,13 @@ describe('bad input', () => {
     expect(done.type).toBe('speaker_registration_completed');
     expect(c.closeCode).toBeNull();
     await c.close();
+  });
+
+  it('closes (1009) a connection that sends a frame far above the largest allowed, without buffering it', async () => {
+    const c = await ProtocolClient.connect({ url: server.url, token: server.token });
+    const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
+    c.ws.send(Buffer.alloc(10 * 1024 * 1024));
+    expect(await closed).toBe(1009);
   });
 
   it('closes an over-long registration automatically', async () => {
@@ -225,10 +233,11 @@ class FakeConn implements Connection {
 
 interface PendingAsr {
   resolve(text: string): void;
+  reject(err: unknown): void;
 }
 
 /** A pipeline where every pushed frame closes one segment and recognition waits for the test. */
-function fakePipeline(opts: { flushThrows?: boolean } = {}): PipelineFactory & { asr: PendingAsr[] } {
+function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number } = {}): PipelineFactory & { asr: PendingAsr[] } {
   const asr: PendingAsr[] = [];
   let at = 0;
   const segmentOf = (samples: number): ClosedSegment => {
@@ -251,11 +260,16 @@ function fakePipeline(opts: { flushThrows?: boolean } = {}): PipelineFactory & {
       has: () => true,
       assign: async (seg) => [{ startSample: seg.startSample, endSample: seg.endSample, speakerId: 0, similarity: [0.9, 0.1] }],
     }),
-    transcribe: (_samples, _language, signal) =>
-      new Promise<string | null>((resolve, reject) => {
-        asr.push({ resolve });
-        signal.addEventListener('abort', () => reject(new Error('aborted')));
-      }),
+    createRecognizer: () => ({
+      transcribe: (_samples, _language, signal) =>
+        new Promise<string | null>((resolve, reject) => {
+          asr.push({ resolve, reject });
+          signal.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+      pending: 0,
+      capacity: opts.asrCapacity ?? 16,
+      close: () => undefined,
+    }),
   };
 }
 
@@ -304,9 +318,9 @@ describe('session flow control', () => {
 
   it('keeps a fast replay within its share of the recognition queue instead of losing text to overload', async () => {
     const conn = new FakeConn();
-    const pipeline = fakePipeline();
-    // Share: 8 queued jobs / 4 sessions = 2 jobs at once for this session.
-    const config = loadConfig({}, [], { ASR_QUEUE_MAX: 8, MAX_SESSIONS: 4 });
+    // This session's share of the recognition queue: 2 jobs at once.
+    const pipeline = fakePipeline({ asrCapacity: 2 });
+    const config = loadConfig();
     const session = new Session(conn, { config, pipeline, log });
     session.onText(start);
     for (let i = 0; i < 10; i++) session.onBinary(Buffer.alloc(320));
@@ -326,6 +340,27 @@ describe('session flow control', () => {
   });
 });
 
+describe('session and engine faults', () => {
+  const log = createLogger('silent');
+
+  it('an engine time-out or crash gives that segment "" and an asr_failed error; the next segment is transcribed', async () => {
+    const conn = new FakeConn();
+    const pipeline = fakePipeline();
+    const session = new Session(conn, { config: loadConfig(), pipeline, log });
+    session.onText(JSON.stringify({ type: 'start_transcription' }));
+    for (let i = 0; i < 3; i++) session.onBinary(Buffer.alloc(320));
+    session.onText(JSON.stringify({ type: 'stop_transcription' }));
+    await until(() => pipeline.asr.length === 3, 'three jobs');
+    pipeline.asr[0]!.reject(Object.assign(new Error('no answer'), { code: 'timeout' }));
+    pipeline.asr[1]!.reject(Object.assign(new Error('died'), { code: 'crashed' }));
+    pipeline.asr[2]!.resolve('back');
+    await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+    expect(conn.of('transcription').map((m) => (m as { text: string }).text)).toEqual(['', '', 'back']);
+    expect(conn.of('error').map((m) => (m as { code: string }).code)).toEqual(['asr_failed', 'asr_failed']);
+    await session.close();
+  });
+});
+
 describe('gateway edge', () => {
   /** A plain-HTTP gateway with a scripted session, for heartbeat and send-buffer behaviour. */
   async function gatewayWith(
@@ -339,6 +374,7 @@ describe('gateway edge', () => {
       maxSessions: 4,
       hardMaxPayloadBytes: 1024 * 1024,
       heartbeatMs,
+      idleTimeoutMs: 120_000,
       ...(maxSendBufferBytes !== undefined ? { maxSendBufferBytes } : {}),
       log: createLogger('silent'),
       createSession: (conn): SessionHandle => ({

@@ -159,7 +159,9 @@ describe.skipIf(skip)(skip ? `scripts/tunnel.sh (skipped: ${missing})` : 'script
 
   beforeAll(async () => {
     if (missing) throw new Error(`CI is set but the OpenSSH tools are not: ${missing}`);
-    sshd = await startSshd();
+    relayPort = await freePort();
+    // The README's authorized_keys line: this key may open exactly the relay's forward.
+    sshd = await startSshd({ permitListen: `*:${relayPort}` });
 
     // The app stand-in: HTTPS on a free port with the project's self-signed certificate code.
     certDir = mkdtempSync(join(tmpdir(), 'duet-tunnel-certs-'));
@@ -172,7 +174,6 @@ describe.skipIf(skip)(skip ? `scripts/tunnel.sh (skipped: ${missing})` : 'script
     wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
     appPort = (app.address() as AddressInfo).port;
-    relayPort = await freePort();
 
     tunnel = new Tunnel(tunnelEnv());
   });

@@ -15,11 +15,12 @@ export interface RealtimeResult {
   errors: string[];
 }
 
-/** Streams `seconds` of `conv` (all of it when absent) in 100 ms frames at 1× speed. */
+/** Streams `seconds` of `conv` (all of it when absent) in 100 ms frames at 1× speed (or `speed`×). */
 export async function runRealtimeClient(
   base: { url: string; token: string },
   conv: Conversation,
   seconds?: number,
+  { speed = 1 }: { speed?: number } = {},
 ): Promise<RealtimeResult> {
   const client = await ProtocolClient.connect(base);
   try {
@@ -32,7 +33,7 @@ export async function runRealtimeClient(
     const from = client.messages.length;
     client.send({ type: 'start_transcription', language: 'en' });
     await client.next((m) => m.type === 'transcription_started', 10_000, from);
-    await client.streamAudio(audio, { frameSamples: 1600, realTime: true, onFrame: (_end, at) => sentAt.push(at) });
+    await client.streamAudio(audio, { frameSamples: 1600, realTime: true, speed, onFrame: (_end, at) => sentAt.push(at) });
     client.send({ type: 'stop_transcription' });
     await client.next((m) => m.type === 'transcription_stopped', 600_000, from);
     const stopAt = sentAt[sentAt.length - 1]!;

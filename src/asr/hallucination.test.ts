@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cleanTranscript } from './hallucination.js';
+import { cleanRecognition, cleanTranscript } from './hallucination.js';
+import type { AsrSegment } from './types.js';
 
 describe('cleanTranscript', () => {
   it.each([
@@ -72,5 +73,47 @@ describe('cleanTranscript', () => {
   it('keeps ordinary repetition short of a loop', () => {
     expect(cleanTranscript('No, no, that is fine.')).toBe('No, no, that is fine.');
     expect(cleanTranscript('very very good')).toBe('very very good');
+  });
+});
+
+describe('cleanRecognition (Whisper\'s own confidence)', () => {
+  const seg = (text: string, noSpeechProb: number, avgLogprob: number): AsrSegment => ({ text, noSpeechProb, avgLogprob });
+  const one = (text: string, noSpeechProb: number, avgLogprob: number) => ({ text, segments: [seg(text, noSpeechProb, avgLogprob)] });
+
+  it('keeps a clearly spoken "Thank you." (low no-speech probability, good log-probability)', () => {
+    expect(cleanRecognition(one(' Thank you.', 0.02, -0.25))).toBe('Thank you.');
+    expect(cleanRecognition(one('감사합니다.', 0.05, -0.3))).toBe('감사합니다.');
+    expect(cleanRecognition(one(' you', 0.01, -0.1))).toBe('you');
+  });
+
+  it('drops the same phrase when Whisper doubted it was speech, or doubted the words', () => {
+    expect(cleanRecognition(one(' Thank you.', 0.45, -0.3))).toBe('');
+    expect(cleanRecognition(one(' Thank you.', 0.05, -0.9))).toBe('');
+    expect(cleanRecognition(one(' Thanks for watching!', 0.3, -0.7))).toBe('');
+  });
+
+  it('drops the phrase when the engine reports no confidence at all (the safe reading)', () => {
+    expect(cleanRecognition({ text: ' Thank you.', segments: [] })).toBe('');
+  });
+
+  it('drops a segment Whisper itself rates as silence, whatever its text', () => {
+    expect(cleanRecognition(one(' I will see you at nine tomorrow.', 0.8, -1.4))).toBe('');
+    // One of the two conditions is not enough: a likely no-speech window with confident words is speech.
+    expect(cleanRecognition(one(' I will see you at nine tomorrow.', 0.8, -0.3))).toBe('I will see you at nine tomorrow.');
+    expect(cleanRecognition(one(' I will see you at nine tomorrow.', 0.1, -1.4))).toBe('I will see you at nine tomorrow.');
+  });
+
+  it('keeps the speech segments and drops the silent ones of a multi-segment output', () => {
+    const r = {
+      text: ' We can meet on Monday. Thanks for watching!',
+      segments: [seg(' We can meet on Monday.', 0.01, -0.2), seg(' Thanks for watching!', 0.9, -1.5)],
+    };
+    expect(cleanRecognition(r)).toBe('We can meet on Monday.');
+  });
+
+  it('still removes tags, loops and non-speech output from confident text', () => {
+    expect(cleanRecognition(one(' [BLANK_AUDIO]', 0.01, -0.1))).toBe('');
+    expect(cleanRecognition(one(' So [laughs] we went home.', 0.01, -0.2))).toBe('So we went home.');
+    expect(cleanRecognition(one('ha ha ha ha ha ha', 0.01, -0.2))).toBe('ha');
   });
 });

@@ -1,12 +1,40 @@
 /**
- * Whisper's output on non-speech, filtered. Pure: text in, text out.
+ * Whisper's output on non-speech, filtered. Pure: recognition in, text out.
  *
  * Whisper was trained on subtitles, so on silence, noise or music it tends to emit the
  * subtitle credits and sign-offs it saw most ("Thank you.", "Thanks for watching!",
  * "시청해 주셔서 감사합니다."), bracketed sound descriptions ("[BLANK_AUDIO]", "(music)"), or the
- * same phrase over and over. Those are dropped only when they are the *whole* output: a real
- * answer such as "Yes." or "Thank you very much for coming" is kept.
+ * same phrase over and over.
+ *
+ * Two signals decide, Whisper's own confidence first:
+ * 1. A segment Whisper itself rates as silence (no-speech probability above 0.6 *and* mean
+ *    token log-probability below −1, the rule openai/whisper uses to skip a window) is dropped.
+ * 2. A well-known silence phrase is dropped only when it is the *whole* output and Whisper was
+ *    not confident in it (no-speech probability ≥ 0.2 or mean log-probability ≤ −0.6): a
+ *    clearly spoken "Thank you." is kept. Without confidence figures (an engine that does not
+ *    report them), the phrase is dropped, the safe reading for a chat transcript.
+ * A real answer such as "Yes." or "Thank you very much for coming" is never a phrase match.
  */
+import type { AsrResult, AsrSegment } from './types.js';
+
+/** The confidence thresholds; the defaults are described above. */
+export interface ConfidenceThresholds {
+  /** Rule 1: a segment is silence when its no-speech probability is above this… */
+  silenceNoSpeechProb: number;
+  /** …and its mean log-probability below this. */
+  silenceAvgLogprob: number;
+  /** Rule 2: a phrase counts as confidently spoken below this no-speech probability… */
+  phraseNoSpeechProb: number;
+  /** …and above this mean log-probability. */
+  phraseAvgLogprob: number;
+}
+
+export const DEFAULT_CONFIDENCE: ConfidenceThresholds = {
+  silenceNoSpeechProb: 0.6,
+  silenceAvgLogprob: -1,
+  phraseNoSpeechProb: 0.2,
+  phraseAvgLogprob: -0.6,
+};
 
 /** Non-speech annotations: [..], (..), fullwidth （..）, 【..】, *..* and ♪..♪ spans. */
 const TAG_PATTERNS: readonly RegExp[] = [
@@ -132,14 +160,31 @@ function isSilencePhrase(text: string): boolean {
 }
 
 /**
- * Cleans one Whisper output: '' when it holds no speech (empty, punctuation only, non-speech
- * tags only, or a well-known silence hallucination as the whole output); otherwise the text
- * with tags removed, loops collapsed and whitespace tidied.
+ * Cleans one Whisper text: '' when it holds no speech (empty, punctuation only, non-speech
+ * tags only, or — unless `confident` — a well-known silence hallucination as the whole
+ * output); otherwise the text with tags removed, loops collapsed and whitespace tidied.
  */
-export function cleanTranscript(text: string): string {
+export function cleanTranscript(text: string, confident = false): string {
   const untagged = stripTags(text).replace(/\s+/gu, ' ').trim();
   if (!/[\p{L}\p{N}]/u.test(untagged)) return '';
   const collapsed = collapseRepeats(untagged).replace(/\s+([,.!?])/gu, '$1').trim();
-  if (isSilencePhrase(collapsed)) return '';
+  if (!confident && isSilencePhrase(collapsed)) return '';
   return collapsed;
+}
+
+/**
+ * Cleans one recognition using Whisper's confidence (see the file comment): drops the
+ * segments Whisper rates as silence, then applies `cleanTranscript`, keeping a silence phrase
+ * only when every remaining segment was confidently recognised.
+ */
+export function cleanRecognition(result: AsrResult, thresholds: ConfidenceThresholds = DEFAULT_CONFIDENCE): string {
+  if (result.segments.length === 0) return cleanTranscript(result.text);
+  const kept = result.segments.filter((s) => !isSilence(s, thresholds));
+  if (kept.length === 0) return '';
+  const confident = kept.every((s) => s.noSpeechProb < thresholds.phraseNoSpeechProb && s.avgLogprob > thresholds.phraseAvgLogprob);
+  return cleanTranscript(kept.map((s) => s.text.trim()).join(' '), confident);
+}
+
+function isSilence(s: AsrSegment, t: ConfidenceThresholds): boolean {
+  return s.noSpeechProb > t.silenceNoSpeechProb && s.avgLogprob < t.silenceAvgLogprob;
 }

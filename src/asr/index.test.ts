@@ -26,7 +26,7 @@ describe('startAsr', () => {
     const asr = await startAsr(config, { engine, log: quiet });
     expect(engine.loaded).toBe(true);
     expect(asr.name).toBe('fake asr');
-    expect(await asr.transcribe(new Float32Array(10), 'en', new AbortController().signal)).toBe('Hello there.');
+    expect(await asr.queue.openLane().enqueue(new Float32Array(10), { language: 'en' })).toBe('Hello there.');
     await Promise.all([asr.close(), asr.close()]);
     expect(engine.closed).toBe(1);
   });
@@ -39,7 +39,7 @@ describe('startAsr', () => {
     const logs: string[] = [];
     const asr = await startAsr(config, { engine, log: (_level, msg) => logs.push(msg) });
     expect(asr.name).toBeNull();
-    expect(await asr.transcribe(new Float32Array(10), 'en', new AbortController().signal)).toBeNull();
+    expect(await asr.queue.openLane().enqueue(new Float32Array(10), { language: 'en' })).toBeNull();
     expect(logs.join('\n')).toMatch(/no such model/);
     await asr.close();
   });

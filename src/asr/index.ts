@@ -7,26 +7,25 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { fromRoot } from '../paths.js';
 import { AsrQueue } from './queue.js';
-import type { AsrEngine } from './types.js';
-import { consoleAsrLog, WhisperServerEngine, type AsrLog, type DeviceProbe } from './whisper-server.js';
+import type { DeviceProbe } from './device.js';
+import { consoleAsrLog, type AsrEngine, type AsrLog } from './types.js';
+import { WhisperServerEngine, type RequestTimeout } from './whisper-server.js';
 import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
 
-export type { AsrEngine } from './types.js';
-export { cleanTranscript } from './hallucination.js';
-export { AsrQueue, AsrQueueError, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions } from './queue.js';
 export {
+  AsrEngineError,
   consoleAsrLog,
-  resolveDevice,
-  systemDeviceProbe,
-  WhisperServerEngine,
-  type AsrDevice,
-  type AsrDeviceChoice,
+  type AsrEngine,
+  type AsrEngineErrorCode,
   type AsrLog,
   type AsrLogLevel,
-  type DeviceDecision,
-  type DeviceProbe,
-  type WhisperServerOptions,
-} from './whisper-server.js';
+  type AsrResult,
+  type AsrSegment,
+} from './types.js';
+export { cleanTranscript } from './hallucination.js';
+export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions } from './queue.js';
+export { resolveDevice, systemDeviceProbe, type AsrDevice, type AsrDeviceChoice, type DeviceDecision, type DeviceProbe } from './device.js';
+export { CPU_REQUEST_TIMEOUT, GPU_REQUEST_TIMEOUT, WhisperServerEngine, type RequestTimeout, type WhisperServerOptions } from './whisper-server.js';
 export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';
 
 type AsrConfig = Pick<Config, 'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR'>;
@@ -41,6 +40,8 @@ export function asrModelPath(config: AsrConfig): string | null {
 export interface CreateAsrOptions {
   log?: AsrLog;
   probe?: DeviceProbe;
+  /** Per-request time limit; by default 10× the audio + 5 s on a CPU, 2× + 5 s on a GPU. */
+  requestTimeout?: RequestTimeout;
 }
 
 /**
@@ -73,6 +74,7 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
     threads: config.ASR_THREADS,
     log,
     probe: options.probe,
+    requestTimeout: options.requestTimeout,
   });
 }
 
@@ -80,9 +82,8 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
 export interface AsrService {
   /** For `model_loaded.models.asr`: e.g. `whisper.cpp base (cpu, 2 threads)`, or null (diarization only). */
   readonly name: string | null;
+  /** The shared queue: each session opens its own lane (`queue.openLane()`), served in turn. */
   readonly queue: AsrQueue;
-  /** Filtered text ('' = nothing recognised), or null without a model. Rejects on overload/abort. */
-  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
   /** Fails waiting jobs, waits for the running one, stops whisper-server. Idempotent. */
   close(): Promise<void>;
 }
@@ -109,7 +110,6 @@ export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { 
   return {
     name: engine?.name ?? null,
     queue,
-    transcribe: (samples, language, signal) => queue.enqueue(samples, { language, signal }),
     close: () =>
       (closing ??= (async () => {
         await queue.close();

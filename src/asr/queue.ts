@@ -1,17 +1,24 @@
 /**
- * The one speech-recognition queue shared by every connection: FIFO, bounded, one job at a
- * time per engine (whisper.cpp's context is not re-entrant, and on a CPU two jobs at once
- * would only split the cores between them).
+ * The speech-recognition queue shared by every connection: one lane per session, served in
+ * turn, one job at a time per engine (whisper.cpp's context is not re-entrant, and on a CPU two
+ * jobs at once would only split the cores between them).
  *
- * - A full queue rejects at once with an `AsrQueueError` coded `overloaded`.
+ * - Fairness: the next job comes from the lane served least recently (a round-robin whose order
+ *   favours the session that has waited longest since its last turn). So a session's next
+ *   segment waits behind at most one job of each other session, however many segments a fast
+ *   session (a file replayed at 8×) has queued; and a live speaker, whose segments come
+ *   seconds apart, usually goes next, behind only the job already running.
+ * - Bounds: at most `maxQueued` jobs wait in all; each lane may have `capacity` jobs waiting,
+ *   the bound shared out among the open lanes. A job past either bound is refused at once with an
+ *   `AsrQueueError` coded `overloaded`; a session that waits for `capacity` instead (pausing its
+ *   socket) never sees it.
  * - A job whose signal aborts (its client left) is removed without running, or aborted in the
  *   engine if already running; only its own caller sees the AbortError, never other jobs.
  * - Without an engine (diarization-only mode) every job resolves with `null` at once.
  * - Results go through the hallucination filter: `''` means "no speech recognised".
  */
-import { cleanTranscript } from './hallucination.js';
-import type { AsrEngine } from './types.js';
-import type { AsrLog } from './whisper-server.js';
+import { cleanRecognition } from './hallucination.js';
+import { abortError, type AsrEngine, type AsrLog, type AsrResult } from './types.js';
 
 export type AsrQueueErrorCode = 'overloaded' | 'closed';
 
@@ -27,10 +34,10 @@ export class AsrQueueError extends Error {
 }
 
 export interface AsrQueueOptions {
-  /** Jobs allowed to wait behind the running one (ASR_QUEUE_MAX). */
+  /** Jobs allowed to wait behind the running one, all lanes together (ASR_QUEUE_MAX). */
   maxQueued: number;
-  /** Applied to every result; defaults to `cleanTranscript`. */
-  filter?: (text: string) => string;
+  /** Applied to every result; defaults to `cleanRecognition`. */
+  filter?: (result: AsrResult) => string;
   log?: AsrLog;
 }
 
@@ -39,7 +46,20 @@ export interface EnqueueOptions {
   signal?: AbortSignal;
 }
 
+/** One session's place in the queue. */
+export interface AsrLane {
+  /** This lane's jobs not finished yet (waiting, or running in the engine). */
+  readonly pending: number;
+  /** The most jobs this lane may have waiting now: the queue's bound over the open lanes, at least 1. */
+  readonly capacity: number;
+  /** Queues one segment; see `AsrQueue.enqueue`. */
+  enqueue(samples: Float32Array, options: EnqueueOptions): Promise<string | null>;
+  /** Leaves the rotation; waiting jobs fail with `closed`. Idempotent. */
+  close(): void;
+}
+
 interface Job {
+  lane: Lane;
   samples: Float32Array;
   language: string;
   signal: AbortSignal | undefined;
@@ -49,27 +69,56 @@ interface Job {
   detach(): void;
 }
 
-function abortError(): Error {
-  return new DOMException('transcription aborted', 'AbortError');
-}
-
 /** Logs "overloaded" at most this often, however many jobs are refused. */
 const OVERLOAD_LOG_INTERVAL_MS = 5000;
 
+class Lane implements AsrLane {
+  readonly waiting: Job[] = [];
+  running = false;
+  closed = false;
+  /** When this lane's last job started, as the queue's serial number (-1: never). */
+  lastServed = -1;
+
+  constructor(private readonly queue: AsrQueue) {}
+
+  get pending(): number {
+    return this.waiting.length + (this.running ? 1 : 0);
+  }
+
+  get capacity(): number {
+    return this.queue.laneCapacity();
+  }
+
+  enqueue(samples: Float32Array, options: EnqueueOptions): Promise<string | null> {
+    return this.queue.submit(this, samples, options);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.dropLane(this);
+  }
+}
+
 export class AsrQueue {
-  private readonly waiting: Job[] = [];
+  /** Open lanes, in the order they were opened (which breaks ties between never-served lanes). */
+  private readonly lanes: Lane[] = [];
+  /** Counts jobs started: the clock of `Lane.lastServed`. */
+  private served = 0;
+  private defaultLane: Lane | null = null;
+  private waitingTotal = 0;
   private running: Job | null = null;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private closed = false;
   private lastOverloadLogMs = -Infinity;
-  private readonly filter: (text: string) => string;
+  private readonly filter: (result: AsrResult) => string;
 
   constructor(
     private readonly engine: AsrEngine | null,
     private readonly options: AsrQueueOptions,
   ) {
-    this.filter = options.filter ?? cleanTranscript;
+    this.filter = options.filter ?? cleanRecognition;
   }
 
   /** The engine's name, or null in diarization-only mode. */
@@ -77,9 +126,9 @@ export class AsrQueue {
     return this.engine?.name ?? null;
   }
 
-  /** Jobs waiting (not counting the one running). */
+  /** Jobs waiting in all lanes (not counting the one running). */
   get pending(): number {
-    return this.waiting.length;
+    return this.waitingTotal;
   }
 
   /** True while a job runs in the engine. */
@@ -87,45 +136,28 @@ export class AsrQueue {
     return this.running !== null;
   }
 
+  /** Open lanes. */
+  get lanesOpen(): number {
+    return this.lanes.length;
+  }
+
+  /** A new lane (one per session), taking its turn after the lanes already open. */
+  openLane(): AsrLane {
+    const lane = new Lane(this);
+    if (!this.closed) this.lanes.push(lane);
+    else lane.closed = true;
+    return lane;
+  }
+
   /**
-   * Queues one segment. Resolves with its filtered text ('' = no speech), or null when there
-   * is no engine. Rejects with AbortError when `signal` aborts, `AsrQueueError` when full or
-   * closed, or the engine's error for this job alone.
+   * Queues one segment in a shared default lane (callers with no session: benchmarks, tools).
+   * Resolves with its filtered text ('' = no speech), or null when there is no engine. Rejects
+   * with AbortError when `signal` aborts, `AsrQueueError` when full or closed, or the engine's
+   * error for this job alone.
    */
-  enqueue(samples: Float32Array, { language, signal }: EnqueueOptions): Promise<string | null> {
-    if (signal?.aborted) return Promise.reject(abortError());
-    if (this.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
-    if (!this.engine) return Promise.resolve(null);
-    if (this.waiting.length >= this.options.maxQueued) {
-      const now = Date.now();
-      if (now - this.lastOverloadLogMs >= OVERLOAD_LOG_INTERVAL_MS) {
-        this.lastOverloadLogMs = now;
-        this.options.log?.('warn', `queue full (${this.options.maxQueued} waiting): refusing segments`);
-      }
-      return Promise.reject(new AsrQueueError('overloaded', `speech recognition queue is full (${this.options.maxQueued} waiting)`));
-    }
-    return new Promise<string | null>((resolve, reject) => {
-      const onAbort = () => {
-        // A waiting job leaves the queue now; a running one is stopped by the engine itself.
-        const at = this.waiting.indexOf(job);
-        if (at >= 0) {
-          this.waiting.splice(at, 1);
-          job.detach();
-          reject(abortError());
-        }
-      };
-      const job: Job = {
-        samples,
-        language,
-        signal,
-        resolve,
-        reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(job);
-      this.pump();
-    });
+  enqueue(samples: Float32Array, options: EnqueueOptions): Promise<string | null> {
+    if (!this.defaultLane || this.defaultLane.closed) this.defaultLane = this.openLane() as Lane;
+    return this.defaultLane.enqueue(samples, options);
   }
 
   /**
@@ -135,18 +167,86 @@ export class AsrQueue {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      for (const job of this.waiting.splice(0)) {
-        job.detach();
-        job.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
+      for (const lane of this.lanes.splice(0)) {
+        lane.closed = true;
+        this.failWaiting(lane);
       }
     }
     await this.idle;
   }
 
+  /** @internal The per-lane bound: `maxQueued` shared by the open lanes. */
+  laneCapacity(): number {
+    return Math.max(1, Math.floor(this.options.maxQueued / Math.max(1, this.lanes.length)));
+  }
+
+  /** @internal */
+  submit(lane: Lane, samples: Float32Array, { language, signal }: EnqueueOptions): Promise<string | null> {
+    if (signal?.aborted) return Promise.reject(abortError());
+    if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
+    if (!this.engine) return Promise.resolve(null);
+    if (lane.waiting.length >= this.laneCapacity() || this.waitingTotal >= this.options.maxQueued) {
+      const now = Date.now();
+      if (now - this.lastOverloadLogMs >= OVERLOAD_LOG_INTERVAL_MS) {
+        this.lastOverloadLogMs = now;
+        this.options.log?.('warn', `queue full (${this.waitingTotal} waiting, ${this.lanes.length} sessions): refusing segments`);
+      }
+      return Promise.reject(new AsrQueueError('overloaded', `speech recognition queue is full (${this.laneCapacity()} per session, ${this.options.maxQueued} in all)`));
+    }
+    return new Promise<string | null>((resolve, reject) => {
+      const onAbort = () => {
+        // A waiting job leaves the queue now; a running one is stopped by the engine itself.
+        const at = lane.waiting.indexOf(job);
+        if (at >= 0) {
+          lane.waiting.splice(at, 1);
+          this.waitingTotal--;
+          job.detach();
+          reject(abortError());
+        }
+      };
+      const job: Job = {
+        lane,
+        samples,
+        language,
+        signal,
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      lane.waiting.push(job);
+      this.waitingTotal++;
+      this.pump();
+    });
+  }
+
+  /** @internal Removes `lane` from the rotation and fails its waiting jobs. */
+  dropLane(lane: Lane): void {
+    const at = this.lanes.indexOf(lane);
+    if (at >= 0) this.lanes.splice(at, 1);
+    this.failWaiting(lane);
+  }
+
+  private failWaiting(lane: Lane): void {
+    for (const job of lane.waiting.splice(0)) {
+      this.waitingTotal--;
+      job.detach();
+      job.reject(new AsrQueueError('closed', 'speech recognition lane closed'));
+    }
+  }
+
+  /** Starts the next job: from the lane with work that was served least recently. */
   private pump(): void {
     if (this.running || !this.engine) return;
-    const job = this.waiting.shift();
-    if (!job) return;
+    let next: Lane | null = null;
+    for (const lane of this.lanes) {
+      if (lane.waiting.length > 0 && (next === null || lane.lastServed < next.lastServed)) next = lane;
+    }
+    if (!next) return;
+    const job = next.waiting.shift()!;
+    this.waitingTotal--;
+    next.lastServed = this.served++;
+    next.running = true;
     this.running = job;
     this.idle = new Promise((resolve) => (this.markIdle = resolve));
     void this.runJob(this.engine, job);
@@ -154,13 +254,14 @@ export class AsrQueue {
 
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
     try {
-      const raw = await engine.transcribe(job.samples, { language: job.language, signal: job.signal });
+      const result = await engine.transcribe(job.samples, { language: job.language, signal: job.signal });
       if (job.signal?.aborted) job.reject(abortError());
-      else job.resolve(this.filter(raw));
+      else job.resolve(this.filter(result));
     } catch (err) {
       job.reject(job.signal?.aborted ? abortError() : err);
     } finally {
       job.detach();
+      job.lane.running = false;
       this.running = null;
       this.markIdle();
       this.pump();

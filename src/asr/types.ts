@@ -1,14 +1,65 @@
 /** Speech-recognition engine boundary. */
+
+export type AsrLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type AsrLog = (level: AsrLogLevel, msg: string) => void;
+
+/** Default log sink until a logger is wired: info and above to stderr. */
+export const consoleAsrLog: AsrLog = (level, msg) => {
+  if (level !== 'debug') console.error(`[asr] ${level}: ${msg}`);
+};
+
+/** Whisper's own confidence in one decoded segment (from whisper-server's `verbose_json`). */
+export interface AsrSegment {
+  text: string;
+  /** Probability of the no-speech token at the segment's start, in [0, 1]. */
+  noSpeechProb: number;
+  /** Mean log-probability of the segment's tokens (≤ 0; closer to 0 = more confident). */
+  avgLogprob: number;
+}
+
+/** What an engine recognised in one stretch of audio. */
+export interface AsrResult {
+  /** The raw text, whisper segments joined by single spaces. */
+  text: string;
+  /** Per-segment confidence; empty when the engine does not report it. */
+  segments: readonly AsrSegment[];
+}
+
 export interface AsrEngine {
   /** Short description reported in `model_loaded.models.asr`, e.g. `whisper.cpp base (cpu)`. */
   readonly name: string;
   load(): Promise<void>;
   /**
    * Transcribes 16 kHz float samples in [-1, 1]. `language` is `auto` or an ISO 639-1 code.
-   * Resolves with the raw recognised text (hallucination filtering happens in the caller).
-   * Rejects with an AbortError when `signal` aborts.
+   * Resolves with the raw recognition (hallucination filtering happens in the caller).
+   * Rejects with an AbortError when `signal` aborts, with an `AsrEngineError` when the engine
+   * failed on this job (it heals itself for the next ones).
    */
-  transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal }): Promise<string>;
+  transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal }): Promise<AsrResult>;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * - `timeout`: the engine took longer than this segment's time limit; it was killed and is
+ *   being restarted.
+ * - `crashed`: the engine died while working on this segment; it is being restarted.
+ * - `failed`: the engine answered with an error, or is closed.
+ */
+export type AsrEngineErrorCode = 'timeout' | 'crashed' | 'failed';
+
+/** A job the engine could not do; `code` says why. Later jobs are not affected. */
+export class AsrEngineError extends Error {
+  constructor(
+    readonly code: AsrEngineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AsrEngineError';
+  }
+}
+
+/** The AbortError every ASR layer rejects with when a caller's signal aborts. */
+export function abortError(): Error {
+  return new DOMException('transcription aborted', 'AbortError');
 }

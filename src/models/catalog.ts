@@ -21,6 +21,16 @@ const SPEAKER_BASE_URL = 'https://github.com/k2-fsa/sherpa-onnx/releases/downloa
 
 export type ModelKind = 'whisper' | 'speaker';
 
+/**
+ * The hosts each kind of model may come from, redirects included (`.x` = any subdomain of x):
+ * Hugging Face serves LFS files from its CDN / Xet bridge, GitHub release assets from
+ * githubusercontent. Downloads are https only; the checksum is what finally vouches for a file.
+ */
+export const MODEL_HOSTS: Readonly<Record<ModelKind, readonly string[]>> = {
+  whisper: ['huggingface.co', '.huggingface.co', '.hf.co'],
+  speaker: ['github.com', '.githubusercontent.com'],
+};
+
 export interface CatalogEntry {
   kind: ModelKind;
   /** Short name: `base`, `large-v3-turbo`, `campplus-en-voxceleb`. */

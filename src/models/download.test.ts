@@ -16,6 +16,8 @@ import {
   type DownloadProgress,
 } from './download.js';
 
+/** The loopback test server stands in for the catalog's hosts; plain http is allowed for it. */
+const LOCAL = { allow: { hosts: ['127.0.0.1'], http: true } };
 const DATA = randomBytes(1024 * 1024 + 123);
 const SHA256 = createHash('sha256').update(DATA).digest('hex');
 const SHA1 = createHash('sha1').update(DATA).digest('hex');
@@ -79,6 +81,22 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     case '/hop.bin':
       res.writeHead(301, { location: '/file.bin' }).end();
       return;
+    case '/away.bin':
+      res.writeHead(302, { location: 'http://localhost:1/file.bin' }).end();
+      return;
+    case '/loop.bin':
+      res.writeHead(302, { location: '/loop.bin' }).end();
+      return;
+    case '/endless.bin':
+      // No length announced, and more bytes than the caller expects.
+      res.writeHead(200);
+      res.write(DATA);
+      res.end(DATA);
+      return;
+    case '/big.bin':
+      res.writeHead(200, { 'content-length': 10 * DATA.length });
+      res.write(DATA.subarray(0, 1000));
+      return;
     case '/stall.bin':
       res.writeHead(200, { 'content-length': DATA.length });
       res.write(DATA.subarray(0, 10_000));
@@ -116,7 +134,7 @@ describe('downloadFile', () => {
   it('downloads, verifies, renames, and reports progress', async () => {
     const dest = join(dir, 'model.bin');
     const seen: DownloadProgress[] = [];
-    const r = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256, sha1: SHA1, onProgress: (p) => seen.push(p), progressIntervalMs: 0 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256, sha1: SHA1, onProgress: (p) => seen.push(p), progressIntervalMs: 0 });
     expect(r).toMatchObject({ path: dest, bytes: DATA.length, sha256: SHA256, sha1: SHA1, resumedFromBytes: 0 });
     expect(readFileSync(dest).equals(DATA)).toBe(true);
     expect(existsSync(partialPath(dest))).toBe(false);
@@ -130,7 +148,7 @@ describe('downloadFile', () => {
   it('resumes after the server drops the connection midway (second run)', async () => {
     const dest = join(dir, 'model.bin');
     dropNext.add('/file.bin');
-    const err = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256, retries: 0 }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256, retries: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).code).toBe('network');
     expect((err as DownloadError).message).toMatch(/kept .* MB to resume/);
@@ -138,7 +156,7 @@ describe('downloadFile', () => {
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(DATA.length);
 
-    const r = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256 });
     expect(r.resumedFromBytes).toBe(kept);
     expect(readFileSync(dest).equals(DATA)).toBe(true);
     expect(hits.at(-1)).toEqual({ path: '/file.bin', range: `bytes=${kept}-`, ifRange: ETAG });
@@ -147,7 +165,7 @@ describe('downloadFile', () => {
   it('resumes by itself within one call when a transfer breaks', async () => {
     const dest = join(dir, 'model.bin');
     dropNext.add('/file.bin');
-    const r = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256 });
     expect(r.resumedFromBytes).toBeGreaterThan(0);
     expect(hits).toHaveLength(2);
     expect(hits[1]!.range).toBe(`bytes=${r.resumedFromBytes}-`);
@@ -157,7 +175,7 @@ describe('downloadFile', () => {
   it('restarts from zero when the server ignores Range', async () => {
     const dest = join(dir, 'model.bin');
     writeFileSync(partialPath(dest), DATA.subarray(0, 300_000));
-    const r = await downloadFile({ url: `${base}/norange.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/norange.bin`, dest, sha256: SHA256 });
     expect(hits[0]!.range).toBe('bytes=300000-');
     expect(r.resumedFromBytes).toBe(0);
     expect(r.bytes).toBe(DATA.length);
@@ -168,7 +186,7 @@ describe('downloadFile', () => {
     const dest = join(dir, 'model.bin');
     writeFileSync(partialPath(dest), Buffer.alloc(300_000, 7));
     writeFileSync(`${dest}.partial.json`, JSON.stringify({ url: `${base}/file.bin`, validator: '"old"' }));
-    const r = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256 });
     expect(hits[0]!.ifRange).toBe('"old"');
     expect(r.resumedFromBytes).toBe(0);
     expect(readFileSync(dest).equals(DATA)).toBe(true);
@@ -177,7 +195,7 @@ describe('downloadFile', () => {
   it('finishes a partial file that is already complete (416)', async () => {
     const dest = join(dir, 'model.bin');
     writeFileSync(partialPath(dest), DATA);
-    const r = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256 });
     expect(hits[0]!.range).toBe(`bytes=${DATA.length}-`);
     expect(r.bytes).toBe(DATA.length);
     expect(readFileSync(dest).equals(DATA)).toBe(true);
@@ -186,7 +204,7 @@ describe('downloadFile', () => {
   it('finishes a complete partial file of known size without the network', async () => {
     const dest = join(dir, 'model.bin');
     writeFileSync(partialPath(dest), DATA);
-    const r = await downloadFile({ url: 'http://127.0.0.1:9/unreachable.bin', dest, sha256: SHA256, expectedSize: DATA.length });
+    const r = await downloadFile({ ...LOCAL, url: 'http://127.0.0.1:9/unreachable.bin', dest, sha256: SHA256, expectedSize: DATA.length });
     expect(r.bytes).toBe(DATA.length);
     expect(hits).toHaveLength(0);
   });
@@ -194,7 +212,7 @@ describe('downloadFile', () => {
   it('rejects a checksum mismatch, removes the partial file, keeps no destination', async () => {
     const dest = join(dir, 'model.bin');
     const wrong = 'f'.repeat(64);
-    const err = await downloadFile({ url: `${base}/file.bin`, dest, sha256: wrong }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: wrong }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).code).toBe('checksum');
     expect((err as DownloadError).message).toContain(`expected ${wrong}, got ${SHA256}`);
@@ -206,14 +224,14 @@ describe('downloadFile', () => {
     const dest = join(dir, 'model.bin');
     // A corrupt prefix that the server will happily continue after.
     writeFileSync(partialPath(dest), Buffer.alloc(200_000, 1));
-    const err = await downloadFile({ url: `${base}/file.bin`, dest, sha256: SHA256 }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/file.bin`, dest, sha256: SHA256 }).catch((e: unknown) => e);
     expect((err as DownloadError).code).toBe('checksum');
     expect(existsSync(partialPath(dest))).toBe(false);
   });
 
   it('fails clearly on 404', async () => {
     const dest = join(dir, 'model.bin');
-    const err = await downloadFile({ url: `${base}/nope.bin`, dest }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/nope.bin`, dest }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DownloadError);
     expect(err).toMatchObject({ code: 'not_found', status: 404, offline: false });
     expect((err as Error).message).toContain('404');
@@ -222,7 +240,7 @@ describe('downloadFile', () => {
 
   it('follows redirects (absolute and relative)', async () => {
     const dest = join(dir, 'model.bin');
-    const r = await downloadFile({ url: `${base}/redirect.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/redirect.bin`, dest, sha256: SHA256 });
     expect(r.bytes).toBe(DATA.length);
     expect(hits.map((h) => h.path)).toEqual(['/redirect.bin', '/hop.bin', '/file.bin']);
   });
@@ -230,7 +248,7 @@ describe('downloadFile', () => {
   it('keeps the Range header across redirects when resuming', async () => {
     const dest = join(dir, 'model.bin');
     writeFileSync(partialPath(dest), DATA.subarray(0, 500_000));
-    const r = await downloadFile({ url: `${base}/redirect.bin`, dest, sha256: SHA256 });
+    const r = await downloadFile({ ...LOCAL, url: `${base}/redirect.bin`, dest, sha256: SHA256 });
     expect(hits.at(-1)).toMatchObject({ path: '/file.bin', range: 'bytes=500000-' });
     expect(r.resumedFromBytes).toBe(500_000);
   });
@@ -241,7 +259,7 @@ describe('downloadFile', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     const t0 = Date.now();
-    const err = await downloadFile({ url: `http://127.0.0.1:${port}/model.bin`, dest: join(dir, 'model.bin') }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `http://127.0.0.1:${port}/model.bin`, dest: join(dir, 'model.bin') }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(err).toBeInstanceOf(DownloadError);
     expect(err).toMatchObject({ code: 'network', offline: true });
@@ -250,7 +268,7 @@ describe('downloadFile', () => {
 
   it('times out when the server never answers', async () => {
     const t0 = Date.now();
-    const err = await downloadFile({ url: `${base}/silent.bin`, dest: join(dir, 'model.bin'), connectTimeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/silent.bin`, dest: join(dir, 'model.bin'), connectTimeoutMs: 300 }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(err).toMatchObject({ code: 'timeout', offline: true });
     expect((err as Error).message).toMatch(/^no answer from 127\.0\.0\.1:\d+ within 0\.3 s$/);
@@ -258,7 +276,7 @@ describe('downloadFile', () => {
 
   it('times out when the transfer stalls, keeping what arrived', async () => {
     const dest = join(dir, 'model.bin');
-    const err = await downloadFile({ url: `${base}/stall.bin`, dest, stallTimeoutMs: 300, retries: 0 }).catch((e: unknown) => e);
+    const err = await downloadFile({ ...LOCAL, url: `${base}/stall.bin`, dest, stallTimeoutMs: 300, retries: 0 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'timeout' });
     expect((err as Error).message).toContain('stalled');
     expect(statSync(partialPath(dest)).size).toBe(10_000);
@@ -266,7 +284,7 @@ describe('downloadFile', () => {
 
   it('stops when aborted', async () => {
     const ac = new AbortController();
-    const p = downloadFile({ url: `${base}/silent.bin`, dest: join(dir, 'model.bin'), signal: ac.signal });
+    const p = downloadFile({ ...LOCAL, url: `${base}/silent.bin`, dest: join(dir, 'model.bin'), signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await expect(p).rejects.toMatchObject({ code: 'aborted' });
   });
@@ -305,5 +323,52 @@ describe('progress display', () => {
     renderPlain({ ...p, done: true });
     expect(plain).toHaveLength(2);
     expect(plain.every((l) => !l.includes('\r') && l.endsWith('\n'))).toBe(true);
+  });
+});
+
+describe('download sources and limits', () => {
+  it('is https only: plain http is refused unless allowed, before any request', async () => {
+    const dest = join(dir, 'model.bin');
+    hits.length = 0;
+    const err = await downloadFile({ allow: { hosts: ['127.0.0.1'] }, url: `${base}/file.bin`, dest }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DownloadError);
+    expect(err).toMatchObject({ code: 'refused' });
+    expect((err as Error).message).toMatch(/over http \(https only\)/);
+    expect(hits).toEqual([]);
+  });
+
+  it('refuses a host not in the list, for the URL and for a redirect', async () => {
+    const dest = join(dir, 'model.bin');
+    const first = await downloadFile({ allow: { hosts: ['huggingface.co'], http: true }, url: `${base}/file.bin`, dest }).catch((e: unknown) => e);
+    expect(first).toMatchObject({ code: 'refused' });
+    expect((first as Error).message).toMatch(/not one of the catalog's hosts \(huggingface\.co\)/);
+    const hop = await downloadFile({ ...LOCAL, url: `${base}/away.bin`, dest }).catch((e: unknown) => e);
+    expect(hop).toMatchObject({ code: 'refused' });
+    expect((hop as Error).message).toMatch(/from localhost:1/);
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('follows a bounded number of redirects', async () => {
+    const err = await downloadFile({ ...LOCAL, url: `${base}/loop.bin`, dest: join(dir, 'model.bin') }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'refused' });
+    expect((err as Error).message).toMatch(/more than 5 redirects/);
+  });
+
+  it('aborts a body past the expected size and removes the partial file', async () => {
+    const dest = join(dir, 'model.bin');
+    const err = await downloadFile({ ...LOCAL, url: `${base}/endless.bin`, dest, expectedSize: DATA.length, retries: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'size' });
+    expect((err as Error).message).toMatch(/sent more than/);
+    expect(existsSync(partialPath(dest))).toBe(false);
+    const capped = await downloadFile({ ...LOCAL, url: `${base}/endless.bin`, dest, maxBytes: 1000 }).catch((e: unknown) => e);
+    expect(capped).toMatchObject({ code: 'size' });
+  });
+
+  it('refuses an announced length above the expected size before reading the body', async () => {
+    const dest = join(dir, 'model.bin');
+    const err = await downloadFile({ ...LOCAL, url: `${base}/big.bin`, dest, expectedSize: DATA.length }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'size' });
+    expect((err as Error).message).toMatch(/announces/);
+    expect(existsSync(partialPath(dest))).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { basename, dirname, join } from 'node:path';
 
 /** Why a download failed; `network` and `timeout` are what "offline" looks like. */
-export type DownloadErrorCode = 'not_found' | 'http' | 'network' | 'timeout' | 'checksum' | 'size' | 'aborted';
+export type DownloadErrorCode = 'not_found' | 'http' | 'network' | 'timeout' | 'checksum' | 'size' | 'aborted' | 'refused';
 
 export class DownloadError extends Error {
   readonly code: DownloadErrorCode;
@@ -42,16 +42,40 @@ export interface DownloadProgress {
   done: boolean;
 }
 
+/**
+ * Where a download may come from, redirects included. A host is a name (`huggingface.co`) or a
+ * suffix with a leading dot (`.hf.co`: any subdomain). Plain `http:` only when `http` is set
+ * (tests against a loopback server); real downloads are https only.
+ */
+export interface DownloadSources {
+  hosts: readonly string[];
+  http?: boolean;
+}
+
+/** Redirects followed at most (Hugging Face and GitHub use one or two). */
+export const MAX_REDIRECTS = 5;
+/** Automatic resumptions at most, whatever `retries` asks for. */
+export const MAX_RETRIES = 10;
+/** Size cap when the caller knows no expected size: larger than any model in the catalog. */
+export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
+
 export interface DownloadOptions {
   url: string;
+  /** Allowed schemes and hosts for the URL and every redirect; anything else is `refused`. */
+  allow: DownloadSources;
   /** Final path; the transfer goes to `dest + '.partial'` first. */
   dest: string;
   /** Expected SHA-256, hex. A mismatch deletes the partial file and throws. */
   sha256?: string;
   /** Expected SHA-1, hex (checked too when given). */
   sha1?: string;
-  /** Expected size in bytes; lets a complete partial file be finished without the network. */
+  /**
+   * Expected size in bytes; lets a complete partial file be finished without the network, and
+   * the transfer is aborted as soon as the server announces or sends more.
+   */
   expectedSize?: number;
+  /** Cap without an expected size, bytes; default {@link DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
   onProgress?: (p: DownloadProgress) => void;
   signal?: AbortSignal;
   /** For tests; defaults to the global `fetch`. */
@@ -60,7 +84,7 @@ export interface DownloadOptions {
   connectTimeoutMs?: number;
   /** Longest gap between two received chunks, ms. Default 30 s. */
   stallTimeoutMs?: number;
-  /** Automatic resumptions after a transfer that made progress and then broke. Default 3. */
+  /** Automatic resumptions after a transfer that made progress and then broke. Default 3, at most {@link MAX_RETRIES}. */
   retries?: number;
   /** Minimum interval between progress callbacks, ms. Default 100. */
   progressIntervalMs?: number;
@@ -89,7 +113,8 @@ const MB = 1024 * 1024;
  * renames it into place. Throws `DownloadError`.
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
-  const retries = options.retries ?? 3;
+  const retries = Math.max(0, Math.min(MAX_RETRIES, options.retries ?? 3));
+  checkSource(options.url, options.allow, basename(options.dest));
   await mkdir(dirname(options.dest), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     const before = await sizeOf(partialPath(options.dest));
@@ -105,6 +130,52 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       }
       throw err;
     }
+  }
+}
+
+/** Whether `host` matches an allowed name or `.suffix`. */
+function hostAllowed(host: string, hosts: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return hosts.some((a) => (a.startsWith('.') ? h.endsWith(a.toLowerCase()) && h.length > a.length : h === a.toLowerCase()));
+}
+
+/** Throws `refused` unless `url` is https (or allowed http) on an allowed host. */
+function checkSource(url: string, allow: DownloadSources, name: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new DownloadError('refused', `refusing to download ${name}: ${JSON.stringify(url)} is not a URL`);
+  }
+  const schemeOk = u.protocol === 'https:' || (allow.http === true && u.protocol === 'http:');
+  if (!schemeOk) throw new DownloadError('refused', `refusing to download ${name} over ${u.protocol.replace(/:$/, '')} (https only): ${u.origin}`);
+  if (!hostAllowed(u.hostname, allow.hosts)) {
+    throw new DownloadError('refused', `refusing to download ${name} from ${u.host}: not one of the catalog's hosts (${allow.hosts.join(', ')})`);
+  }
+  return u;
+}
+
+/**
+ * `fetch` following redirects by hand, so that each hop is checked against the allowed sources
+ * (scheme and host) and their number is bounded.
+ */
+async function fetchChecked(fetchImpl: typeof fetch, o: DownloadOptions, init: RequestInit, name: string): Promise<Response> {
+  let url = o.url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetchImpl(url, { ...init, redirect: 'manual' });
+    if (![301, 302, 303, 307, 308].includes(res.status)) return res;
+    await res.body?.cancel().catch(() => undefined);
+    const location = res.headers.get('location');
+    if (location === null) throw new DownloadError('http', `cannot download ${name}: HTTP ${res.status} without a Location`, { status: res.status });
+    if (hop >= MAX_REDIRECTS) throw new DownloadError('refused', `refusing to download ${name}: more than ${MAX_REDIRECTS} redirects`);
+    let next: string;
+    try {
+      next = new URL(location, url).href;
+    } catch {
+      throw new DownloadError('refused', `refusing to download ${name}: redirect to an invalid URL`);
+    }
+    checkSource(next, o.allow, name);
+    url = next;
   }
 }
 
@@ -233,7 +304,7 @@ async function attemptDownload(o: DownloadOptions): Promise<DownloadResult> {
     }
     let res: Response;
     try {
-      res = await fetchImpl(o.url, { headers, redirect: 'follow', signal: controller.signal });
+      res = await fetchChecked(fetchImpl, o, { headers, signal: controller.signal }, name);
     } catch (err) {
       throw fail(err, 0);
     }
@@ -269,6 +340,14 @@ async function attemptDownload(o: DownloadOptions): Promise<DownloadResult> {
     // A 200 to a range request means the server ignored it (or the file changed): start over.
     const length = Number(res.headers.get('content-length'));
     const totalBytes = Number.isFinite(length) && res.headers.get('content-length') !== null ? resumedFrom + length : (o.expectedSize ?? null);
+    // Never write more than the file can be: a host (or whoever sits on the path) that sends
+    // an endless or oversized body is cut off, not allowed to fill the disk.
+    const capBytes = o.expectedSize ?? o.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (totalBytes !== null && totalBytes > capBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      await discardPartial(o.dest);
+      throw new DownloadError('size', `${name}: the server announces ${totalBytes} bytes, more than the ${capBytes} expected; refused`);
+    }
     if (resumedFrom === 0) {
       const validator = res.headers.get('etag') ?? res.headers.get('last-modified');
       await writeFile(metaPath(o.dest), JSON.stringify({ url: o.url, validator } satisfies PartialMeta));
@@ -302,6 +381,10 @@ async function attemptDownload(o: DownloadOptions): Promise<DownloadResult> {
         }
         if (chunk.done) break;
         armStall();
+        if (receivedBytes + chunk.value.length > capBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw new DownloadError('size', `${name}: the server sent more than the ${capBytes} bytes expected; aborted and the partial file removed`);
+        }
         await fh.write(chunk.value);
         receivedBytes += chunk.value.length;
         report(false);
@@ -317,6 +400,8 @@ async function attemptDownload(o: DownloadOptions): Promise<DownloadResult> {
     report(true);
     return await finish(o, receivedBytes, resumedFrom);
   } catch (err) {
+    // An oversized body is not a prefix worth resuming.
+    if (err instanceof DownloadError && err.code === 'size') await discardPartial(o.dest);
     // Fetch and body errors are already classified; a timeout or abort may surface elsewhere.
     if (err instanceof DownloadError || !controller.signal.aborted) throw err;
     throw fail(err, receivedBytes);

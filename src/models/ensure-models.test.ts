@@ -43,10 +43,20 @@ function run(config: Partial<Parameters<typeof ensureModels>[0]>, extra: Partial
   const lines: string[] = [];
   const log = createLogger('debug', 'models', (l) => lines.push(l));
   const full = { MODELS_DIR: dir, ASR_MODEL: 'custom', ASR_MODEL_PATH: '', SPEAKER_ENCODER: 'auto' as const, SPEAKER_MODEL: 'spk.onnx', ...config };
-  return ensureModels(full, { log, progressStream: null, urlFor: (e) => `${base}/${e.file}`, ...extra }).then((r) => ({ r, lines }));
+  // The catalog's hosts are replaced by the loopback test server (plain http allowed for it).
+  const downloadOptions = { allow: { hosts: ['127.0.0.1'], http: true } };
+  return ensureModels(full, { log, progressStream: null, urlFor: (e) => `${base}/${e.file}`, downloadOptions, trustOnFirstUse: true, ...extra }).then((r) => ({ r, lines }));
 }
 
 describe('ensureModels', () => {
+  it('refuses a model with no published checksum unless trust on first use is asked for', async () => {
+    const { r, lines } = await run({ ASR_MODEL: 'none', SPEAKER_ENCODER: 'neural' }, { trustOnFirstUse: false });
+    expect(r.speaker.state).toBe('failed');
+    expect(r.speaker.reason).toMatch(/no checksum is published for spk\.onnx.*refusing it.*--trust-on-first-use/);
+    expect(existsSync(join(dir, 'spk.onnx'))).toBe(false);
+    expect(lines.join('\n')).not.toMatch(/downloading spk\.onnx/);
+  });
+
   it('downloads the Whisper model; leaves the speaker model alone under auto', async () => {
     files.set('ggml-custom.bin', randomBytes(5000));
     const { r } = await run({});

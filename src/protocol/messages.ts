@@ -88,6 +88,7 @@ export type ErrorCode =
   | 'conversation_too_long'
   | 'not_registered'
   | 'overloaded'
+  | 'asr_failed'
   | 'server_busy'
   | 'unknown_conversation'
   | 'conversation_busy'

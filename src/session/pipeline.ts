@@ -171,7 +171,19 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       };
     },
     createRoom: () => new Room(encoder, vad, config),
-    transcribe: asr.transcribe,
+    createRecognizer() {
+      const lane = asr.queue.openLane();
+      return {
+        transcribe: (samples, language, signal) => lane.enqueue(samples, { language, signal }),
+        get pending() {
+          return lane.pending;
+        },
+        get capacity() {
+          return lane.capacity;
+        },
+        close: () => lane.close(),
+      };
+    },
     async close() {
       await asr.close();
       await encoder.close();

@@ -1,15 +1,40 @@
 /**
- * What a session needs from the pipeline stages, as narrow interfaces. `pipeline.ts` builds
- * them from the real modules; tests may pass fakes.
+ * What a session exchanges with the rest of the server, as narrow interfaces owned here: the
+ * connection it talks through, the pipeline stages it drives. The transport and the pipeline
+ * stages conform to these types (structurally); the session imports nothing from them.
+ * `pipeline.ts` builds the stages from the real modules; tests may pass fakes.
  */
-import type { SpeakerId } from '../protocol/messages.js';
-import type { AssignedPart, SegmentAudio } from '../speaker/assigner.js';
+import type { ServerMessage, SpeakerId } from '../protocol/messages.js';
+
+/** What a session may do to its connection. */
+export interface Connection {
+  send(msg: ServerMessage): void;
+  /** Stop reading from the socket (backpressure) / start again. */
+  pause(): void;
+  resume(): void;
+  /** Close with a WebSocket close code (4400 bad request, 4401 auth, 1008 policy, 1011 internal). */
+  close(code: number, reason: string): void;
+}
 
 /** A closed speech segment: speech bounds plus the audio around them (all sample indices). */
-export type ClosedSegment = SegmentAudio;
+export interface ClosedSegment {
+  /** Speech bounds, absolute sample indices. */
+  startSample: number;
+  endSample: number;
+  /** Audio of the segment (may include padding before/after the speech bounds). */
+  audio: Float32Array;
+  /** Absolute sample index of `audio[0]`. */
+  audioStartSample: number;
+}
 
-/** One speaker-homogeneous part of a segment. */
-export type { AssignedPart };
+/** One speaker-homogeneous part of a segment, with its speaker (null: neither voice). */
+export interface AssignedPart {
+  startSample: number;
+  endSample: number;
+  speakerId: SpeakerId | null;
+  /** Cosine similarity to speaker 0 and speaker 1. */
+  similarity: [number, number];
+}
 
 /** Frames → gates → VAD → segmenter for one conversation. */
 export interface ConversationFront {
@@ -44,11 +69,27 @@ export interface SavedVoiceData {
 
 export type AdoptResult = { ok: true; speechSeconds: number } | { ok: false; reason: 'voice_incompatible' | 'too_similar' };
 
+/**
+ * A session's own place in the shared recognition queue (served in turn with the other
+ * sessions'). Failures carry a `code`: `overloaded`/`closed` from the queue, or the engine's
+ * `timeout`/`crashed`/`failed`.
+ */
+export interface Recognizer {
+  /** Filtered text ('' = nothing recognised), or null when no ASR model is loaded. Rejects on overload/abort/engine failure. */
+  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
+  /** This session's jobs not finished yet. */
+  readonly pending: number;
+  /** How many may wait at once now (shrinks as sessions open); the session waits beyond it. */
+  readonly capacity: number;
+  /** Leaves the queue; waiting jobs fail. Idempotent. */
+  close(): void;
+}
+
 /** Process-wide pipeline parts, shared by all sessions. */
 export interface PipelineFactory {
   readonly models: { asr: string | null; speaker: string; vad: string };
   createFront(): ConversationFront;
   createRoom(): SpeakerRoom;
-  /** Transcribes one part; null when no ASR model is loaded. Rejects on overload/abort. */
-  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
+  /** One per session. */
+  createRecognizer(): Recognizer;
 }

@@ -2,6 +2,7 @@
  * One connection's lifecycle: a tagged-union state machine fed by one ordered inbox, so audio
  * and control messages are handled exactly in arrival order, with bounded buffering.
  */
+import { setMaxListeners } from 'node:events';
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { pcm16ToFloat } from '../audio/wav.js';
 import type { Config } from '../config.js';
@@ -13,10 +14,9 @@ import {
   type ErrorCode,
   type SpeakerId,
 } from '../protocol/messages.js';
-import type { Connection, SessionHandle } from '../transport/gateway.js';
 import type { StoredSpeaker } from '../storage/types.js';
 import { offsetFront, type ConversationLog, type Conversations, type RecordedMessage, type SuspendedState } from './conversations.js';
-import type { AssignedPart, ClosedSegment, ConversationFront, PipelineFactory, SpeakerRoom } from './ports.js';
+import type { AssignedPart, ClosedSegment, Connection, ConversationFront, PipelineFactory, Recognizer, SpeakerRoom } from './ports.js';
 
 type State =
   | { kind: 'idle' }
@@ -54,7 +54,8 @@ export interface SessionOptions {
   conversations?: Conversations;
 }
 
-export class Session implements SessionHandle {
+/** One connection's session; the gateway drives it through `onText`, `onBinary` and `close`. */
+export class Session {
   private state: State = { kind: 'idle' };
   private readonly inbox: InboxItem[] = [];
   private backlogBytes = 0;
@@ -64,15 +65,16 @@ export class Session implements SessionHandle {
   /** Names (and saved-voice ids) of the registered speakers, for the record. */
   private readonly speakers: StoredSpeaker[] = [];
   private closing: Promise<void> | null = null;
+  /** This session's lane in the shared recognition queue. */
+  private readonly recognizer: Recognizer;
   private readonly abort = new AbortController();
   /** Transcriptions are sent in segment order through this chain. */
   private transcriptions: Promise<void> = Promise.resolve();
   private nextSegmentId = 0;
   private unexpectedAudioReported = false;
   private readonly maxBacklogBytes: number;
-  /** Recognition jobs of this session not finished yet, and the most it may have at once. */
+  /** Recognition jobs of this session not finished yet. */
   private pendingAsr = 0;
-  private readonly maxPendingAsr: number;
   private asrSlotFreed: (() => void) | null = null;
 
   constructor(
@@ -80,10 +82,11 @@ export class Session implements SessionHandle {
     private readonly opts: SessionOptions,
   ) {
     this.room = opts.pipeline.createRoom();
+    this.recognizer = opts.pipeline.createRecognizer();
+    // Each recognition job waiting in the queue listens on this signal; their number is bounded
+    // by the queue's size, which may be above Node's default warning threshold of 10.
+    setMaxListeners(opts.config.ASR_QUEUE_MAX + 16, this.abort.signal);
     this.maxBacklogBytes = Math.round(opts.config.MAX_BACKLOG_S * SAMPLE_RATE * 2);
-    // A fair share of the shared queue, so a fast file replay waits (and pauses its socket)
-    // instead of overflowing the queue and losing text as `overloaded`.
-    this.maxPendingAsr = Math.max(1, Math.floor(opts.config.ASR_QUEUE_MAX / Math.max(1, opts.config.MAX_SESSIONS)));
     conn.send({
       type: 'model_loaded',
       message: opts.pipeline.models.asr
@@ -150,6 +153,7 @@ export class Session implements SessionHandle {
       this.state = { kind: 'closed' };
       this.inbox.length = 0;
       this.abort.abort();
+      this.recognizer.close();
       this.asrSlotFreed?.();
       const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
       await Promise.race([settle, new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -355,7 +359,10 @@ export class Session implements SessionHandle {
         end,
         similarity: [round3(part.similarity[0]), round3(part.similarity[1])],
       });
-      while (this.pendingAsr >= this.maxPendingAsr && !this.closed) {
+      // This session's share of the queue (its lane's capacity, from the number of open
+      // sessions): a fast file replay waits here (and pauses its socket once its backlog
+      // fills) instead of overflowing the queue and losing text as `overloaded`.
+      while (this.pendingAsr >= this.recognizer.capacity && !this.closed) {
         await new Promise<void>((r) => (this.asrSlotFreed = r));
       }
       if (this.closed) return;
@@ -382,15 +389,18 @@ export class Session implements SessionHandle {
     }
   }
 
-  /** Text for one part; never rejects (overload gives "" and a coded error). */
+  /** Text for one part; never rejects (a failure gives "" and a coded error). */
   private async recognise(samples: Float32Array, language: string): Promise<string | null> {
     try {
-      return await this.opts.pipeline.transcribe(samples, language, this.abort.signal);
+      return await this.recognizer.transcribe(samples, language, this.abort.signal);
     } catch (err) {
       if (this.abort.signal.aborted) return null;
       const code = (err as { code?: string }).code;
       if (code === 'overloaded') {
         this.error('overloaded', 'speech recognition is overloaded; this segment was not transcribed');
+      } else if (code === 'timeout' || code === 'crashed' || code === 'failed') {
+        this.opts.log.warn(`transcription failed (${code}): ${(err as Error).message}`);
+        this.error('asr_failed', `speech recognition failed for one segment (${code}); it recovers for the next ones`);
       } else {
         this.opts.log.warn(`transcription failed: ${(err as Error).message}`);
         this.error('internal', 'speech recognition failed for one segment');

@@ -1,13 +1,17 @@
-/** Test and harness helper: utterances of the shared dev LibriSpeech speakers. */
+/** Test helper: utterances of the four dev LibriSpeech speakers vendored in the test fixtures. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
-import { CORPUS_DIR } from '../testing/paths.js';
+import { fixturePath } from '../testing/paths.js';
 
-export const DEV_LIBRISPEECH_DIR = join(CORPUS_DIR, 'librispeech');
-
-/** Utterance `i` (sorted by file name) of dev speaker `speaker`, as 16 kHz floats. */
+/**
+ * Utterance number `i` (the `-000i` suffix of its file name) of dev speaker `speaker`, as
+ * 16 kHz floats. Throws, naming it, when the fixtures lack that utterance.
+ */
 export function utterance(speaker: string, i: number): Float32Array {
-  const files = readdirSync(join(DEV_LIBRISPEECH_DIR, speaker)).filter((f) => f.endsWith('.wav')).sort();
-  return decodeWav(readFileSync(join(DEV_LIBRISPEECH_DIR, speaker, files[i]!))).samples;
+  const dir = fixturePath('librispeech', speaker);
+  const suffix = `-${String(i).padStart(4, '0')}.wav`;
+  const file = readdirSync(dir).find((f) => f.endsWith(suffix));
+  if (file === undefined) throw new Error(`test fixture missing: utterance ${i} of LibriSpeech speaker ${speaker} (*${suffix} in ${dir})`);
+  return decodeWav(readFileSync(join(dir, file))).samples;
 }

@@ -6,10 +6,15 @@
  *
  * sherpa-onnx ends the process (exit or crash) when a model lacks the metadata it reads, so
  * `load()` checks the metadata first, from the file, and throws a clear error instead.
+ *
+ * sherpa-onnx's `compute()` is synchronous native code: a 7 s segment's windows would hold the
+ * event loop (every session's audio, heartbeats, replies) for their whole duration. So the
+ * extractor lives in a worker thread and embeddings come back as messages.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { speakerModel } from '../models/catalog.js';
 import type { SpeakerEncoder } from './types.js';
 
@@ -261,7 +266,10 @@ export interface NeuralSpeakerEncoderOptions {
   name?: string;
   /** ONNX Runtime threads; 1 keeps one embedding from taking every core from the pipeline. */
   numThreads?: number;
-  /** Where `sherpa-onnx-node` comes from (tests). */
+  /**
+   * Test seam: an addon to use instead of `sherpa-onnx-node`. It runs on the calling thread
+   * (a function cannot be sent to a worker); the product always uses the worker.
+   */
   loadAddon?: () => SherpaSpeakerModule;
 }
 
@@ -271,25 +279,149 @@ export function neuralEncoderName(modelPath: string): string {
   return `${speakerModel(file)?.name ?? file.replace(/\.onnx$/i, '')} (sherpa-onnx)`;
 }
 
+/** Where the extractor runs: a worker thread (the product) or this thread (the test seam). */
+interface Backend {
+  readonly dim: number;
+  /** `input` is owned by the callee (it may be transferred). */
+  compute(input: Float32Array): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Runs one embedding with an extractor; the same code on either thread. */
+function computeWith(extractor: SherpaExtractor, input: Float32Array): Float32Array {
+  const stream = extractor.createStream();
+  stream.acceptWaveform({ sampleRate: SAMPLE_RATE, samples: input });
+  stream.inputFinished();
+  if (!extractor.isReady(stream)) throw new Error('audio too short for the speaker model');
+  // `false`: copy into a JS-owned buffer rather than wrap native memory.
+  return extractor.compute(stream, false);
+}
+
+function inThreadBackend(sherpa: SherpaSpeakerModule, modelPath: string, numThreads: number): Backend {
+  const extractor = new sherpa.SpeakerEmbeddingExtractor({ model: modelPath, numThreads, debug: 0, provider: 'cpu' });
+  return {
+    dim: extractor.dim,
+    compute: async (input) => computeWith(extractor, input),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * The worker's code, plain JavaScript evaluated by `new Worker(…, { eval: true })`: it needs no
+ * TypeScript loader, so it runs the same under tsx, vitest and compiled JavaScript.
+ * `computeWith` is inlined from its source so both threads run the very same steps.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const SAMPLE_RATE = ${SAMPLE_RATE};
+const computeWith = ${computeWith.toString()};
+let extractor;
+try {
+  const sherpa = require(workerData.addonPath);
+  extractor = new sherpa.SpeakerEmbeddingExtractor({ model: workerData.modelPath, numThreads: workerData.numThreads, debug: 0, provider: 'cpu' });
+  parentPort.postMessage({ kind: 'ready', dim: extractor.dim });
+} catch (err) {
+  parentPort.postMessage({ kind: 'failed', message: err && err.message ? err.message : String(err) });
+}
+parentPort.on('message', ({ id, input }) => {
+  try {
+    const out = computeWith(extractor, input);
+    const copy = new Float32Array(out);
+    parentPort.postMessage({ kind: 'done', id, embedding: copy }, [copy.buffer]);
+  } catch (err) {
+    parentPort.postMessage({ kind: 'done', id, error: err && err.message ? err.message : String(err) });
+  }
+});
+`;
+
+type WorkerReply =
+  | { kind: 'ready'; dim: number }
+  | { kind: 'failed'; message: string }
+  | { kind: 'done'; id: number; embedding?: Float32Array; error?: string };
+
+/** Resolves `sherpa-onnx-node`'s entry point, with the clear message when it is missing. */
+function resolveAddon(): string {
+  loadSherpaOnnx();
+  return createRequire(import.meta.url).resolve('sherpa-onnx-node');
+}
+
+async function workerBackend(modelPath: string, numThreads: number): Promise<Backend> {
+  const addonPath = resolveAddon();
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { addonPath, modelPath, numThreads } });
+  const pending = new Map<number, { resolve(e: Float32Array): void; reject(err: Error): void }>();
+  let nextId = 0;
+  let broken: Error | null = null;
+  const failAll = (err: Error) => {
+    broken ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    worker.unref();
+  };
+  const dim = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (msg: WorkerReply) => {
+      if (msg.kind === 'ready') resolve(msg.dim);
+      else if (msg.kind === 'failed') reject(new Error(msg.message));
+      else {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        if (pending.size === 0) worker.unref();
+        if (msg.embedding) p.resolve(msg.embedding);
+        else p.reject(new Error(msg.error ?? 'speaker embedding failed'));
+      }
+    });
+    worker.on('error', (err) => {
+      reject(err);
+      failAll(new Error(`speaker encoder thread failed: ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      reject(new Error(`speaker encoder thread exited (${code})`));
+      failAll(new Error(`speaker encoder thread exited (${code})`));
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  worker.unref();
+  return {
+    dim,
+    compute(input) {
+      if (broken) return Promise.reject(broken);
+      const id = nextId++;
+      return new Promise<Float32Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Held open only while an embedding is on its way.
+        worker.ref();
+        worker.postMessage({ id, input }, [input.buffer as ArrayBuffer]);
+      });
+    },
+    async close() {
+      failAll(new Error('neural speaker encoder closed'));
+      await worker.terminate();
+    },
+  };
+}
+
 export class NeuralSpeakerEncoder implements SpeakerEncoder {
   readonly name: string;
   readonly modelPath: string;
   private readonly numThreads: number;
-  private readonly loadAddon: () => SherpaSpeakerModule;
-  private extractor: SherpaExtractor | null = null;
+  private readonly loadAddon: (() => SherpaSpeakerModule) | undefined;
+  private backend: Backend | null = null;
+  private loading: Promise<void> | null = null;
   private meta: SpeakerModelMetadata | null = null;
 
   constructor(options: NeuralSpeakerEncoderOptions) {
     this.modelPath = options.modelPath;
     this.name = options.name ?? neuralEncoderName(options.modelPath);
     this.numThreads = options.numThreads ?? 1;
-    this.loadAddon = options.loadAddon ?? loadSherpaOnnx;
+    this.loadAddon = options.loadAddon;
   }
 
   /** Embedding dimension (from the loaded extractor). */
   get dim(): number {
-    if (!this.extractor) throw new Error('neural speaker encoder not loaded');
-    return this.extractor.dim;
+    if (!this.backend) throw new Error('neural speaker encoder not loaded');
+    return this.backend.dim;
   }
 
   /** The model's checked metadata, once loaded. */
@@ -297,8 +429,15 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
     return this.meta;
   }
 
-  async load(): Promise<void> {
-    if (this.extractor) return;
+  load(): Promise<void> {
+    this.loading ??= this.doLoad().catch((err: unknown) => {
+      this.loading = null;
+      throw err;
+    });
+    return this.loading;
+  }
+
+  private async doLoad(): Promise<void> {
     const file = basename(this.modelPath);
     const info = await readOnnxInfo(this.modelPath);
     const meta = checkSpeakerMetadata(info.metadata, file);
@@ -308,40 +447,40 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
     if (typeof declared === 'number' && declared !== meta.outputDim) {
       throw new Error(`${file}: metadata output_dim ${meta.outputDim} does not match the model's output size ${declared}`);
     }
-    const sherpa = this.loadAddon();
-    let extractor: SherpaExtractor;
+    let backend: Backend;
     try {
-      extractor = new sherpa.SpeakerEmbeddingExtractor({ model: this.modelPath, numThreads: this.numThreads, debug: 0, provider: 'cpu' });
+      backend = this.loadAddon ? inThreadBackend(this.loadAddon(), this.modelPath, this.numThreads) : await workerBackend(this.modelPath, this.numThreads);
     } catch (err) {
-      throw new Error(`sherpa-onnx could not load ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      const message = err instanceof Error ? err.message : String(err);
+      if (/sherpa-onnx-node/.test(message)) throw err;
+      throw new Error(`sherpa-onnx could not load ${file}: ${message}`, { cause: err });
     }
-    if (extractor.dim !== meta.outputDim) {
-      throw new Error(`${file}: extractor dimension ${extractor.dim} differs from output_dim ${meta.outputDim}`);
+    if (backend.dim !== meta.outputDim) {
+      await backend.close();
+      throw new Error(`${file}: extractor dimension ${backend.dim} differs from output_dim ${meta.outputDim}`);
     }
     this.meta = meta;
-    this.extractor = extractor;
+    this.backend = backend;
   }
 
   async embed(samples: Float32Array): Promise<Float32Array> {
-    const extractor = this.extractor;
-    if (!extractor) throw new Error('neural speaker encoder not loaded');
+    const backend = this.backend;
+    if (!backend) throw new Error('neural speaker encoder not loaded');
     if (samples.length === 0) throw new Error('cannot embed empty audio');
-    // A fresh, exactly-sized buffer: the native side reads the whole underlying ArrayBuffer.
+    // A fresh, exactly-sized buffer: the native side reads the whole underlying ArrayBuffer
+    // (and the worker takes ownership of it).
     const input = samples.length >= MIN_SAMPLES ? Float32Array.from(samples) : tile(samples, MIN_SAMPLES);
-    const stream = extractor.createStream();
-    stream.acceptWaveform({ sampleRate: SAMPLE_RATE, samples: input });
-    stream.inputFinished();
-    if (!extractor.isReady(stream)) throw new Error('audio too short for the speaker model');
-    // `false`: copy into a JS-owned buffer rather than wrap native memory.
-    const out = extractor.compute(stream, false);
-    if (out.length !== extractor.dim) throw new Error(`speaker model returned ${out.length} values, expected ${extractor.dim}`);
+    const out = await backend.compute(input);
+    if (out.length !== backend.dim) throw new Error(`speaker model returned ${out.length} values, expected ${backend.dim}`);
     for (const v of out) if (!Number.isFinite(v)) throw new Error('speaker model returned a non-finite embedding');
     return out;
   }
 
   async close(): Promise<void> {
-    // The native extractor is freed by its finalizer once unreferenced.
-    this.extractor = null;
+    const backend = this.backend;
+    this.backend = null;
+    this.loading = null;
+    await backend?.close();
   }
 }
 

@@ -81,16 +81,24 @@ export class ProtocolClient {
     while (this.ws.bufferedAmount > bytes) await new Promise((r) => setTimeout(r, 5));
   }
 
-  /** Sends float audio as PCM16 frames of `frameSamples`; `realTime` paces them at 1×. */
+  /**
+   * Sends float audio as PCM16 frames of `frameSamples`; `realTime` paces them at 1× (or at
+   * `speed`×, e.g. 8 for a fast file replay).
+   */
   async streamAudio(
     samples: Float32Array,
-    { frameSamples = 1600, realTime = false, onFrame }: { frameSamples?: number; realTime?: boolean; onFrame?: (endSample: number, at: number) => void } = {},
+    {
+      frameSamples = 1600,
+      realTime = false,
+      speed = 1,
+      onFrame,
+    }: { frameSamples?: number; realTime?: boolean; speed?: number; onFrame?: (endSample: number, at: number) => void } = {},
   ): Promise<void> {
     const started = performance.now();
     for (let at = 0; at < samples.length; at += frameSamples) {
       const end = Math.min(samples.length, at + frameSamples);
       if (realTime) {
-        const due = started + (end / 16_000) * 1000;
+        const due = started + (end / 16_000 / speed) * 1000;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       } else if (this.ws.bufferedAmount > 1 << 20) {

@@ -1,9 +1,13 @@
-/** Loading the shared corpus: conversations with their enrollment audio and reference RTTM. */
-import { readFileSync } from 'node:fs';
+/**
+ * Loading conversations with their enrollment audio and reference RTTM. Tests use
+ * `loadConversation` / `conversationNames`, which read only the fixtures vendored in the
+ * repository; benchmarks use the `Shared` variants, which read the larger shared corpus.
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
 import { parseRttm, type RttmTurn } from '../eval/rttm.js';
-import { CONVERSATIONS_DIR } from './paths.js';
+import { CORPUS_DIR, FIXTURE_CORPUS_DIR } from './paths.js';
 
 /** A reference speech region (speaker `A` or `B`). */
 export type ReferenceTurn = RttmTurn;
@@ -19,14 +23,18 @@ export interface Conversation {
   reference: RttmTurn[];
 }
 
-/** Names of the shared conversations, from their index. */
-export function conversationNames(): string[] {
-  const index = JSON.parse(readFileSync(join(CONVERSATIONS_DIR, 'index.json'), 'utf8')) as Array<{ name: string }>;
-  return index.map((c) => c.name);
+/** Conversation folders of a corpus, in the order they are searched by name. */
+const KINDS = ['conversations', 'field'] as const;
+
+function namesIn(corpusDir: string): string[] {
+  return JSON.parse(readFileSync(join(corpusDir, 'conversations', 'index.json'), 'utf8')).map((c: { name: string }) => c.name);
 }
 
-export function loadConversation(name: string): Conversation {
-  const dir = join(CONVERSATIONS_DIR, name);
+function loadFrom(corpusDir: string, name: string): Conversation {
+  const dir = KINDS.map((k) => join(corpusDir, k, name)).find((d) => existsSync(d));
+  if (dir === undefined) {
+    throw new Error(`conversation ${name} not found in ${corpusDir} (looked in ${KINDS.join(', ')}); tests may use only the vendored ones, see test/fixtures/README.md`);
+  }
   const wav = (f: string) => decodeWav(readFileSync(join(dir, f))).samples;
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { hard: boolean; speaker_id: Record<string, 0 | 1> };
   return {
@@ -38,4 +46,24 @@ export function loadConversation(name: string): Conversation {
     audio: wav('conv.wav'),
     reference: parseRttm(readFileSync(join(dir, 'conv.rttm'), 'utf8')),
   };
+}
+
+/** Names of the vendored test conversations (`conversations/index.json` of the fixtures). */
+export function conversationNames(): string[] {
+  return namesIn(FIXTURE_CORPUS_DIR);
+}
+
+/** A vendored test conversation (from `conversations/` or `field/`); throws naming what is missing. */
+export function loadConversation(name: string): Conversation {
+  return loadFrom(FIXTURE_CORPUS_DIR, name);
+}
+
+/** Benchmarks: names of the shared corpus's conversations. */
+export function sharedConversationNames(): string[] {
+  return namesIn(CORPUS_DIR);
+}
+
+/** Benchmarks: a conversation of the shared corpus. */
+export function loadSharedConversation(name: string): Conversation {
+  return loadFrom(CORPUS_DIR, name);
 }

@@ -1,20 +1,20 @@
 /** Fake speech-recognition engines for tests: same interface as the real one, no model. */
-import type { AsrEngine } from '../asr/types.js';
+import type { AsrEngine, AsrResult } from '../asr/types.js';
 
 export interface FakeAsrCall {
   samples: Float32Array;
   language: string;
   signal: AbortSignal | undefined;
-  /** Settles this call (manual mode). */
-  resolve(text: string): void;
+  /** Settles this call (manual mode): a text (reported without confidence figures) or a full result. */
+  resolve(text: string | AsrResult): void;
   reject(err: unknown): void;
   /** Settles when the call has finished, however it ended. */
   settled: Promise<void>;
 }
 
 export interface FakeAsrOptions {
-  /** Text for each call (default: `"samples=<n>"`). */
-  text?: string | ((samples: Float32Array, language: string) => string);
+  /** Text (or full result) for each call (default: `"samples=<n>"`). */
+  text?: string | AsrResult | ((samples: Float32Array, language: string) => string | AsrResult);
   /** Delay before answering, in ms (automatic mode). */
   delayMs?: number;
   /** Calls stay pending until the test settles them through `calls`. */
@@ -41,24 +41,24 @@ export class FakeAsrEngine implements AsrEngine {
     this.loaded = true;
   }
 
-  transcribe(samples: Float32Array, { language, signal }: { language: string; signal?: AbortSignal }): Promise<string> {
+  transcribe(samples: Float32Array, { language, signal }: { language: string; signal?: AbortSignal }): Promise<AsrResult> {
     if (signal?.aborted) return Promise.reject(new DOMException('aborted', 'AbortError'));
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     let done = false;
     let settle!: (ok: boolean, value: unknown) => void;
-    const result = new Promise<string>((resolve, reject) => {
+    const result = new Promise<AsrResult>((resolve, reject) => {
       settle = (ok, value) => {
         if (done) return;
         done = true;
         // Counted down synchronously, so the next queued call never looks concurrent.
         this.active--;
         signal?.removeEventListener('abort', onAbort);
-        if (ok) resolve(value as string);
+        if (ok) resolve(typeof value === 'string' ? { text: value, segments: [] } : (value as AsrResult));
         else reject(value);
       };
     });
-    const resolveCall = (text: string) => settle(true, text);
+    const resolveCall = (text: string | AsrResult) => settle(true, text);
     const rejectCall = (err: unknown) => settle(false, err);
     const onAbort = () => rejectCall(new DOMException('aborted', 'AbortError'));
     signal?.addEventListener('abort', onAbort, { once: true });

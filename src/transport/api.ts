@@ -10,6 +10,7 @@
  *
  * A malformed id is 400, an unknown one 404. Every answer carries the security headers.
  */
+import type { RequestTarget } from './request-target.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Conversations } from '../session/conversations.js';
@@ -74,7 +75,7 @@ export interface ApiOptions {
 
 /** Returns a handler that answers `/api/conversations…` and `/api/voices…`; false = not its path. */
 export function createApiHandler({ store, conversations }: ApiOptions) {
-  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+  return async (req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<boolean> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').slice(1); // drop "api"
     const method = req.method ?? 'GET';
     const [collection, id, sub, ...rest] = parts;

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { parseRequestTarget, type RequestTarget } from './request-target.js';
 
 /** A URL-safe random token of 128 bits. */
 export function generateToken(): string {
@@ -20,10 +21,13 @@ export function tokensEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b) && presented.length === expected.length;
 }
 
-/** The token a request carries: `?token=` in the URL, or `Authorization: Bearer …`. */
-export function presentedToken(req: IncomingMessage): string | null {
-  const url = new URL(req.url ?? '/', 'https://x');
-  const fromQuery = url.searchParams.get('token');
+/**
+ * The token a request carries: `?token=` in the URL, or `Authorization: Bearer …`. `target` is
+ * the request's already parsed target (parsed here when not given); an unparseable target
+ * carries no token. Never throws.
+ */
+export function presentedToken(req: IncomingMessage, target: RequestTarget | null = parseRequestTarget(req.url)): string | null {
+  const fromQuery = target?.searchParams.get('token');
   if (fromQuery) return fromQuery;
   const auth = req.headers.authorization;
   if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();

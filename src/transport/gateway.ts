@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { clientIp, originAllowed, presentedToken, type TokenGate } from './auth.js';
+import { parseRequestTarget } from './request-target.js';
 
 /** What the gateway needs from a per-connection session. */
 export interface SessionHandle {
@@ -36,6 +37,17 @@ export interface GatewayOptions {
   hardMaxPayloadBytes: number;
   heartbeatMs: number;
   /**
+   * A session that sends no message for this long is closed (1001): an abandoned tab or a
+   * silent client must not hold a session slot and a socket forever. A live conversation
+   * streams audio continuously, so this only ever fires outside one.
+   */
+  idleTimeoutMs: number;
+  /**
+   * How long a refused upgrade's socket may linger after its answer before it is destroyed
+   * (a client that never closes must not keep it). Default 1000 ms.
+   */
+  refusedLingerMs?: number;
+  /**
    * Bytes of replies a peer may leave unread before it is disconnected (1008): a client that
    * stops reading must not make the server buffer without bound. Default 4 MiB.
    */
@@ -44,18 +56,28 @@ export interface GatewayOptions {
   createSession(conn: Connection, info: { ip: string }): SessionHandle;
 }
 
-/** Refuses an upgrade with a plain HTTP answer. */
-function refuse(socket: Duplex, status: number, text: string): void {
+/**
+ * Refuses an upgrade with a plain HTTP answer, then destroys the socket after `lingerMs`: `end()`
+ * only half-closes, and a peer that never closes its side would keep the socket (and a file
+ * descriptor) forever, with no HTTP timeout left to apply after the upgrade event.
+ */
+function refuse(socket: Duplex, status: number, text: string, lingerMs: number): void {
   const body = `${text}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Map<WebSocket, SessionHandle>();
   private readonly alive = new WeakSet<WebSocket>();
+  /** When each session last sent a message (ms, `Date.now()`). */
+  private readonly lastHeard = new Map<WebSocket, number>();
+  private readonly idleCheck: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -70,6 +92,9 @@ export class Gateway {
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
+    // Checked a few times per timeout, so a session is closed at most ~25 % late.
+    this.idleCheck = setInterval(() => this.closeIdle(), Math.max(100, Math.floor(opts.idleTimeoutMs / 4)));
+    this.idleCheck.unref();
   }
 
   /** Number of open sessions. */
@@ -81,19 +106,22 @@ export class Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { log } = this.opts;
     const ip = clientIp(req);
+    const linger = this.opts.refusedLingerMs ?? 1000;
     socket.on('error', () => socket.destroy());
-    if (new URL(req.url ?? '/', 'https://x').pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    const target = parseRequestTarget(req.url);
+    if (target === null) return refuse(socket, 400, 'Bad Request', linger);
+    if (target.pathname !== '/ws') return refuse(socket, 404, 'Not Found', linger);
     if (!originAllowed(req, this.opts.allowedOrigins)) {
       log.warn(`refused upgrade from ${ip}: foreign origin`);
-      return refuse(socket, 403, 'Forbidden');
+      return refuse(socket, 403, 'Forbidden', linger);
     }
     if (this.opts.tokenGate !== null) {
-      const presented = presentedToken(req);
+      const presented = presentedToken(req, target);
       const admission = this.opts.tokenGate.check(ip, presented);
-      if (admission === 'rate_limited') return refuse(socket, 429, 'Too Many Requests');
+      if (admission === 'rate_limited') return refuse(socket, 429, 'Too Many Requests', linger);
       if (admission === 'unauthorized') {
         log.warn(`refused upgrade from ${ip}: ${presented === null ? 'missing' : 'wrong'} token`);
-        return refuse(socket, 401, 'Unauthorized');
+        return refuse(socket, 401, 'Unauthorized', linger);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -104,6 +132,8 @@ export class Gateway {
         log.warn(`refused session from ${ip}: ${this.sessions.size} sessions open (MAX_SESSIONS)`);
         ws.send(JSON.stringify({ type: 'error', code: 'server_busy', message: `the server is busy: ${this.opts.maxSessions} sessions are open; try again later` }));
         ws.close(1013, 'server busy');
+        // A peer that does not answer the close handshake must not keep the socket.
+        setTimeout(() => ws.terminate(), linger).unref();
         return;
       }
       this.attach(ws, ip);
@@ -133,14 +163,17 @@ export class Gateway {
     };
     const session = this.opts.createSession(conn, { ip });
     this.sessions.set(ws, session);
+    this.lastHeard.set(ws, Date.now());
     log.info(`session opened from ${ip} (${this.sessions.size} open)`);
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.lastHeard.set(ws, Date.now());
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) session.onBinary(buf);
       else session.onText(buf.toString('utf8'));
     });
     ws.on('close', () => {
       this.sessions.delete(ws);
+      this.lastHeard.delete(ws);
       void session.close();
       log.info(`session closed from ${ip} (${this.sessions.size} open)`);
     });
@@ -165,9 +198,29 @@ export class Gateway {
     }
   }
 
+  /**
+   * Closes sessions that sent nothing for `idleTimeoutMs` (1001), terminating them a second
+   * later if they do not answer the close. A socket paused for backpressure is not read, so
+   * its messages cannot arrive: it counts as heard until its session resumes it.
+   */
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [ws, heard] of this.lastHeard) {
+      if (ws.isPaused) {
+        this.lastHeard.set(ws, now);
+        continue;
+      }
+      if (now - heard < this.opts.idleTimeoutMs || ws.readyState !== ws.OPEN) continue;
+      this.opts.log.info(`closing a session idle for ${Math.round((now - heard) / 1000)} s`);
+      ws.close(1001, 'idle');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+  }
+
   /** Closes every connection and awaits every session's cleanup. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.idleCheck);
     const closing = [...this.sessions.entries()].map(([ws, s]) => {
       ws.terminate();
       return s.close();

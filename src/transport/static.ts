@@ -7,6 +7,7 @@ import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
+import { parseRequestTarget } from './request-target.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,7 +26,7 @@ const TYPES: Record<string, string> = {
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy':
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-    "connect-src 'self' wss:; media-src 'self' blob:; worker-src 'self'; " +
+    "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; " +
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'",
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
@@ -50,14 +51,16 @@ export function safeJoin(root: string, urlPath: string): string | null {
   return full;
 }
 
-/** Creates a handler that serves files of `rootDir`; answers false when it did not handle the request. */
-export function createStaticHandler(rootDir: string): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+/**
+ * Creates a handler that serves files of `rootDir`; answers false when it did not handle the
+ * request. `pathname` is the request's already parsed path (parsed here when not given).
+ */
+export function createStaticHandler(rootDir: string): (req: IncomingMessage, res: ServerResponse, pathname?: string) => Promise<boolean> {
   const root = resolve(rootDir);
   let realRoot: string | null = null;
-  return async (req, res) => {
+  return async (req, res, pathname = parseRequestTarget(req.url)?.pathname) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const pathname = new URL(req.url ?? '/', 'https://x').pathname;
-    let file = safeJoin(root, pathname === '/' ? '/index.html' : pathname);
+    let file = pathname === undefined ? null : safeJoin(root, pathname === '/' ? '/index.html' : pathname);
     if (!file) {
       sendPlain(res, 400, 'bad path');
       return true;
@@ -88,8 +91,15 @@ export function createStaticHandler(rootDir: string): (req: IncomingMessage, res
   };
 }
 
-/** Sends a short plain-text answer with the security headers. */
+/**
+ * Sends a short plain-text answer with the security headers. Never throws: when an answer has
+ * already begun (an error midway), the response is cut off instead.
+ */
 export function sendPlain(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.writableEnded) {
+    res.destroy();
+    return;
+  }
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(text + '\n');
 }

@@ -1,18 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { floatToPcm16 } from '../audio/wav.js';
 import type { SegmentEvent } from '../segmenter/segmenter.js';
 import { loadConversation } from '../testing/corpus.js';
-import { CONVERSATIONS_DIR } from '../testing/paths.js';
 import { concat, silence, tone, whiteNoise } from '../testing/signals.js';
-import { SileroVad, sileroModelPath } from './silero.js';
+import { SileroVad } from './silero.js';
 import { SpeechFront } from './stream.js';
 
 const CONVERSATION = '1688-1998-easy';
-const haveModel = existsSync(sileroModelPath());
-const haveCorpus = existsSync(join(CONVERSATIONS_DIR, CONVERSATION));
 
 async function segmentsOf(vad: SileroVad, audio: Float32Array): Promise<SegmentEvent[]> {
   const front = new SpeechFront(vad.createStream());
@@ -26,7 +21,7 @@ async function segmentsOf(vad: SileroVad, audio: Float32Array): Promise<SegmentE
   return out;
 }
 
-describe.skipIf(!haveModel)('SileroVad (real model)', () => {
+describe('SileroVad (real model)', () => {
   const vad = new SileroVad();
   beforeAll(() => vad.load());
   afterAll(() => vad.close());
@@ -46,7 +41,7 @@ describe.skipIf(!haveModel)('SileroVad (real model)', () => {
     await expect(vad.createStream().process(new Float32Array(100))).rejects.toThrow(/512/);
   });
 
-  it.skipIf(!haveCorpus)('keeps per-stream state: interleaved streams equal separate runs', async () => {
+  it('keeps per-stream state: interleaved streams equal separate runs', async () => {
     const audio = loadConversation(CONVERSATION).audio;
     const frames = (from: number) => Array.from({ length: 40 }, (_, i) => audio.slice(from + i * 512, from + (i + 1) * 512));
     const a = frames(SAMPLE_RATE * 1);
@@ -74,7 +69,7 @@ describe.skipIf(!haveModel)('SileroVad (real model)', () => {
     expect(await sa.process(a[0]!)).toBe(pa[0]);
   });
 
-  it.skipIf(!haveCorpus)('segments the first 20 s of a real conversation like its reference', async () => {
+  it('segments the first 20 s of a real conversation like its reference', async () => {
     const conv = loadConversation(CONVERSATION);
     const endS = 20;
     const segments = await segmentsOf(vad, conv.audio.subarray(0, endS * SAMPLE_RATE));
@@ -113,7 +108,7 @@ describe.skipIf(!haveModel)('SileroVad (real model)', () => {
     expect(outside / SAMPLE_RATE).toBeLessThan(1);
   });
 
-  it.skipIf(!haveCorpus)('covers nearly all reference speech of the whole conversation', async () => {
+  it('covers nearly all reference speech of the whole conversation', async () => {
     const conv = loadConversation(CONVERSATION);
     const segments = await segmentsOf(vad, conv.audio);
     const inSegment = new Uint8Array(conv.audio.length);

@@ -162,7 +162,11 @@ function keygen(path: string, comment: string): void {
   if (r.status !== 0) throw new Error(`ssh-keygen -f ${path} failed: ${r.error?.message ?? r.stderr}`);
 }
 
-export async function startSshd(opts: { port?: number } = {}): Promise<TestSshd> {
+/**
+ * Starts the test sshd. `permitListen` (`host:port`) adds the README's restriction of the tunnel
+ * key to that one remote forward, local forwards only to the discard port (`permitlisten=…,permitopen="127.0.0.1:9"`).
+ */
+export async function startSshd(opts: { port?: number; permitListen?: string } = {}): Promise<TestSshd> {
   const why = missingSshTools();
   if (why) throw new Error(`cannot start a test sshd: ${why}`);
 
@@ -181,7 +185,8 @@ export async function startSshd(opts: { port?: number } = {}): Promise<TestSshd>
   keygen(clientKey, 'duet-test-client');
   // What a relay should grant a tunnel key: no shell, no agent/X11/pty, port forwarding only.
   const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
-  writeFileSync(authorizedKeys, `restrict,port-forwarding ${pub}\n`, { mode: 0o600 });
+  const limits = opts.permitListen ? `,permitlisten="${opts.permitListen}",permitopen="127.0.0.1:9"` : '';
+  writeFileSync(authorizedKeys, `restrict,port-forwarding${limits} ${pub}\n`, { mode: 0o600 });
   writeFileSync(knownHosts, '', { mode: 0o600 });
   writeFileSync(
     config,

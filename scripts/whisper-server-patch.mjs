@@ -1,0 +1,125 @@
+// The changes `npm run build:whisper` makes to whisper.cpp's server example before compiling
+// it, so that the engine child is private to the process that started it:
+//
+// - every request must carry `Authorization: Bearer <secret>`, the secret coming from the
+//   DUET_WHISPER_SECRET environment variable (never argv, which any local user can read in
+//   `ps`); the variable is removed from the child's environment once read; without it the
+//   server refuses to start;
+// - the `/load` route (loads any path, exits when that fails) is gone;
+// - a refused request is answered 401 (not turned into a 404 by the error handler);
+// - no CORS headers and no OPTIONS handler: a web page in a local browser cannot read answers;
+// - `--port 0` binds a port chosen by the kernel and prints it (flushed), so there is no window
+//   between choosing a free port and binding it in which another process could take it.
+//
+// Each edit names the exact text it expects; if the sources change and an anchor is missing,
+// the build fails loudly instead of producing an unpatched server.
+
+/**
+ * `find` is replaced by `replace`; with `until`, the text from `find` up to (not including)
+ * `until` is.
+ * @typedef {{ what: string, find: string, until?: string, replace: string }} Edit
+ */
+
+/** @type {readonly Edit[]} */
+export const SERVER_EDITS = [
+  {
+    what: 'constant-time secret check helper',
+    find: 'using namespace httplib;\n',
+    replace: `using namespace httplib;
+
+// duet: the engine child answers only its parent (see scripts/whisper-server-patch.mjs).
+static bool duet_authorized(const Request & req, const std::string & secret) {
+    const std::string header = req.get_header_value("Authorization");
+    const std::string expected = "Bearer " + secret;
+    if (header.size() != expected.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < header.size(); i++) diff |= (unsigned char) (header[i] ^ expected[i]);
+    return diff == 0;
+}
+`,
+  },
+  {
+    what: 'secret from the environment, required on every request',
+    find: '    std::unique_ptr<httplib::Server> svr = std::make_unique<httplib::Server>();\n',
+    replace: `    std::unique_ptr<httplib::Server> svr = std::make_unique<httplib::Server>();
+
+    const char * duet_secret_env = std::getenv("DUET_WHISPER_SECRET");
+    const std::string duet_secret = duet_secret_env ? duet_secret_env : "";
+    if (duet_secret.size() < 16) {
+        fprintf(stderr, "error: DUET_WHISPER_SECRET must hold a secret of at least 16 characters\\n");
+        return 4;
+    }
+#if !defined(_WIN32)
+    unsetenv("DUET_WHISPER_SECRET");
+#endif
+    svr->set_pre_routing_handler([duet_secret](const Request & req, Response & res) {
+        if (duet_authorized(req, duet_secret)) return Server::HandlerResponse::Unhandled;
+        res.status = 401;
+        res.set_content("{\\"error\\":\\"unauthorized\\"}", "application/json");
+        return Server::HandlerResponse::Handled;
+    });
+`,
+  },
+  {
+    what: 'no CORS headers',
+    find: `    svr->set_default_headers({{"Server", "whisper.cpp"},
+                             {"Access-Control-Allow-Origin", "*"},
+                             {"Access-Control-Allow-Headers", "content-type, authorization"}});
+`,
+    replace: `    svr->set_default_headers({{"Server", "whisper.cpp"}});
+`,
+  },
+  {
+    what: 'no CORS preflight handler',
+    find: `    svr->Options(sparams.request_path + sparams.inference_path, [&](const Request &, Response &){
+    });
+`,
+    replace: '',
+  },
+  {
+    what: '/load route removed',
+    // Everything from the /load handler up to the /health handler that follows it.
+    find: '    svr->Post(sparams.request_path + "/load", [&](const Request &req, Response &res){\n',
+    until: '    svr->Get(sparams.request_path + "/health"',
+    replace: '    // duet: no /load route (it loaded any path and exited when that failed).\n',
+  },
+  {
+    what: 'a refusal stays a 401 (the error handler turned every status but 400/500 into 404)',
+    find: '        } else if (res.status != 500) {\n',
+    replace: '        } else if (res.status != 500 && res.status != 401) {\n',
+  },
+  {
+    what: 'port 0 = a kernel-chosen port',
+    find: '    if (!svr->bind_to_port(sparams.hostname, sparams.port))\n',
+    replace: '    if (sparams.port == 0 ? (sparams.port = svr->bind_to_any_port(sparams.hostname)) <= 0 : !svr->bind_to_port(sparams.hostname, sparams.port))\n',
+  },
+  {
+    what: 'listening line flushed (stdout is a pipe)',
+    find: '    printf("\\nwhisper server listening at http://%s:%d\\n\\n", sparams.hostname.c_str(), sparams.port);\n',
+    replace: '    printf("\\nwhisper server listening at http://%s:%d\\n\\n", sparams.hostname.c_str(), sparams.port);\n    fflush(stdout);\n',
+  },
+];
+
+/**
+ * Applies `edits` to `source`; throws naming the first edit whose anchor is not found exactly
+ * once.
+ * @param {string} source
+ * @param {readonly Edit[]} [edits]
+ * @returns {string}
+ */
+export function patchServerSource(source, edits = SERVER_EDITS) {
+  let out = source;
+  for (const edit of edits) {
+    const at = out.indexOf(edit.find);
+    if (at < 0 || out.indexOf(edit.find, at + 1) >= 0) {
+      throw new Error(`whisper-server patch "${edit.what}": its anchor was ${at < 0 ? 'not found' : 'found more than once'} in server.cpp`);
+    }
+    let end = at + edit.find.length;
+    if (edit.until !== undefined) {
+      end = out.indexOf(edit.until, end);
+      if (end < 0) throw new Error(`whisper-server patch "${edit.what}": its end anchor was not found in server.cpp`);
+    }
+    out = out.slice(0, at) + edit.replace + out.slice(end);
+  }
+  return out;
+}
