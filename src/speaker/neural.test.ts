@@ -259,7 +259,9 @@ describe('NeuralSpeakerEncoder keeps the event loop free', () => {
   }
 
   it('runs sherpa-onnx in a worker thread: the event loop keeps ticking during a 7 s segment\'s windows', async () => {
-    const path = writeModel('heavy.onnx', heavyModel(60));
+    // Heavy enough that one window blocks a fast, idle core for well over 60 ms (about 18 ms per 60
+    // layers was seen on an idle 2-core EPYC).
+    const path = writeModel('heavy.onnx', heavyModel(720));
     // The same model on this thread (the test seam): the stall the worker avoids.
     const inThread = new NeuralSpeakerEncoder({ modelPath: path, loadAddon: loadSherpaOnnx });
     await inThread.load();
