@@ -92,8 +92,11 @@ class Room implements SpeakerRoom {
   }
 }
 
-/** The shared pipeline plus a `close()` that frees its models. */
-export type Pipeline = PipelineFactory & { close(): Promise<void> };
+/**
+ * The shared pipeline plus a `close()` that frees its models, and the loaded models themselves
+ * for the offline file path (src/files/), which uses them outside a session.
+ */
+export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel };
 
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
   const asrLogger = log.child('asr');
@@ -118,6 +121,8 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
     },
     createRoom: () => new Room(encoder, vad, config),
     transcribe: asr.transcribe,
+    encoder,
+    vad,
     async close() {
       await asr.close();
       await encoder.close();
