@@ -60,6 +60,8 @@ export const ConfigSchema = z.object({
   MAX_CONVERSATION_S: posNum(4 * 3600),
   /** Seconds of unprocessed audio after which the socket stops being read. */
   MAX_BACKLOG_S: posNum(4),
+  /** Largest file accepted by POST /api/transcriptions, MiB (413 above it). */
+  MAX_UPLOAD_MB: posNum(2048),
   /** Accept start_transcription before both voices are registered. */
   AUTO_ENROLL: bool.default(false),
   HEARTBEAT_MS: int(30_000).pipe(z.number().min(1000)),

@@ -2,17 +2,23 @@
  * Builds and starts the whole server: models, TLS, the HTTPS page, the WebSocket gateway.
  * `main.ts` calls this with the process configuration; tests call it with port 0.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import { FileJobs } from './files/jobs.js';
+import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Session } from './session/session.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { Gateway } from './transport/gateway.js';
+import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -41,6 +47,8 @@ export interface RunningServer {
 
 /** A hard cap far above MAX_FRAME_BYTES: frames between the two get a coded error and are dropped. */
 const HARD_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/** File transcription jobs kept at once (queued, running, finished). */
+const MAX_FILE_JOBS = 32;
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
@@ -55,6 +63,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
   const tokenGate = config.AUTH ? new TokenGate(token) : null;
+  // Uploaded recordings and their speech spools: a private folder, removed at close.
+  const uploadDir = await mkdtemp(join(tmpdir(), 'duet-uploads-'));
+  const fileJobs = new FileJobs({ stages: fileStagesFrom(pipeline, config), maxJobs: MAX_FILE_JOBS, tmpDir: uploadDir, log: log.child('files') });
+  const transcriptionsApi = createTranscriptionsApi({
+    jobs: fileJobs,
+    uploadDir,
+    maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
+    log: log.child('files'),
+  });
 
   const gateway = new Gateway({
     tokenGate,
@@ -79,6 +96,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
         return;
       }
+      if (path.startsWith('/api/transcriptions')) {
+        transcriptionsApi(req, res).then(
+          (handled) => handled || sendPlain(res, 404, 'not found'),
+          () => sendPlain(res, 500, 'internal error'),
+        );
+        return;
+      }
       return sendPlain(res, 404, 'not found');
     }
     serveStatic(req, res).then(
@@ -89,7 +113,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => socket.destroy());
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have 10 s, no other
+  // route reads a body, and uploads are dropped after 60 s without data (api-transcriptions.ts).
+  server.requestTimeout = 0;
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -116,10 +142,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     close() {
       closed ??= (async () => {
         await gateway.close();
+        await fileJobs.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;
         await pipeline.close();
+        await rm(uploadDir, { recursive: true, force: true });
       })();
       return closed;
     },
