@@ -42,6 +42,8 @@ export interface RunningServer {
   reloadTls(): Promise<void>;
   /** Number of open WebSocket sessions. */
   sessions(): number;
+  /** The private folder holding uploaded recordings while they are processed. */
+  uploadDir: string;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     port,
     token,
     sessions: () => gateway.size,
+    uploadDir,
     async reloadTls() {
       const next = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
       server.setSecureContext({ cert: next.cert, key: next.key });
