@@ -53,7 +53,7 @@ describe('the recordings panel in Chromium', () => {
           for (const s of await page.locator('#file-queue .file-status').allTextContents()) statuses.add(s.replace(/\d+/g, '#'));
           return page.locator('#file-queue .file-item[data-state="done"]').count();
         },
-        { timeout: 90_000, intervals: [100] },
+        { timeout: 90_000, interval: 100 },
       )
       .toBe(2);
     expect([...statuses].some((s) => /^(Uploading|Processing|Queued)/.test(s))).toBe(true);
