@@ -136,16 +136,21 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: URL, opts:
   let received = 0;
   const outcome = await new Promise<'ok' | 'too_large' | 'aborted' | 'error'>((resolve) => {
     let done = false;
+    const socket = req.socket;
+    const onIdle = () => {
+      finish('aborted');
+      req.destroy();
+    };
     const finish = (r: 'ok' | 'too_large' | 'aborted' | 'error') => {
       if (done) return;
       done = true;
-      req.socket.setTimeout(0);
+      // A kept-alive socket serves later requests: no timer and no listener of this upload stay on it.
+      socket.setTimeout(0);
+      socket.off('timeout', onIdle);
       resolve(r);
     };
-    req.socket.setTimeout(idleMs, () => {
-      finish('aborted');
-      req.destroy();
-    });
+    socket.setTimeout(idleMs);
+    socket.on('timeout', onIdle);
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       received += chunk.length;
