@@ -38,11 +38,13 @@ const log = createLogger('warn');
 const decoder = resolveDecoder();
 console.log(`decoder: ${decoder.name}`);
 
-interface Set {
+interface CorpusSet {
+  label: string;
   dir: string;
   names: string[];
 }
-const sets: Set[] = ['conversations', 'field'].map((s) => ({
+const sets: CorpusSet[] = ['conversations', 'field'].map((s) => ({
+  label: `${s}/`,
   dir: join(CORPUS_DIR, s),
   names: (JSON.parse(readFileSync(join(CORPUS_DIR, s, 'index.json'), 'utf8')) as Array<{ name: string }>).map((c) => c.name),
 }));
@@ -80,9 +82,9 @@ if (only === 'all' || only === 'der') {
         process.stderr.write(`[bench:file] ${name}: ${free.conversation.speakers.length} speakers found\n`);
       }
       console.log('');
-      console.log(formatDerTable(clustered, `${set.names.length > 4 ? 'conversations/' : 'field/'} — file path, no enrollment (clustering, best mapping); DER (collar 0.25 s)`));
+      console.log(formatDerTable(clustered, `${set.label} — file path, no enrollment (clustering, best mapping); DER (collar 0.25 s)`));
       console.log('');
-      console.log(formatDerTable(enrolled, `${set.names.length > 4 ? 'conversations/' : 'field/'} — file path with the enrollment clips (= live attribution); DER (collar 0.25 s)`));
+      console.log(formatDerTable(enrolled, `${set.label} — file path with the enrollment clips (= live attribution); DER (collar 0.25 s)`));
       const all = (s: ConversationScore[]) => meanScores(s).der;
       const gap = 100 * (all(clustered) - all(enrolled));
       console.log(`mean DER, all: clustering ${(100 * all(clustered)).toFixed(1)} % vs enrollment ${(100 * all(enrolled)).toFixed(1)} %: ${gap >= 0 ? '+' : ''}${gap.toFixed(1)} points (target ≤ +1.0) ${gap <= 1 ? 'PASS' : 'FAIL'}`);
