@@ -1,5 +1,5 @@
 /**
- * `npm run bench:file [-- --only=der|speed] [--minutes=10] [--asr-arch=base]`
+ * `npm run bench:file [-- --only=der|speed] [--minutes=10] [--asr-arch=base] [--full=0]`
  *
  * The offline file path (src/files/):
  * 1. DER of the file path on the shared `conversations/` and `field/` sets: each conv.wav is
@@ -138,7 +138,8 @@ if (only === 'all' || only === 'speed') {
     const arch = args['asr-arch'] ?? 'base';
     const build = locateWhisperBuild(fromRoot('build/whisper'));
     let modelPath: string | null = null;
-    if (existsSync(build.serverBin)) {
+    if (args.full === '0') console.log('(--full=0: the full run with speech recognition is skipped)');
+    else if (existsSync(build.serverBin)) {
       modelPath = ensureRandomWhisperModel(arch, fromRoot('build/bench-models'));
       runs.push({ label: `full (whisper.cpp ${arch}, random weights)`, overrides: { ASR_MODEL_PATH: modelPath, ASR_DEVICE: 'cpu' } });
     } else console.log(`(no whisper-server at ${build.serverBin}: full run skipped; npm run build:whisper)`);
