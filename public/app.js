@@ -16,6 +16,7 @@ import { HistoryView } from './history.js';
 import { applyStaticStrings, t } from './i18n.js';
 import { MicError, Microphone } from './mic.js';
 import { ScreenWakeLock } from './wake-lock.js';
+import { initUpload } from './upload.js';
 
 /** Registration length bounds (seconds of audio sent): Done appears at MIN, auto-complete at MAX. */
 const ENROLL_MIN_S = 3;
@@ -283,7 +284,9 @@ ui.processing.addEventListener('change', () => {
 
 // ---------------------------------------------------------------- connection
 
-const connection = new Connection(takeToken(), {
+const token = takeToken();
+initUpload(token, () => ui.language.value);
+const connection = new Connection(token, {
   onStatus(s) {
     switch (s.state) {
       case 'connecting':

@@ -76,6 +76,8 @@ export const ConfigSchema = z
     MAX_CONVERSATION_S: range(4 * 3600, 1, 7 * 24 * 3600, 's'),
     /** Seconds of unprocessed audio after which the socket stops being read. */
     MAX_BACKLOG_S: range(4, 0.5, 600, 's'),
+    /** Largest file accepted by POST /api/transcriptions, MiB (413 above it). */
+    MAX_UPLOAD_MB: range(2048, 1, 1_048_576, 'MiB'),
     /** Accept start_transcription before both voices are registered. */
     AUTO_ENROLL: bool.default(false),
     HEARTBEAT_MS: intRange(30_000, 1000, 600_000, 'ms'),

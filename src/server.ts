@@ -2,14 +2,19 @@
  * Builds and starts the whole server: models, TLS, the HTTPS page, the WebSocket gateway.
  * `main.ts` calls this with the process configuration; tests call it with port 0.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
+import { FileJobs } from './files/jobs.js';
+import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
@@ -21,6 +26,7 @@ import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
 import { parseRequestTarget } from './transport/request-target.js';
+import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -48,6 +54,8 @@ export interface RunningServer {
   sessions(): number;
   /** The conversation store under DATA_DIR. */
   store: ConversationStore;
+  /** The private folder holding uploaded recordings while they are processed. */
+  uploadDir: string;
   close(): Promise<void>;
 }
 
@@ -75,6 +83,8 @@ function answerAndClose(socket: Duplex, status: number, text: string): void {
     socket.destroy();
   }
 }
+/** File transcription jobs kept at once (queued, running, finished). */
+const MAX_FILE_JOBS = 32;
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
@@ -105,6 +115,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
   const tokenGate = config.AUTH ? new TokenGate(token) : null;
+  // Uploaded recordings and their speech spools: a private folder, removed at close.
+  const uploadDir = await mkdtemp(join(tmpdir(), 'duet-uploads-'));
+  const fileJobs = new FileJobs({ stages: fileStagesFrom(pipeline, config), maxJobs: MAX_FILE_JOBS, tmpDir: uploadDir, log: log.child('files') });
+  const transcriptionsApi = createTranscriptionsApi({
+    jobs: fileJobs,
+    uploadDir,
+    maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
+    log: log.child('files'),
+  });
 
   const gateway = new Gateway({
     tokenGate,
@@ -148,6 +167,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
         return;
       }
+      if (path.startsWith('/api/transcriptions')) {
+        transcriptionsApi(req, res, target).then(
+          (handled) => handled || sendPlain(res, 404, 'not found'),
+          () => sendPlain(res, 500, 'internal error'),
+        );
+        return;
+      }
       api(req, res, target).then(
         (handled) => handled || sendPlain(res, 404, 'not found'),
         (err: Error) => {
@@ -185,7 +211,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have 10 s, no other
+  // route reads a body, and uploads are dropped after 60 s without data (api-transcriptions.ts).
+  server.requestTimeout = 0;
   // A connection that sends nothing (no request, or nothing after one) is dropped after this
   // long; an accepted WebSocket clears it (ws sets its own socket timeout to 0) and is watched
   // by the gateway's idle timer instead.
@@ -210,6 +238,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     token,
     sessions: () => gateway.size,
     store,
+    uploadDir,
     async reloadTls() {
       const next = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
       server.setSecureContext({ cert: next.cert, key: next.key });
@@ -220,10 +249,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         clearInterval(daily);
         await gateway.close();
         await conversations.close();
+        await fileJobs.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;
         await pipeline.close();
+        await rm(uploadDir, { recursive: true, force: true });
       })();
       return closed;
     },

@@ -146,8 +146,11 @@ function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): Speake
   };
 }
 
-/** The shared pipeline plus a `close()` that frees its models. */
-export type Pipeline = PipelineFactory & { close(): Promise<void> };
+/**
+ * The shared pipeline plus a `close()` that frees its models, and the loaded models themselves
+ * for the offline file path (src/files/), which uses them outside a session.
+ */
+export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel };
 
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
   const asrLogger = log.child('asr');
@@ -184,6 +187,8 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
         close: () => lane.close(),
       };
     },
+    encoder,
+    vad,
     async close() {
       await asr.close();
       await encoder.close();

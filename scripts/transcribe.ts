@@ -1,0 +1,174 @@
+/**
+ * `npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko]
+ *   [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav]`
+ *
+ * Transcribes one recording in-process (no server) through the same offline path as the
+ * upload API: decode, the live speech front, clustering (or the two enrollment clips),
+ * recognition. A progress bar goes to stderr (percent, speed × real time, time left), the
+ * result to stdout or `--out`. Models and settings come from the same environment variables
+ * as the server (e.g. `ASR_MODEL=none` for diarization only).
+ *
+ * Exit codes: 0 ok, 1 bad input (arguments, unreadable or undecodable file), 2 processing failure.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { DecodeError, decodeAudio } from '../src/files/decode.js';
+import { EXPORT_FORMATS, exportConversation, type ExportFormat } from '../src/files/export.js';
+import { FileJobError, transcribeFile, type FileProgress } from '../src/files/pipeline.js';
+import { fileStagesFrom } from '../src/files/stages.js';
+import { createLogger } from '../src/log.js';
+import { buildPipeline } from '../src/session/pipeline.js';
+
+const USAGE = 'usage: npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko] [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav]';
+
+class UsageError extends Error {}
+
+interface CliArgs {
+  file: string;
+  format: ExportFormat;
+  out: string | null;
+  language: string;
+  speakers: 1 | 2;
+  enrollA: string | null;
+  enrollB: string | null;
+}
+
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null };
+  const rest = [...argv];
+  while (rest.length) {
+    const arg = rest.shift()!;
+    const eq = /^--([a-z-]+)=(.*)$/.exec(arg);
+    const key = eq ? eq[1] : arg.startsWith('--') ? arg.slice(2) : null;
+    if (key === null) {
+      if (a.file) throw new UsageError(`more than one input file: ${arg}`);
+      a.file = arg;
+      continue;
+    }
+    const value = eq ? eq[2]! : rest.shift();
+    if (value === undefined) throw new UsageError(`--${key} needs a value`);
+    switch (key) {
+      case 'format':
+        if (!EXPORT_FORMATS.includes(value as ExportFormat)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+        a.format = value as ExportFormat;
+        break;
+      case 'out':
+        a.out = value;
+        break;
+      case 'language':
+        a.language = value;
+        break;
+      case 'speakers':
+        if (value !== '1' && value !== '2') throw new UsageError('--speakers must be 1 or 2');
+        a.speakers = Number(value) as 1 | 2;
+        break;
+      case 'enroll-a':
+        a.enrollA = value;
+        break;
+      case 'enroll-b':
+        a.enrollB = value;
+        break;
+      default:
+        throw new UsageError(`unknown option --${key}`);
+    }
+  }
+  if (!a.file) throw new UsageError('no input file');
+  if ((a.enrollA === null) !== (a.enrollB === null)) throw new UsageError('--enroll-a and --enroll-b go together');
+  return a;
+}
+
+/** Decodes a whole (short) enrollment clip to floats through the same decoder. */
+async function readClip(path: string): Promise<Float32Array> {
+  const parts: Buffer[] = [];
+  for await (const c of decodeAudio({ path }).chunks()) parts.push(c);
+  const all = Buffer.concat(parts);
+  const out = new Float32Array(all.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = all.readInt16LE(2 * i) / 32768;
+  return out;
+}
+
+function clock(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const t = Math.max(0, Math.round(s));
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+}
+
+/** One line, redrawn in place on a terminal; a line every 10 % otherwise. */
+function progressBar(startMs: number): (p: FileProgress) => void {
+  const tty = process.stderr.isTTY === true;
+  let lastTenth = -1;
+  return (p) => {
+    const elapsedS = (performance.now() - startMs) / 1000;
+    const speed = elapsedS > 0 ? p.audioDoneS / elapsedS : 0;
+    const leftS = p.progress > 0.01 ? (elapsedS * (1 - p.progress)) / p.progress : Infinity;
+    const width = 30;
+    const filled = Math.round(p.progress * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(100 * p.progress).toFixed(0).padStart(3)}% ${p.phase.padEnd(11)} ${speed.toFixed(1)}× real time, ${clock(leftS)} left`;
+    if (tty) process.stderr.write(`\r${line}`);
+    else if (Math.floor(p.progress * 10) > lastTenth) {
+      lastTenth = Math.floor(p.progress * 10);
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 1;
+  }
+  for (const f of [args.file, args.enrollA, args.enrollB]) {
+    if (f !== null && !existsSync(f)) {
+      process.stderr.write(`no such file: ${f}\n`);
+      return 1;
+    }
+  }
+  const config = loadConfig(process.env, [], { LOG_LEVEL: (process.env.LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+  const log = createLogger(config.LOG_LEVEL);
+  let pipeline: Awaited<ReturnType<typeof buildPipeline>> | null = null;
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  try {
+    pipeline = await buildPipeline(config, {}, log);
+    const enroll = args.enrollA && args.enrollB ? { clips: [await readClip(args.enrollA), await readClip(args.enrollB)] as [Float32Array, Float32Array] } : undefined;
+    const t0 = performance.now();
+    const result = await transcribeFile({ path: resolve(args.file) }, fileStagesFrom(pipeline, config), {
+      language: args.language,
+      speakers: args.speakers,
+      enroll,
+      signal: controller.signal,
+      onProgress: progressBar(t0),
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    const c = result.conversation;
+    process.stderr.write(
+      `done: ${c.duration_s.toFixed(1)} s of audio in ${result.processing_s.toFixed(1)} s (${(c.duration_s / Math.max(0.01, result.processing_s)).toFixed(1)}× real time); ` +
+        `${c.segments.length} segments, ${c.speakers.length} speaker${c.speakers.length === 1 ? '' : 's'} (${result.attribution}); decoder ${result.decoder}; ` +
+        `asr ${result.models.asr ?? 'none (diarization only)'}\n`,
+    );
+    const text = exportConversation(c, args.format);
+    if (args.out) writeFileSync(args.out, text);
+    else process.stdout.write(text);
+    return 0;
+  } catch (err) {
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    if (err instanceof DecodeError) {
+      process.stderr.write(`error (${err.code}): ${err.message}\n`);
+      return err.code === 'decoder_missing' ? 2 : 1;
+    }
+    if (err instanceof FileJobError && err.code === 'enrollment_failed') {
+      process.stderr.write(`error (${err.code}): ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
+  } finally {
+    await pipeline?.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

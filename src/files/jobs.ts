@@ -1,0 +1,169 @@
+/**
+ * File transcription jobs of the server: a bounded list, run one at a time in arrival order,
+ * so all uploaded files together are one more client of the shared recognition queue (each
+ * job has at most one part in it at a time; see pipeline.ts). A job owns its uploaded file
+ * and deletes it when it finishes, fails or is cancelled.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import type { FileTranscription } from './conversation.js';
+import { DecodeError } from './decode.js';
+import { FileJobError, transcribeFile, type FileStages } from './pipeline.js';
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+/** What `GET /api/transcriptions/:id` returns. */
+export interface JobView {
+  id: string;
+  status: JobStatus;
+  /** 0..1 of the whole job. */
+  progress: number;
+  /** Seconds of processing left, estimated from the speed so far (null until known). */
+  eta_s: number | null;
+  error?: { code: string; message: string };
+  /** Set when done: the conversation holding the result. */
+  conversation_id?: string;
+  title: string;
+  /** Set when done. */
+  decoder?: string;
+  duration_s?: number;
+  speakers?: number;
+}
+
+export interface JobRequest {
+  /** The uploaded file; the job deletes it. */
+  filePath: string;
+  title: string;
+  language: string;
+  speakers: 1 | 2;
+}
+
+interface Job {
+  id: string;
+  request: JobRequest;
+  status: JobStatus;
+  progress: number;
+  startedMs: number | null;
+  error?: { code: string; message: string };
+  result?: FileTranscription;
+  abort: AbortController;
+}
+
+export interface FileJobsOptions {
+  stages: FileStages;
+  /** Jobs kept (queued, running and finished); the oldest finished are forgotten first. */
+  maxJobs: number;
+  /** Where the speech spool of a running job goes. */
+  tmpDir?: string;
+  log?: Logger;
+  /** Called with each finished job's result (e.g. to keep it in a conversation store). */
+  onDone?(result: FileTranscription): void;
+}
+
+export class FileJobs {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: FileJobsOptions) {}
+
+  /** Whether a new job fits (the API refuses the upload otherwise, before reading it). */
+  hasRoom(): boolean {
+    if (this.closed) return false;
+    if (this.jobs.size < this.opts.maxJobs) return true;
+    return [...this.jobs.values()].some((j) => j.status === 'done' || j.status === 'failed');
+  }
+
+  /** Queues a job for an uploaded file; null when full or closed (the file is then deleted). */
+  create(request: JobRequest): JobView | null {
+    if (!this.hasRoom()) {
+      void rm(request.filePath, { force: true });
+      return null;
+    }
+    if (this.jobs.size >= this.opts.maxJobs) {
+      const oldest = [...this.jobs.values()].find((j) => j.status === 'done' || j.status === 'failed');
+      if (oldest) this.jobs.delete(oldest.id);
+    }
+    const job: Job = { id: randomUUID(), request, status: 'queued', progress: 0, startedMs: null, abort: new AbortController() };
+    this.jobs.set(job.id, job);
+    this.queue.push(job);
+    this.running ??= this.drain().finally(() => (this.running = null));
+    return this.view(job);
+  }
+
+  get(id: string): JobView | null {
+    const job = this.jobs.get(id);
+    return job ? this.view(job) : null;
+  }
+
+  result(id: string): FileTranscription | null {
+    return this.jobs.get(id)?.result ?? null;
+  }
+
+  /** Cancels a queued or running job, or forgets a finished one. False when unknown. */
+  cancel(id: string): boolean {
+    const job = this.jobs.get(id);
+    if (!job) return false;
+    this.jobs.delete(id);
+    const at = this.queue.indexOf(job);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      void rm(job.request.filePath, { force: true });
+    }
+    job.abort.abort();
+    return true;
+  }
+
+  /** Cancels everything and waits for the running job to stop. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of [...this.jobs.keys()]) this.cancel(id);
+    await this.running;
+  }
+
+  private view(job: Job): JobView {
+    const elapsedS = job.startedMs === null ? 0 : (Date.now() - job.startedMs) / 1000;
+    const eta = job.status === 'running' && job.progress > 0.02 ? (elapsedS * (1 - job.progress)) / job.progress : job.status === 'done' ? 0 : null;
+    const v: JobView = { id: job.id, status: job.status, progress: Math.round(job.progress * 1000) / 1000, eta_s: eta === null ? null : Math.round(eta), title: job.request.title };
+    if (job.error) v.error = job.error;
+    if (job.result) {
+      v.conversation_id = job.result.conversation.id;
+      v.decoder = job.result.decoder;
+      v.duration_s = job.result.conversation.duration_s;
+      v.speakers = job.result.conversation.speakers.length;
+    }
+    return v;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && !this.closed) {
+      const job = this.queue.shift()!;
+      job.status = 'running';
+      job.startedMs = Date.now();
+      try {
+        job.result = await transcribeFile({ path: job.request.filePath }, this.opts.stages, {
+          language: job.request.language,
+          speakers: job.request.speakers,
+          title: job.request.title,
+          signal: job.abort.signal,
+          tmpDir: this.opts.tmpDir,
+          onProgress: (p) => (job.progress = p.progress),
+        });
+        job.status = 'done';
+        job.progress = 1;
+        this.opts.onDone?.(job.result);
+      } catch (err) {
+        job.status = 'failed';
+        if (err instanceof DecodeError || err instanceof FileJobError) job.error = { code: err.code, message: err.message };
+        else {
+          this.opts.log?.error(`file job failed: ${(err as Error).stack ?? String(err)}`);
+          job.error = { code: 'internal', message: 'processing failed' };
+        }
+      } finally {
+        await rm(job.request.filePath, { force: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { agglomerate2, clusterSpeakers, type ClusterItem } from './cluster.js';
+
+/** Deterministic pseudo-random numbers in [-1, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+/** Noisy copies of a base direction. */
+function voice(base: number[], n: number, noise: number, rand: () => number, startAt: number): ClusterItem[] {
+  return Array.from({ length: n }, (_, k) => ({
+    embedding: Float32Array.from(base, (v) => v + noise * rand()),
+    start: startAt + k * 10,
+    weightS: 2,
+  }));
+}
+
+describe('clusterSpeakers', () => {
+  const rand = rng(3);
+  const a = Array.from({ length: 16 }, () => rand());
+  const b = Array.from({ length: 16 }, () => rand());
+
+  it('separates two voices and calls the first to speak speaker 0', () => {
+    const itemsB = voice(b, 20, 0.3, rand, 0);
+    const itemsA = voice(a, 25, 0.3, rand, 5);
+    const items = [...itemsA, ...itemsB];
+    const r = clusterSpeakers(items);
+    expect(r.speakers).toBe(2);
+    // B's first item (start 0) is the earliest: B is speaker 0.
+    expect(r.labels.slice(25).every((l) => l === 0)).toBe(true);
+    expect(r.labels.slice(0, 25).every((l) => l === 1)).toBe(true);
+  });
+
+  it('gives one speaker when there is one voice', () => {
+    const r = clusterSpeakers(voice(a, 40, 0.3, rand, 0));
+    expect(r.speakers).toBe(1);
+    expect(new Set(r.labels)).toEqual(new Set([0]));
+  });
+
+  it('gives one speaker when asked for one, and none without items', () => {
+    expect(clusterSpeakers([...voice(a, 10, 0.2, rand, 0), ...voice(b, 10, 0.2, rand, 1)], { maxSpeakers: 1 }).speakers).toBe(1);
+    expect(clusterSpeakers([]).speakers).toBe(0);
+  });
+
+  it('treats a tiny second cluster as noise, not a second person', () => {
+    const items = [...voice(a, 60, 0.2, rand, 0), ...voice(b, 1, 0.2, rand, 1000)];
+    expect(clusterSpeakers(items).speakers).toBe(1);
+  });
+
+  it('agglomerate2 splits two well separated groups exactly', () => {
+    const vecs = [...voice(a, 8, 0.1, rand, 0), ...voice(b, 8, 0.1, rand, 0)].map((x) => x.embedding);
+    const labels = agglomerate2(vecs, vecs.map(() => 1));
+    expect(new Set(labels.slice(0, 8)).size).toBe(1);
+    expect(new Set(labels.slice(8)).size).toBe(1);
+    expect(labels[0]).not.toBe(labels[8]);
+  });
+});
