@@ -42,6 +42,22 @@ export const ConfigSchema = z.object({
   ASR_THREADS: int(0),
   ASR_QUEUE_MAX: posInt(64),
   WHISPER_BUILD_DIR: z.string().default('build/whisper'),
+  /**
+   * `redis://[:password@]host:port/db` or `rediss://…` (TLS): recognition goes to workers
+   * (`npm run worker`) through Redis Streams. Empty = the embedded whisper-server child.
+   */
+  QUEUE_URL: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'must be redis://… or rediss://…'),
+  /** Jobs one worker runs at once, each on its own whisper.cpp engine. */
+  WORKER_CONCURRENCY: posInt(1).pipe(z.number().max(64)),
+  /** A job a worker has held this long without a sign of life is taken over by another worker. */
+  JOB_CLAIM_MS: int(10_000).pipe(z.number().min(100)),
+  /** Deliveries of one job before it goes to the dead-letter stream (and its segment gets ""). */
+  JOB_MAX_ATTEMPTS: posInt(3).pipe(z.number().max(100)),
+  /** A job not answered this long after it was queued gets "" and a coded error. */
+  JOB_DEADLINE_MS: int(30_000).pipe(z.number().min(100)),
   SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
   SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
   SPEAKER_THRESHOLD: num(0.6).pipe(z.number().min(-1).max(1)),

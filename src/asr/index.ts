@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { fromRoot } from '../paths.js';
 import { AsrQueue } from './queue.js';
+import { RedisAsrEngine } from './redis/engine.js';
 import type { AsrEngine } from './types.js';
 import { consoleAsrLog, WhisperServerEngine, type AsrLog, type DeviceProbe } from './whisper-server.js';
 import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
@@ -28,8 +29,14 @@ export {
   type WhisperServerOptions,
 } from './whisper-server.js';
 export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';
+export { RedisAsrEngine, type RedisAsrEngineOptions } from './redis/engine.js';
+export { AsrWorker, type AsrWorkerOptions } from './redis/worker.js';
+export { RemoteAsrError, type RemoteAsrErrorCode } from './redis/streams.js';
 
-type AsrConfig = Pick<Config, 'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR'>;
+type AsrConfig = Pick<
+  Config,
+  'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR' | 'QUEUE_URL' | 'JOB_DEADLINE_MS'
+>;
 
 /** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
 export function asrModelPath(config: AsrConfig): string | null {
@@ -76,6 +83,18 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
   });
 }
 
+/**
+ * With QUEUE_URL: recognition by workers through Redis Streams (the model lives on the
+ * workers, so only `ASR_MODEL=none` turns it off here), or null in diarization-only mode.
+ */
+export function createRemoteAsrEngine(config: Pick<Config, 'ASR_MODEL' | 'QUEUE_URL' | 'JOB_DEADLINE_MS'>, log: AsrLog = consoleAsrLog): RedisAsrEngine | null {
+  if (config.ASR_MODEL === 'none' || config.ASR_MODEL === '') {
+    log('info', 'ASR_MODEL=none: speech recognition off (diarization only)');
+    return null;
+  }
+  return new RedisAsrEngine({ url: config.QUEUE_URL, deadlineMs: config.JOB_DEADLINE_MS, log });
+}
+
 /** Process-wide speech recognition, ready to use: what the pipeline needs. */
 export interface AsrService {
   /** For `model_loaded.models.asr`: e.g. `whisper.cpp base (cpu, 2 threads)`, or null (diarization only). */
@@ -94,7 +113,7 @@ export interface AsrService {
  */
 export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { engine?: AsrEngine | null } = {}): Promise<AsrService> {
   const log = options.log ?? consoleAsrLog;
-  let engine = options.engine !== undefined ? options.engine : createAsrEngine(config, options);
+  let engine = options.engine !== undefined ? options.engine : config.QUEUE_URL ? createRemoteAsrEngine(config, log) : createAsrEngine(config, options);
   if (engine) {
     try {
       await engine.load();

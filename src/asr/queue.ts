@@ -1,7 +1,8 @@
 /**
  * The one speech-recognition queue shared by every connection: FIFO, bounded, one job at a
- * time per engine (whisper.cpp's context is not re-entrant, and on a CPU two jobs at once
- * would only split the cores between them).
+ * time per local engine (whisper.cpp's context is not re-entrant, and on a CPU two jobs at once
+ * would only split the cores between them); a remote engine (Redis workers) takes as many as
+ * its `slots()`, so jobs wait here, not in the remote backlog.
  *
  * - A full queue rejects at once with an `AsrQueueError` coded `overloaded`.
  * - A job whose signal aborts (its client left) is removed without running, or aborted in the
@@ -58,7 +59,7 @@ const OVERLOAD_LOG_INTERVAL_MS = 5000;
 
 export class AsrQueue {
   private readonly waiting: Job[] = [];
-  private running: Job | null = null;
+  private readonly running = new Set<Job>();
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private closed = false;
@@ -70,6 +71,7 @@ export class AsrQueue {
     private readonly options: AsrQueueOptions,
   ) {
     this.filter = options.filter ?? cleanTranscript;
+    engine?.onSlotsChange?.(() => this.pump());
   }
 
   /** The engine's name, or null in diarization-only mode. */
@@ -84,7 +86,7 @@ export class AsrQueue {
 
   /** True while a job runs in the engine. */
   get busy(): boolean {
-    return this.running !== null;
+    return this.running.size > 0;
   }
 
   /**
@@ -144,12 +146,15 @@ export class AsrQueue {
   }
 
   private pump(): void {
-    if (this.running || !this.engine) return;
-    const job = this.waiting.shift();
-    if (!job) return;
-    this.running = job;
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    void this.runJob(this.engine, job);
+    if (!this.engine) return;
+    const slots = Math.max(1, this.engine.slots?.() ?? 1);
+    while (this.running.size < slots) {
+      const job = this.waiting.shift();
+      if (!job) return;
+      if (this.running.size === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+      this.running.add(job);
+      void this.runJob(this.engine, job);
+    }
   }
 
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
@@ -161,8 +166,8 @@ export class AsrQueue {
       job.reject(job.signal?.aborted ? abortError() : err);
     } finally {
       job.detach();
-      this.running = null;
-      this.markIdle();
+      this.running.delete(job);
+      if (this.running.size === 0) this.markIdle();
       this.pump();
     }
   }

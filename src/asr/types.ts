@@ -8,7 +8,23 @@ export interface AsrEngine {
    * Resolves with the raw recognised text (hallucination filtering happens in the caller).
    * Rejects with an AbortError when `signal` aborts.
    */
-  transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal }): Promise<string>;
+  transcribe(samples: Float32Array, options: AsrJobOptions): Promise<string>;
+  /**
+   * Jobs the engine takes at once; absent = 1 (a local whisper.cpp context is not re-entrant).
+   * A remote engine reports its live workers × their concurrency, so the queue in front keeps
+   * no more than that outstanding and its fairness decides the order, not the remote backlog.
+   */
+  slots?(): number;
+  /** Called whenever `slots()` may have changed (a worker joined or left). */
+  onSlotsChange?(listener: () => void): void;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+export interface AsrJobOptions {
+  language: string;
+  signal?: AbortSignal;
+  /** Opaque ids a remote engine carries with the job (for logs and metrics); never the access token. */
+  session?: string;
+  conversation?: string;
 }
