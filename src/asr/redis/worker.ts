@@ -78,6 +78,12 @@ export class AsrWorker {
   private timers: NodeJS.Timeout[] = [];
   private readonly member: string;
   private readonly heartbeatMs: number;
+  /**
+   * How long one heartbeat keeps the worker listed: several beats, and at least 5 s, so a
+   * worker whose event loop stalls under load is not dropped (a dead one's jobs are
+   * reclaimed anyway; the list only sizes how many jobs servers keep outstanding).
+   */
+  private readonly liveTtlMs: number;
   private readonly log: RedisLog;
   /** Jobs answered (result or coded error) by this worker. */
   answered = 0;
@@ -89,6 +95,7 @@ export class AsrWorker {
     this.idle = [...options.engines];
     this.log = options.log ?? (() => undefined);
     this.heartbeatMs = options.heartbeatMs ?? Math.min(1000, Math.max(50, Math.floor(options.claimMs / 3)));
+    this.liveTtlMs = Math.max(5000, this.heartbeatMs * 3);
     this.member = JSON.stringify({ id: this.id, slots: options.engines.length, name: options.engines[0]!.name });
     this.cmd = connectRedis(options.url, { name: `duet-worker-${this.id}` });
     this.reader = connectRedis(options.url, { name: `duet-worker-${this.id}-jobs` });
@@ -160,7 +167,7 @@ export class AsrWorker {
   private async heartbeat(): Promise<void> {
     if (this.state !== 'running') return;
     try {
-      await this.cmd.call('EVAL', HEARTBEAT_SCRIPT, 1, this.keys.live, this.heartbeatMs * 3, this.member);
+      await this.cmd.call('EVAL', HEARTBEAT_SCRIPT, 1, this.keys.live, this.liveTtlMs, this.member);
       // Running jobs stay ours: reset their idle time so XAUTOCLAIM elsewhere leaves them be.
       if (this.inFlight.size > 0) {
         await this.cmd.call('XCLAIM', this.keys.jobs, this.keys.group, this.id, 0, ...this.inFlight, 'JUSTID');
