@@ -73,7 +73,8 @@ export class RemoteAsrError extends Error {
     readonly code: RemoteAsrErrorCode,
     message: string,
   ) {
-    super(message);
+    // The code leads the message: the session logs the message, not the code.
+    super(`${code}: ${message}`);
     this.name = 'RemoteAsrError';
   }
 }
