@@ -71,6 +71,8 @@ export class AsrWorker {
   private readonly idle: AsrEngine[];
   /** Entry ids of the jobs running here. */
   private readonly inFlight = new Set<string>();
+  /** Jobs received while every slot was busy, in arrival order. */
+  private readonly held: Array<[string, Buffer[] | null]> = [];
   private readonly tasks = new Set<Promise<void>>();
   private slotFreed: (() => void) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'dead' = 'new';
@@ -179,7 +181,7 @@ export class AsrWorker {
 
   private async readJobs(): Promise<void> {
     while (this.state === 'running') {
-      if (this.idle.length === 0) {
+      if (this.idle.length === 0 || this.held.length > 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
@@ -221,18 +223,28 @@ export class AsrWorker {
     }
   }
 
+  /**
+   * Runs a job now, or holds it until a slot frees (a read and a takeover can both fill the
+   * last slot). Held jobs are ours in the group, so they are kept fresh like running ones.
+   */
   private dispatch(entryId: string, fields: Buffer[] | null): void {
-    const engine = this.idle.pop();
-    if (!engine) return; // cannot happen: reads ask for at most the free slots
     this.inFlight.add(entryId);
+    const engine = this.idle.pop();
+    if (!engine) {
+      this.held.push([entryId, fields]);
+      return;
+    }
     const task = this.run(engine, entryId, parseJob(fields)).finally(() => {
       this.inFlight.delete(entryId);
       this.idle.push(engine);
       this.tasks.delete(task);
-      this.wake();
+      const next = this.state === 'dead' ? undefined : this.held.shift();
+      if (next) this.dispatch(...next);
+      else this.wake();
     });
     this.tasks.add(task);
   }
+
 
   private async run(engine: AsrEngine, entryId: string, job: Job | null): Promise<void> {
     if (!job) {
