@@ -50,6 +50,8 @@ export const ConfigSchema = z.object({
     .string()
     .default('')
     .refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'must be redis://… or rediss://…'),
+  /** PEM file of the CA that signed Redis' certificate (`rediss://` with a private CA); empty = the system's. */
+  QUEUE_TLS_CA: z.string().default(''),
   /** Jobs one worker runs at once, each on its own whisper.cpp engine. */
   WORKER_CONCURRENCY: posInt(1).pipe(z.number().max(64)),
   /** A job a worker has held this long without a sign of life is taken over by another worker. */

@@ -4,7 +4,7 @@
  * GPU when present) and takes segment jobs from Redis Streams until SIGINT/SIGTERM, when it
  * finishes the running jobs and leaves. It opens no port.
  */
-import { AsrWorker, createAsrEngine, type AsrEngine, type AsrLog } from './asr/index.js';
+import { AsrWorker, createAsrEngine, queueTlsCa, type AsrEngine, type AsrLog } from './asr/index.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
 
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   await Promise.all(engines.map((e) => e.load()));
   const worker = new AsrWorker({
     url: config.QUEUE_URL,
+    tlsCa: queueTlsCa(config),
     engines,
     claimMs: config.JOB_CLAIM_MS,
     maxAttempts: config.JOB_MAX_ATTEMPTS,

@@ -2,7 +2,7 @@
  * Speech recognition for the rest of the server: build the engine from the configuration
  * (or none: diarization-only mode), queue segments, filter hallucinations.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { fromRoot } from '../paths.js';
@@ -35,7 +35,7 @@ export { RemoteAsrError, type RemoteAsrErrorCode } from './redis/streams.js';
 
 type AsrConfig = Pick<
   Config,
-  'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR' | 'QUEUE_URL' | 'JOB_DEADLINE_MS'
+  'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR' | 'QUEUE_URL' | 'QUEUE_TLS_CA' | 'JOB_DEADLINE_MS'
 >;
 
 /** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
@@ -87,12 +87,20 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
  * With QUEUE_URL: recognition by workers through Redis Streams (the model lives on the
  * workers, so only `ASR_MODEL=none` turns it off here), or null in diarization-only mode.
  */
-export function createRemoteAsrEngine(config: Pick<Config, 'ASR_MODEL' | 'QUEUE_URL' | 'JOB_DEADLINE_MS'>, log: AsrLog = consoleAsrLog): RedisAsrEngine | null {
+export function createRemoteAsrEngine(
+  config: Pick<Config, 'ASR_MODEL' | 'QUEUE_URL' | 'QUEUE_TLS_CA' | 'JOB_DEADLINE_MS'>,
+  log: AsrLog = consoleAsrLog,
+): RedisAsrEngine | null {
   if (config.ASR_MODEL === 'none' || config.ASR_MODEL === '') {
     log('info', 'ASR_MODEL=none: speech recognition off (diarization only)');
     return null;
   }
-  return new RedisAsrEngine({ url: config.QUEUE_URL, deadlineMs: config.JOB_DEADLINE_MS, log });
+  return new RedisAsrEngine({ url: config.QUEUE_URL, tlsCa: queueTlsCa(config), deadlineMs: config.JOB_DEADLINE_MS, log });
+}
+
+/** The QUEUE_TLS_CA file's contents, or undefined (the system's CAs). */
+export function queueTlsCa(config: Pick<Config, 'QUEUE_TLS_CA'>): Buffer | undefined {
+  return config.QUEUE_TLS_CA ? readFileSync(fromRoot(config.QUEUE_TLS_CA)) : undefined;
 }
 
 /** Process-wide speech recognition, ready to use: what the pipeline needs. */

@@ -4,8 +4,11 @@
  * one on the same port (everything in it is lost, as after a crash without persistence).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
 
 export const REDIS_SERVER_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? 'redis-server';
 
@@ -44,21 +47,43 @@ export class TestRedis {
   private constructor(
     readonly port: number,
     private readonly extraArgs: string[],
+    /** With `tls`: the self-signed certificate clients must trust (PEM). */
+    readonly tlsCert: Buffer | null,
   ) {}
 
-  /** `requirepass` sets a password (the URL then carries it). */
-  static async start(options: { requirepass?: string } = {}): Promise<TestRedis> {
+  /**
+   * `requirepass` sets a password (the URL then carries it); `tls` serves TLS only, with a
+   * fresh self-signed certificate for 127.0.0.1 (`tlsCert`).
+   */
+  static async start(options: { requirepass?: string; tls?: boolean } = {}): Promise<TestRedis> {
+    const port = await freePort();
     const extra = options.requirepass ? ['--requirepass', options.requirepass] : [];
-    const r = new TestRedis(await freePort(), extra);
+    let cert: Buffer | null = null;
+    if (options.tls) {
+      const dir = mkdtempSync(join(tmpdir(), 'duet-redis-tls-'));
+      const pems = selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+        days: 1,
+        keySize: 2048,
+        algorithm: 'sha256',
+        extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+      });
+      writeFileSync(join(dir, 'cert.pem'), pems.cert);
+      writeFileSync(join(dir, 'key.pem'), pems.private);
+      cert = Buffer.from(pems.cert);
+      extra.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'));
+      extra.push('--tls-ca-cert-file', join(dir, 'cert.pem'), '--tls-auth-clients', 'no');
+    }
+    const r = new TestRedis(port, extra, cert);
     await r.spawn();
     return r;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
+    return `${this.tlsCert ? 'rediss' : 'redis'}://127.0.0.1:${this.port}/0`;
   }
 
   private async spawn(): Promise<void> {
+    // With TLS, the later `--port 0` turns the plain port off.
     const child = spawn(REDIS_SERVER_BIN, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
       stdio: 'ignore',
     });

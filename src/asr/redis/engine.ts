@@ -40,6 +40,8 @@ export interface RedisAsrEngineOptions {
   url: string;
   /** Key prefix (tests use their own). */
   prefix?: string;
+  /** CA certificate(s) for `rediss://` (QUEUE_TLS_CA); default: the system's. */
+  tlsCa?: Buffer;
   /** JOB_DEADLINE_MS: a job not answered this long after it was queued fails with `deadline`. */
   deadlineMs: number;
   /** How often the live-worker set is read, in ms. */
@@ -99,8 +101,8 @@ export class RedisAsrEngine implements AsrEngine {
     this.keys = streamKeys(options.prefix);
     this.resultsKey = this.keys.results(this.serverId);
     this.log = options.log ?? (() => undefined);
-    this.cmd = connectRedis(options.url, { name: 'duet-server' });
-    this.reader = connectRedis(options.url, { name: 'duet-server-results' });
+    this.cmd = connectRedis(options.url, { name: 'duet-server', tlsCa: options.tlsCa });
+    this.reader = connectRedis(options.url, { name: 'duet-server-results', tlsCa: options.tlsCa });
     for (const conn of [this.cmd, this.reader]) {
       // A dropped connection may have lost the jobs (a restarted Redis without persistence
       // has): fail them now with a coded error rather than let them wait for the deadline.

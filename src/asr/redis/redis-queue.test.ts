@@ -309,6 +309,25 @@ describe.skipIf(!hasRedisServer() && !inCi)('Redis with a password', () => {
   });
 });
 
+describe.skipIf(!hasRedisServer() && !inCi)('Redis over TLS (rediss://)', () => {
+  it('verifies the server against QUEUE_TLS_CA and refuses an untrusted one', async () => {
+    const redis = await TestRedis.start({ tls: true });
+    expect(redis.url).toMatch(/^rediss:/);
+    const tlsCa = redis.tlsCert!;
+    const w = new AsrWorker({ url: redis.url, tlsCa, engines: [new FakeAsrEngine()], claimMs: CLAIM_MS, maxAttempts: 3, heartbeatMs: 100, log: quiet });
+    await w.start();
+    const good = new RedisAsrEngine({ url: redis.url, tlsCa, deadlineMs: 5000, livenessPollMs: 100 });
+    const asr = await startAsr(loadConfig({}, [], {}), { engine: good, log: quiet });
+    await until(() => good.slots() === 1, 3000, 'a live worker over TLS');
+    expect(await asr.transcribe(audio(800), 'en', signal())).toBe('samples=800');
+    const untrusted = new RedisAsrEngine({ url: redis.url, deadlineMs: 5000, livenessPollMs: 100, connectWaitMs: 500 });
+    const asr2 = await startAsr(loadConfig({}, [], {}), { engine: untrusted, log: quiet });
+    expect(await code(asr2.transcribe(audio(800), 'en', signal()))).toBe('unavailable');
+    await Promise.all([asr.close(), asr2.close(), w.stop()]);
+    await redis.stop();
+  });
+});
+
 describe('QUEUE_URL selection', () => {
   it('validates the settings', () => {
     expect(() => loadConfig({ QUEUE_URL: 'http://localhost:6379' })).toThrow(/QUEUE_URL/);

@@ -190,9 +190,10 @@ export function redactUrl(url: string): string {
 /**
  * A connection that reconnects forever (at most 1 s apart) and, unless `queueWhileOffline`,
  * fails commands at once while disconnected instead of queueing them: a segment must get its
- * coded error now, not after the outage. `rediss://` turns TLS on; the URL's password is used.
+ * coded error now, not after the outage. `rediss://` turns TLS on (verified against the system's
+ * CAs, or `tlsCa`); the URL's password is used.
  */
-export function connectRedis(url: string, options: { queueWhileOffline?: boolean; name?: string } = {}): Redis {
+export function connectRedis(url: string, options: { queueWhileOffline?: boolean; name?: string; tlsCa?: Buffer } = {}): Redis {
   const extra: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: options.queueWhileOffline ?? false,
@@ -205,5 +206,6 @@ export function connectRedis(url: string, options: { queueWhileOffline?: boolean
     // RESP2: the reply shapes parsed here, and servers older than Redis 6 (no HELLO).
     protocol: 2,
   };
+  if (options.tlsCa && url.startsWith('rediss://')) extra.tls = { ca: options.tlsCa };
   return new Redis(url, extra);
 }

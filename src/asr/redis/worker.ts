@@ -41,6 +41,8 @@ export interface AsrWorkerOptions {
   /** QUEUE_URL. */
   url: string;
   prefix?: string;
+  /** CA certificate(s) for `rediss://` (QUEUE_TLS_CA); default: the system's. */
+  tlsCa?: Buffer;
   /** Loaded engines, one per slot (their count is the worker's concurrency). */
   engines: AsrEngine[];
   /** JOB_CLAIM_MS. */
@@ -99,8 +101,8 @@ export class AsrWorker {
     this.heartbeatMs = options.heartbeatMs ?? Math.min(1000, Math.max(50, Math.floor(options.claimMs / 3)));
     this.liveTtlMs = Math.max(5000, this.heartbeatMs * 3);
     this.member = JSON.stringify({ id: this.id, slots: options.engines.length, name: options.engines[0]!.name });
-    this.cmd = connectRedis(options.url, { name: `duet-worker-${this.id}` });
-    this.reader = connectRedis(options.url, { name: `duet-worker-${this.id}-jobs` });
+    this.cmd = connectRedis(options.url, { name: `duet-worker-${this.id}`, tlsCa: options.tlsCa });
+    this.reader = connectRedis(options.url, { name: `duet-worker-${this.id}-jobs`, tlsCa: options.tlsCa });
     for (const c of [this.cmd, this.reader]) c.on('error', () => undefined);
   }
 
