@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.js';
+import { AsrQueue } from '../queue.js';
 import { FakeAsrEngine } from '../../testing/fake-asr.js';
 import { hasRedisServer, TestRedis } from '../../testing/redis-server.js';
 import { createRemoteAsrEngine, startAsr, type AsrService } from '../index.js';
@@ -325,6 +326,39 @@ describe.skipIf(!hasRedisServer() && !inCi)('Redis over TLS (rediss://)', () => 
     expect(await code(asr2.transcribe(audio(800), 'en', signal()))).toBe('unavailable');
     await Promise.all([asr.close(), asr2.close(), w.stop()]);
     await redis.stop();
+  });
+});
+
+describe('the queue in front of a remote engine', () => {
+  it('runs as many jobs at once as the engine has slots, and more as soon as slots grow', async () => {
+    class Slotted extends FakeAsrEngine {
+      n = 2;
+      private listener: () => void = () => undefined;
+      slots() {
+        return this.n;
+      }
+      onSlotsChange(l: () => void) {
+        this.listener = l;
+      }
+      grow(n: number) {
+        this.n = n;
+        this.listener();
+      }
+    }
+    const engine = new Slotted({ manual: true });
+    const queue = new AsrQueue(engine, { maxQueued: 10, filter: (t) => t });
+    const results = Array.from({ length: 5 }, (_, i) => queue.enqueue(audio(100 + i), { language: 'en' }));
+    expect(engine.active).toBe(2);
+    expect(queue.pending).toBe(3);
+    engine.grow(4);
+    expect(engine.active).toBe(4);
+    engine.calls[0]!.resolve('a');
+    expect(await results[0]).toBe('a');
+    expect(engine.active).toBe(4);
+    for (const c of engine.calls.slice(1)) c.resolve('b');
+    expect(await Promise.all(results.slice(1))).toEqual(['b', 'b', 'b', 'b']);
+    expect(engine.maxActive).toBe(4);
+    await queue.close();
   });
 });
 
