@@ -55,6 +55,24 @@ export const ConfigSchema = z
     ASR_THREADS: intRange(0, 0, 256),
     ASR_QUEUE_MAX: intRange(64, 1, 10_000),
     WHISPER_BUILD_DIR: z.string().default('build/whisper'),
+    /**
+     * `redis://[:password@]host:port/db` or `rediss://…` (TLS): recognition goes to workers
+     * (`npm run worker`) through Redis Streams. Empty = the embedded whisper-server child.
+     */
+    QUEUE_URL: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^rediss?:\/\/[^\s]+$/.test(v), 'must be redis://… or rediss://…'),
+    /** PEM file of the CA that signed Redis' certificate (`rediss://` with a private CA); empty = the system's. */
+    QUEUE_TLS_CA: z.string().default(''),
+    /** Jobs one worker runs at once, each on its own whisper.cpp engine. */
+    WORKER_CONCURRENCY: intRange(1, 1, 64),
+    /** A job a worker has held this long without a sign of life is taken over by another worker. */
+    JOB_CLAIM_MS: intRange(10_000, 100, 3_600_000, 'ms'),
+    /** Deliveries of one job before it goes to the dead-letter stream (and its segment gets ""). */
+    JOB_MAX_ATTEMPTS: intRange(3, 1, 100),
+    /** A job not answered this long after it was queued gets "" and a coded error. */
+    JOB_DEADLINE_MS: intRange(30_000, 100, 3_600_000, 'ms'),
     SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
     SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
     SPEAKER_THRESHOLD: range(0.6, -1, 1),

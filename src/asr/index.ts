@@ -2,12 +2,13 @@
  * Speech recognition for the rest of the server: build the engine from the configuration
  * (or none: diarization-only mode), queue segments, filter hallucinations.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { fromRoot } from '../paths.js';
 import { AsrQueue } from './queue.js';
 import type { DeviceProbe } from './device.js';
+import { RedisAsrEngine } from './redis/engine.js';
 import { consoleAsrLog, type AsrEngine, type AsrLog } from './types.js';
 import { WhisperServerEngine, type RequestTimeout } from './whisper-server.js';
 import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
@@ -27,8 +28,14 @@ export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type Asr
 export { resolveDevice, systemDeviceProbe, type AsrDevice, type AsrDeviceChoice, type DeviceDecision, type DeviceProbe } from './device.js';
 export { CPU_REQUEST_TIMEOUT, GPU_REQUEST_TIMEOUT, WhisperServerEngine, type RequestTimeout, type WhisperServerOptions } from './whisper-server.js';
 export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';
+export { RedisAsrEngine, type RedisAsrEngineOptions } from './redis/engine.js';
+export { AsrWorker, type AsrWorkerOptions } from './redis/worker.js';
+export { RemoteAsrError, type RemoteAsrErrorCode } from './redis/streams.js';
 
-type AsrConfig = Pick<Config, 'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR'>;
+type AsrConfig = Pick<
+  Config,
+  'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR' | 'QUEUE_URL' | 'QUEUE_TLS_CA' | 'JOB_DEADLINE_MS'
+>;
 
 /** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
 export function asrModelPath(config: AsrConfig): string | null {
@@ -78,6 +85,26 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
   });
 }
 
+/**
+ * With QUEUE_URL: recognition by workers through Redis Streams (the model lives on the
+ * workers, so only `ASR_MODEL=none` turns it off here), or null in diarization-only mode.
+ */
+export function createRemoteAsrEngine(
+  config: Pick<Config, 'ASR_MODEL' | 'QUEUE_URL' | 'QUEUE_TLS_CA' | 'JOB_DEADLINE_MS'>,
+  log: AsrLog = consoleAsrLog,
+): RedisAsrEngine | null {
+  if (config.ASR_MODEL === 'none' || config.ASR_MODEL === '') {
+    log('info', 'ASR_MODEL=none: speech recognition off (diarization only)');
+    return null;
+  }
+  return new RedisAsrEngine({ url: config.QUEUE_URL, tlsCa: queueTlsCa(config), deadlineMs: config.JOB_DEADLINE_MS, log });
+}
+
+/** The QUEUE_TLS_CA file's contents, or undefined (the system's CAs). */
+export function queueTlsCa(config: Pick<Config, 'QUEUE_TLS_CA'>): Buffer | undefined {
+  return config.QUEUE_TLS_CA ? readFileSync(fromRoot(config.QUEUE_TLS_CA)) : undefined;
+}
+
 /** Process-wide speech recognition, ready to use: what the pipeline needs. */
 export interface AsrService {
   /** For `model_loaded.models.asr`: e.g. `whisper.cpp base (cpu, 2 threads)`, or null (diarization only). */
@@ -95,7 +122,7 @@ export interface AsrService {
  */
 export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { engine?: AsrEngine | null } = {}): Promise<AsrService> {
   const log = options.log ?? consoleAsrLog;
-  let engine = options.engine !== undefined ? options.engine : createAsrEngine(config, options);
+  let engine = options.engine !== undefined ? options.engine : config.QUEUE_URL ? createRemoteAsrEngine(config, log) : createAsrEngine(config, options);
   if (engine) {
     try {
       await engine.load();

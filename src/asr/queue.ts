@@ -1,7 +1,8 @@
 /**
  * The speech-recognition queue shared by every connection: one lane per session, served in
- * turn, one job at a time per engine (whisper.cpp's context is not re-entrant, and on a CPU two
- * jobs at once would only split the cores between them).
+ * turn, one job at a time per local engine (whisper.cpp's context is not re-entrant, and on a CPU
+ * two jobs at once would only split the cores between them); a remote engine (Redis workers)
+ * takes as many as its `slots()`, so jobs wait here, in fair order, not in the remote backlog.
  *
  * - Fairness: the next job comes from the lane served least recently (a round-robin whose order
  *   favours the session that has waited longest since its last turn). So a session's next
@@ -74,7 +75,8 @@ const OVERLOAD_LOG_INTERVAL_MS = 5000;
 
 class Lane implements AsrLane {
   readonly waiting: Job[] = [];
-  running = false;
+  /** This lane's jobs in the engine now. */
+  running = 0;
   closed = false;
   /** When this lane's last job started, as the queue's serial number (-1: never). */
   lastServed = -1;
@@ -82,7 +84,7 @@ class Lane implements AsrLane {
   constructor(private readonly queue: AsrQueue) {}
 
   get pending(): number {
-    return this.waiting.length + (this.running ? 1 : 0);
+    return this.waiting.length + this.running;
   }
 
   get capacity(): number {
@@ -107,7 +109,7 @@ export class AsrQueue {
   private served = 0;
   private defaultLane: Lane | null = null;
   private waitingTotal = 0;
-  private running: Job | null = null;
+  private readonly running = new Set<Job>();
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private closed = false;
@@ -119,6 +121,7 @@ export class AsrQueue {
     private readonly options: AsrQueueOptions,
   ) {
     this.filter = options.filter ?? cleanRecognition;
+    engine?.onSlotsChange?.(() => this.pump());
   }
 
   /** The engine's name, or null in diarization-only mode. */
@@ -133,7 +136,7 @@ export class AsrQueue {
 
   /** True while a job runs in the engine. */
   get busy(): boolean {
-    return this.running !== null;
+    return this.running.size > 0;
   }
 
   /** Open lanes. */
@@ -235,21 +238,24 @@ export class AsrQueue {
     }
   }
 
-  /** Starts the next job: from the lane with work that was served least recently. */
+  /** Starts jobs while the engine has free slots, each from the lane with work served least recently. */
   private pump(): void {
-    if (this.running || !this.engine) return;
-    let next: Lane | null = null;
-    for (const lane of this.lanes) {
-      if (lane.waiting.length > 0 && (next === null || lane.lastServed < next.lastServed)) next = lane;
+    const engine = this.engine;
+    if (!engine) return;
+    while (this.running.size < Math.max(1, engine.slots?.() ?? 1)) {
+      let next: Lane | null = null;
+      for (const lane of this.lanes) {
+        if (lane.waiting.length > 0 && (next === null || lane.lastServed < next.lastServed)) next = lane;
+      }
+      if (!next) return;
+      const job = next.waiting.shift()!;
+      this.waitingTotal--;
+      next.lastServed = this.served++;
+      next.running++;
+      if (this.running.size === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+      this.running.add(job);
+      void this.runJob(engine, job);
     }
-    if (!next) return;
-    const job = next.waiting.shift()!;
-    this.waitingTotal--;
-    next.lastServed = this.served++;
-    next.running = true;
-    this.running = job;
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    void this.runJob(this.engine, job);
   }
 
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
@@ -261,9 +267,9 @@ export class AsrQueue {
       job.reject(job.signal?.aborted ? abortError() : err);
     } finally {
       job.detach();
-      job.lane.running = false;
-      this.running = null;
-      this.markIdle();
+      job.lane.running--;
+      this.running.delete(job);
+      if (this.running.size === 0) this.markIdle();
       this.pump();
     }
   }

@@ -35,7 +35,15 @@ export interface AsrEngine {
    * Rejects with an AbortError when `signal` aborts, with an `AsrEngineError` when the engine
    * failed on this job (it heals itself for the next ones).
    */
-  transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal }): Promise<AsrResult>;
+  transcribe(samples: Float32Array, options: AsrJobOptions): Promise<AsrResult>;
+  /**
+   * Jobs the engine takes at once; absent = 1 (a local whisper.cpp context is not re-entrant).
+   * A remote engine reports its live workers × their concurrency, so the queue in front keeps
+   * no more than that outstanding and its fairness decides the order, not the remote backlog.
+   */
+  slots?(): number;
+  /** Called whenever `slots()` may have changed (a worker joined or left). */
+  onSlotsChange?(listener: () => void): void;
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -62,4 +70,12 @@ export class AsrEngineError extends Error {
 /** The AbortError every ASR layer rejects with when a caller's signal aborts. */
 export function abortError(): Error {
   return new DOMException('transcription aborted', 'AbortError');
+}
+
+export interface AsrJobOptions {
+  language: string;
+  signal?: AbortSignal;
+  /** Opaque ids a remote engine carries with the job (for logs and metrics); never the access token. */
+  session?: string;
+  conversation?: string;
 }
