@@ -10,7 +10,7 @@
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { hasWindowedEmbedding } from './builtin.js';
 import { adaptProfile, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
-import type { SpeakerProfile } from './profile.js';
+import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
 
 export interface AssignerOptions {

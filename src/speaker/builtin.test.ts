@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinSpeakerEncoder } from './builtin.js';
-import { DEV_LIBRISPEECH_DIR, utterance } from './dev-utterances.js';
+import { DEV_LIBRISPEECH_DIR, utterance } from '../testing/dev-utterances.js';
 import { cosine } from './matcher.js';
 
 describe.skipIf(!existsSync(DEV_LIBRISPEECH_DIR))('BuiltinSpeakerEncoder on real speech', () => {

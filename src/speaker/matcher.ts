@@ -5,7 +5,7 @@
  * a few hundred comparisons per segment its cost is negligible next to feature extraction).
  */
 import { similarity as sim } from 'ml-distance';
-import type { SpeakerProfile } from './profile.js';
+import type { SpeakerProfile } from './types.js';
 
 export type SpeakerId = 0 | 1;
 
@@ -33,6 +33,11 @@ export function profileSimilarity(embedding: Float32Array, profile: SpeakerProfi
   let best = -1;
   for (const e of profile.embeddings) best = Math.max(best, cosine(embedding, e));
   return profile.embeddings.length ? 0.5 * (whole + best) : whole;
+}
+
+/** Similarity of two profiles: symmetric mean of each whole embedding scored against the other. */
+export function profilesSimilarity(a: SpeakerProfile, b: SpeakerProfile): number {
+  return 0.5 * (profileSimilarity(a.mean, b) + profileSimilarity(b.mean, a));
 }
 
 /** Scores against both profiles and applies the threshold. */

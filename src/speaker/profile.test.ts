@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { concat } from '../testing/signals.js';
-import { DEV_LIBRISPEECH_DIR, utterance } from './dev-utterances.js';
+import { DEV_LIBRISPEECH_DIR, utterance } from '../testing/dev-utterances.js';
 import { enrollSpeaker, subWindowStarts, type SpeakerProfile } from './profile.js';
 
 describe('subWindowStarts', () => {

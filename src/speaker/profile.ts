@@ -2,22 +2,11 @@
  * Enrollment: a speaker profile from speech-only audio, and the reasons enrollment fails.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { profileSimilarity } from './matcher.js';
-import type { SpeakerEncoder } from './types.js';
+import { profilesSimilarity } from './matcher.js';
+import type { SpeakerEncoder, SpeakerProfile } from './types.js';
 
-/** An enrolled voice. Embeddings are personal data: never log them. */
-export interface SpeakerProfile {
-  /** Encoder that made the embeddings (profiles of different encoders are not comparable). */
-  encoder: string;
-  /** Embedding of all the enrollment speech. */
-  mean: Float32Array;
-  /** Embeddings of overlapping sub-windows of the enrollment speech. */
-  embeddings: Float32Array[];
-  /** Seconds of speech the profile was built from. */
-  speechSeconds: number;
-  /** Segments folded in by slow adaptation. */
-  adaptedSegments: number;
-}
+export type { SpeakerProfile } from './types.js';
+export { profilesSimilarity } from './matcher.js';
 
 export type EnrollmentFailure = 'too_short' | 'too_quiet' | 'too_similar';
 
@@ -56,11 +45,6 @@ export const DEFAULT_ENROLLMENT: Readonly<EnrollmentOptions> = Object.freeze({
   hopS: 1.25,
   tooSimilarBound: 0.7,
 });
-
-/** Similarity of two profiles: symmetric mean of each whole embedding scored against the other. */
-export function profilesSimilarity(a: SpeakerProfile, b: SpeakerProfile): number {
-  return 0.5 * (profileSimilarity(a.mean, b) + profileSimilarity(b.mean, a));
-}
 
 /** Start samples of the sub-windows covering `n` samples (the last one ends at `n`). */
 export function subWindowStarts(n: number, window: number, hop: number): number[] {

@@ -13,3 +13,17 @@ export interface SpeakerEncoder {
   /** Idempotent. */
   close(): Promise<void>;
 }
+
+/** An enrolled voice. Embeddings are personal data: never log them. */
+export interface SpeakerProfile {
+  /** Encoder that made the embeddings (profiles of different encoders are not comparable). */
+  encoder: string;
+  /** Embedding of all the enrollment speech. */
+  mean: Float32Array;
+  /** Embeddings of overlapping sub-windows of the enrollment speech. */
+  embeddings: Float32Array[];
+  /** Seconds of speech the profile was built from. */
+  speechSeconds: number;
+  /** Segments folded in by slow adaptation. */
+  adaptedSegments: number;
+}

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
-import { CORPUS_DIR } from '../testing/paths.js';
+import { CORPUS_DIR } from './paths.js';
 
 export const DEV_LIBRISPEECH_DIR = join(CORPUS_DIR, 'librispeech');
 
