@@ -92,7 +92,7 @@ export class SpeakerAssigner {
 
   private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
     const embedding = await this.encoder.embed(samples);
-    return { embedding, match: matchSpeaker(embedding, this.profiles, this.opts.threshold) };
+    return { embedding, match: matchSpeaker(embedding, this.profiles, this.opts.threshold, this.encoder.scoreNorm) };
   }
 
   private maybeAdapt(embedding: Float32Array, match: MatchResult): void {
@@ -112,7 +112,8 @@ export class SpeakerAssigner {
     const hop = Math.round(o.hopS * SAMPLE_RATE);
     const windows = await this.windows(speech, win, hop);
     if (windows.length < 2) return [];
-    const scores = windows.map((w) => [profileSimilarity(w.embedding, p0), profileSimilarity(w.embedding, p1)] as const);
+    const norm = this.encoder.scoreNorm;
+    const scores = windows.map((w) => [profileSimilarity(w.embedding, p0, norm), profileSimilarity(w.embedding, p1, norm)] as const);
     const labels = viterbi2(scores, o.switchPenalty);
     // Change point between windows i-1 and i: midway between their centres.
     let bounds: Array<{ start: number; label: number }> = [{ start: 0, label: labels[0]! }];

@@ -78,7 +78,7 @@ export async function enrollSpeaker(
   for (const s of subWindowStarts(speech.length, win, hop)) embeddings.push(await encoder.embed(speech.subarray(s, Math.min(speech.length, s + win))));
   const profile: SpeakerProfile = { encoder: encoder.name, mean, embeddings, speechSeconds, adaptedSegments: 0 };
   const other = opts.other && opts.other.encoder === encoder.name ? opts.other : null;
-  const similarityToOther = other ? profilesSimilarity(profile, other) : null;
+  const similarityToOther = other ? profilesSimilarity(profile, other, encoder.scoreNorm) : null;
   if (similarityToOther !== null && similarityToOther > o.tooSimilarBound) {
     return { ok: false, reason: 'too_similar', speechSeconds, similarityToOther };
   }

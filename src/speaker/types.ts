@@ -1,3 +1,5 @@
+import type { ScoreNormalizer } from './snorm.js';
+
 /** Speaker-embedding model boundary. */
 export interface SpeakerEncoder {
   /** Short name reported in `model_loaded.models.speaker`, e.g. `builtin-mfcc-lda`. */
@@ -10,6 +12,11 @@ export interface SpeakerEncoder {
    * comparable by cosine similarity with other embeddings of the same encoder.
    */
   embed(samples: Float32Array): Promise<Float32Array>;
+  /**
+   * Cohort score normalisation for this encoder's embeddings, once loaded (null or absent:
+   * raw cosine). The matcher, the assigner and enrollment's `too_similar` check all use it.
+   */
+  readonly scoreNorm?: ScoreNormalizer | null;
   /** Idempotent. */
   close(): Promise<void>;
 }
