@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SpeakerAssigner, enforceMinLength, viterbi2 } from './assigner.js';
+import { DEFAULT_ASSIGNER, SpeakerAssigner, decideShortTurn, enforceMinLength, viterbi2 } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { concat } from '../testing/signals.js';
 import { DEV_LIBRISPEECH_DIR, utterance } from '../testing/dev-utterances.js';
@@ -20,6 +20,30 @@ describe('enforceMinLength', () => {
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 50, label: 1 }, { start: 55, label: 0 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
     expect(enforceMinLength([{ start: 0, label: 1 }, { start: 5, label: 0 }, { start: 60, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }, { start: 60, label: 1 }]);
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 95, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
+  });
+});
+
+describe('decideShortTurn', () => {
+  const o = DEFAULT_ASSIGNER;
+  it('keeps a clear short turn as scored', () => {
+    expect(decideShortTurn({ similarity: [0.8, 0.1], previous: null }, o)).toBe(0);
+    expect(decideShortTurn({ similarity: [0.8, 0.1], previous: { speakerId: 0, similarity: 0.7 } }, o)).toBe(0);
+  });
+
+  it('gives a weak, unlike short turn to the other speaker than the neighbour', () => {
+    // Scores alone: below the threshold, barely apart. After speaker 0, and unlike that part.
+    expect(decideShortTurn({ similarity: [0.35, 0.4], previous: null }, o)).toBeNull();
+    expect(decideShortTurn({ similarity: [0.35, 0.4], previous: { speakerId: 0, similarity: 0.1 } }, o)).toBe(1);
+    expect(decideShortTurn({ similarity: [0.4, 0.35], previous: { speakerId: 1, similarity: 0.1 } }, o)).toBe(0);
+  });
+
+  it('keeps the neighbour’s speaker when the short turn sounds like that part', () => {
+    expect(decideShortTurn({ similarity: [0.4, 0.35], previous: { speakerId: 0, similarity: 0.95 } }, o)).toBe(0);
+  });
+
+  it('stays null when nothing decides, or when the voice is like neither', () => {
+    expect(decideShortTurn({ similarity: [0.3, 0.3], previous: { speakerId: 0, similarity: 0.6 } }, { ...o, alternationBonus: 0 })).toBeNull();
+    expect(decideShortTurn({ similarity: [0.02, -0.1], previous: { speakerId: 1, similarity: 0 } }, o)).toBeNull();
   });
 });
 

@@ -6,10 +6,16 @@
  * enrolled speakers (per-window cost = −similarity, a fixed penalty per switch) finds change
  * points, parts shorter than `minPartS` are merged into a neighbour, and each remaining part
  * is re-embedded whole for its real similarity pair.
+ *
+ * Short turns ("yes", "right", "mm-hmm": under `shortTurnS`) carry too little voice for their
+ * score alone. For them the decision also weighs (see `decideShortTurn`): the neighbouring turn
+ * — two people alternate far more often than one speaks twice — and the change scan between
+ * the short turn and that neighbour, scored like the profiles but within the conversation's
+ * own room and microphone. A short turn that stays uncertain is left null.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { hasWindowedEmbedding } from './builtin.js';
-import { adaptProfile, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
+import { adaptProfile, cosine, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
 import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
 
@@ -25,6 +31,17 @@ export interface AssignerOptions {
   minPartS: number;
   /** Slow, margin-gated profile adaptation (off by default). */
   adapt: boolean;
+  /** Segments shorter than this, seconds, are decided with their neighbour's help. */
+  shortTurnS: number;
+  /** The neighbouring part counts only if it ended at most this long before, seconds. */
+  contextS: number;
+  /** Similarity added to the speaker who did not speak the neighbouring part. */
+  alternationBonus: number;
+  /** Weight of the change scan (similarity to the neighbouring part, minus the threshold). */
+  changeWeight: number;
+  /** A short turn's best similarity must reach this, and its decision margin `shortMargin`. */
+  shortFloor: number;
+  shortMargin: number;
 }
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
@@ -34,7 +51,42 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   switchPenalty: 1.0,
   minPartS: 1.0,
   adapt: false,
+  shortTurnS: 1.2,
+  contextS: 6,
+  alternationBonus: 0.15,
+  changeWeight: 0.5,
+  shortFloor: 0.1,
+  shortMargin: 0.1,
 });
+
+/** What a short turn is decided from (all similarities on the matcher's scale). */
+export interface ShortTurnEvidence {
+  /** The short turn's similarity to speaker 0 and 1. */
+  similarity: [number, number];
+  /** The neighbouring part's speaker and the short turn's similarity to that part, if any. */
+  previous: { speakerId: SpeakerId; similarity: number } | null;
+}
+
+/**
+ * Speaker of a short turn, or null: each speaker's score is its similarity, plus
+ * `alternationBonus` for the one who did not speak the neighbouring part, plus
+ * ±`changeWeight` × (similarity to that part − threshold) — alike → the same speaker again,
+ * unlike → the other. The best must reach `shortFloor` and lead by `shortMargin`. Pure.
+ */
+export function decideShortTurn(e: ShortTurnEvidence, o: Pick<AssignerOptions, 'threshold' | 'alternationBonus' | 'changeWeight' | 'shortFloor' | 'shortMargin'>): SpeakerId | null {
+  const d: [number, number] = [e.similarity[0], e.similarity[1]];
+  if (e.previous) {
+    const prev = e.previous.speakerId;
+    const other = prev === 0 ? 1 : 0;
+    d[other] += o.alternationBonus;
+    const change = o.changeWeight * (e.previous.similarity - o.threshold);
+    d[prev] += change;
+    d[other] -= change;
+  }
+  const best: SpeakerId = d[1] > d[0] ? 1 : 0;
+  if (e.similarity[best] < o.shortFloor || Math.abs(d[0] - d[1]) < o.shortMargin) return null;
+  return best;
+}
 
 export interface SegmentAudio {
   /** Speech bounds, absolute sample indices. */
@@ -57,6 +109,8 @@ export class SpeakerAssigner {
   private readonly encoder: SpeakerEncoder;
   private readonly opts: AssignerOptions;
   private readonly profiles: [SpeakerProfile | null, SpeakerProfile | null] = [null, null];
+  /** The last attributed part (its embedding stays in memory only, never logged). */
+  private last: { speakerId: SpeakerId; endSample: number; embedding: Float32Array } | null = null;
 
   constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
     this.encoder = encoder;
@@ -66,6 +120,7 @@ export class SpeakerAssigner {
   /** Sets (or with null clears) a speaker's profile; re-registering replaces it. */
   setProfile(id: SpeakerId, profile: SpeakerProfile | null): void {
     this.profiles[id] = profile;
+    this.last = null;
   }
 
   getProfile(id: SpeakerId): SpeakerProfile | null {
@@ -83,11 +138,32 @@ export class SpeakerAssigner {
     const whole = await this.score(speech);
     const parts = await this.split(speech, seg.startSample, seg.endSample);
     if (parts.length < 2) {
-      const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...whole.match }];
+      const match = this.shortTurn(seg, whole.embedding, whole.match);
+      const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...match }];
       this.maybeAdapt(whole.embedding, whole.match);
+      this.remember(match.speakerId, seg.endSample, whole.embedding);
       return result;
     }
+    const tail = parts[parts.length - 1]!;
+    if (tail.speakerId !== null) {
+      const from = Math.max(0, tail.startSample - seg.audioStartSample);
+      this.remember(tail.speakerId, tail.endSample, await this.encoder.embed(seg.audio.subarray(from, Math.max(from + 1, tail.endSample - seg.audioStartSample))));
+    }
     return parts;
+  }
+
+  /** A short segment's match, decided with the neighbouring part's help (see `decideShortTurn`). */
+  private shortTurn(seg: SegmentAudio, embedding: Float32Array, match: MatchResult): MatchResult {
+    const o = this.opts;
+    if ((seg.endSample - seg.startSample) / SAMPLE_RATE >= o.shortTurnS || !this.profiles[0] || !this.profiles[1]) return match;
+    const last = this.last && seg.startSample - this.last.endSample <= o.contextS * SAMPLE_RATE ? this.last : null;
+    const norm = this.encoder.scoreNorm;
+    const previous = last ? { speakerId: last.speakerId, similarity: norm ? norm.similarity(embedding, last.embedding) : cosine(embedding, last.embedding) } : null;
+    return { ...match, speakerId: decideShortTurn({ similarity: match.similarity, previous }, o) };
+  }
+
+  private remember(speakerId: SpeakerId | null, endSample: number, embedding: Float32Array): void {
+    if (speakerId !== null) this.last = { speakerId, endSample, embedding };
   }
 
   private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {

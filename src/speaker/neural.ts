@@ -11,6 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { speakerModel } from '../models/catalog.js';
+import { calibratedFromHalves, type ScoreNormalizer } from './snorm.js';
 import type { SpeakerEncoder } from './types.js';
 
 /** The audio rate the whole pipeline runs at. */
@@ -263,7 +264,19 @@ export interface NeuralSpeakerEncoderOptions {
   numThreads?: number;
   /** Where `sherpa-onnx-node` comes from (tests). */
   loadAddon?: () => SherpaSpeakerModule;
+  /**
+   * Cohort voices for score normalisation: one clip (≥ 2 s) per speaker, none of them users.
+   * At load each clip is embedded in two halves, and the AS-norm scale is calibrated on them
+   * (`calibratedFromHalves`) so that the configured threshold (0.6) sits at their equal-error
+   * point. Absent, or fewer than three clips: raw cosine.
+   */
+  cohort?: () => Promise<Float32Array[]>;
 }
+
+/** Highest cohort scores per side used by the neural path's AS-norm (a small shipped cohort). */
+const NEURAL_TOP_K = 10;
+/** The calibrated decision point of normalised scores (the server's default threshold). */
+const NEURAL_THRESHOLD = 0.6;
 
 /** `campplus-en-voxceleb (sherpa-onnx)` for a catalog model, else the file's stem. */
 export function neuralEncoderName(modelPath: string): string {
@@ -278,12 +291,15 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
   private readonly loadAddon: () => SherpaSpeakerModule;
   private extractor: SherpaExtractor | null = null;
   private meta: SpeakerModelMetadata | null = null;
+  private readonly cohortSource: (() => Promise<Float32Array[]>) | undefined;
+  scoreNorm: ScoreNormalizer | null = null;
 
   constructor(options: NeuralSpeakerEncoderOptions) {
     this.modelPath = options.modelPath;
     this.name = options.name ?? neuralEncoderName(options.modelPath);
     this.numThreads = options.numThreads ?? 1;
     this.loadAddon = options.loadAddon ?? loadSherpaOnnx;
+    this.cohortSource = options.cohort;
   }
 
   /** Embedding dimension (from the loaded extractor). */
@@ -320,6 +336,17 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
     }
     this.meta = meta;
     this.extractor = extractor;
+    if (this.cohortSource) {
+      const clips = (await this.cohortSource()).filter((c) => c.length >= 2 * SAMPLE_RATE);
+      if (clips.length >= 3) {
+        const halves: Array<[Float32Array, Float32Array]> = [];
+        for (const c of clips) {
+          const mid = Math.floor(c.length / 2);
+          halves.push([await this.embed(c.subarray(0, mid)), await this.embed(c.subarray(mid))]);
+        }
+        this.scoreNorm = calibratedFromHalves(halves, NEURAL_TOP_K, NEURAL_THRESHOLD);
+      }
+    }
   }
 
   async embed(samples: Float32Array): Promise<Float32Array> {
@@ -342,6 +369,7 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
   async close(): Promise<void> {
     // The native extractor is freed by its finalizer once unreferenced.
     this.extractor = null;
+    this.scoreNorm = null;
   }
 }
 

@@ -2,7 +2,7 @@
  * Enrollment: a speaker profile from speech-only audio, and the reasons enrollment fails.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { profilesSimilarity } from './matcher.js';
+import { cosine, profilesSimilarity } from './matcher.js';
 import type { SpeakerEncoder, SpeakerProfile } from './types.js';
 
 export type { SpeakerProfile } from './types.js';
@@ -55,6 +55,41 @@ export function subWindowStarts(n: number, window: number, hop: number): number[
   return starts;
 }
 
+/** RMS level of a stretch of audio, dBFS. */
+function levelDb(x: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i]! * x[i]!;
+  return 10 * Math.log10(e / Math.max(1, x.length) + 1e-12);
+}
+
+/**
+ * Quality of each enrollment sub-window in [0, 1]: how much it agrees with the others (mean
+ * similarity, floored at 0) times a level term that falls from 1 to 0 between 10 and 25 dB
+ * under the loudest window (a far, quiet or mostly-pause stretch, or another voice). Pure.
+ */
+export function windowQuality(embeddings: readonly Float32Array[], levelsDb: readonly number[], similarity: (a: Float32Array, b: Float32Array) => number): number[] {
+  const n = embeddings.length;
+  if (n < 3) return embeddings.map(() => 1);
+  const top = Math.max(...levelsDb);
+  return embeddings.map((e, i) => {
+    let agree = 0;
+    for (let j = 0; j < n; j++) if (j !== i) agree += similarity(e, embeddings[j]!);
+    const level = Math.min(1, Math.max(0, (25 - (top - levelsDb[i]!)) / 15));
+    return Math.max(0, agree / (n - 1)) * level;
+  });
+}
+
+/**
+ * The sub-windows worth matching against: those of at least half the best quality, and never
+ * fewer than half of them (the best first kept in time order).
+ */
+export function keepBest<T>(items: readonly T[], quality: readonly number[]): T[] {
+  const best = Math.max(...quality);
+  const order = quality.map((q, i) => [q, i] as const).sort((a, b) => b[0] - a[0]);
+  const keep = new Set(order.filter(([q], r) => q >= 0.5 * best || r < Math.ceil(items.length / 2)).map(([, i]) => i));
+  return items.filter((_, i) => keep.has(i));
+}
+
 /**
  * Builds a profile from the speech-only enrollment audio, checking, in order: no speech at all
  * (`too_quiet`), under `minSpeechS` (`too_short`), and near-identical to `other`
@@ -74,8 +109,15 @@ export async function enrollSpeaker(
   const mean = await encoder.embed(speech);
   const win = Math.round(o.windowS * SAMPLE_RATE);
   const hop = Math.round(o.hopS * SAMPLE_RATE);
-  const embeddings: Float32Array[] = [];
-  for (const s of subWindowStarts(speech.length, win, hop)) embeddings.push(await encoder.embed(speech.subarray(s, Math.min(speech.length, s + win))));
+  const all: Float32Array[] = [];
+  const levelsDb: number[] = [];
+  for (const s of subWindowStarts(speech.length, win, hop)) {
+    const w = speech.subarray(s, Math.min(speech.length, s + win));
+    all.push(await encoder.embed(w));
+    levelsDb.push(levelDb(w));
+  }
+  const quality = windowQuality(all, levelsDb, (a, b) => (encoder.scoreNorm ? encoder.scoreNorm.similarity(a, b) : cosine(a, b)));
+  const embeddings = keepBest(all, quality);
   const profile: SpeakerProfile = { encoder: encoder.name, mean, embeddings, speechSeconds, adaptedSegments: 0 };
   const other = opts.other && opts.other.encoder === encoder.name ? opts.other : null;
   const similarityToOther = other ? profilesSimilarity(profile, other, encoder.scoreNorm) : null;

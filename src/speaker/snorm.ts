@@ -85,3 +85,42 @@ export class ScoreNormalizer {
 export function scaleFor(atNorm: number, threshold: number): number {
   return atNorm / Math.atanh(threshold);
 }
+
+/** Threshold of equal false-accept and false-reject rates between two score lists. */
+export function equalErrorThreshold(target: readonly number[], nontarget: readonly number[]): number {
+  const all = [...target.map((s) => [s, 1] as const), ...nontarget.map((s) => [s, 0] as const)].sort((a, b) => a[0] - b[0]);
+  let fn = 0;
+  let fp = nontarget.length;
+  let best = { gap: Infinity, threshold: 0 };
+  for (let i = 0; i < all.length; i++) {
+    if (all[i]![1] === 1) fn++;
+    else fp--;
+    const gap = Math.abs(fn / Math.max(1, target.length) - fp / Math.max(1, nontarget.length));
+    if (gap < best.gap) best = { gap, threshold: (all[i]![0] + (all[i + 1]?.[0] ?? all[i]![0])) / 2 };
+  }
+  return best.threshold;
+}
+
+/**
+ * A normaliser calibrated from the cohort itself, for an encoder with no stored calibration
+ * (the neural path): each cohort speaker gives two embeddings (two halves of one clip); the
+ * same-speaker pairs and the different-speaker pairs are AS-normalised against the rest of
+ * the cohort (both speakers of a trial left out), and the scale puts their equal-error point
+ * at `threshold`.
+ */
+export function calibratedFromHalves(halves: ReadonlyArray<readonly [Float32Array, Float32Array]>, topK: number, threshold: number): ScoreNormalizer {
+  if (halves.length < 3) throw new Error('cohort calibration needs at least three speakers');
+  const target: number[] = [];
+  const nontarget: number[] = [];
+  for (let i = 0; i < halves.length; i++) {
+    for (let j = i; j < halves.length; j++) {
+      const rest = halves.filter((_, k) => k !== i && k !== j).flatMap((h) => [h[0], h[1]]);
+      const norm = new ScoreNormalizer(rest, { topK, scale: 1 });
+      const a = halves[i]![0];
+      const b = halves[j]![1];
+      (i === j ? target : nontarget).push(norm.normalize(cos(a, b), a, b));
+    }
+  }
+  const atNorm = Math.max(0.1, equalErrorThreshold(target, nontarget));
+  return new ScoreNormalizer(halves.flatMap((h) => [h[0], h[1]]), { topK, scale: scaleFor(atNorm, threshold) });
+}
