@@ -45,11 +45,17 @@ export const ConfigSchema = z.object({
   SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
   SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
   SPEAKER_THRESHOLD: num(0.6).pipe(z.number().min(-1).max(1)),
-  /** Frames quieter than this (dBFS) are not speech. */
-  RMS_GATE_DBFS: num(-50),
-  /** Frames whose log-spectral variance is below this are too flat to be speech. */
-  VARIANCE_GATE: num(20),
-  VAD_THRESHOLD: num(0.5),
+  /** Absolute floor: frames quieter than this (dBFS) are digital silence, whatever the VAD says. */
+  RMS_GATE_DBFS: num(-80).pipe(z.number().min(-120).max(0)),
+  /** Frames whose log-spectral variance (dB²) is below this are too flat to be speech, unless the VAD is confident. */
+  VARIANCE_GATE: num(8).pipe(z.number().min(0).max(200)),
+  /** Frames must be at least this many dB above the tracked noise floor. */
+  NOISE_MARGIN_DB: num(5).pipe(z.number().min(0).max(40)),
+  /** Frames more than this many dB below the conversation's tracked speech level are far voices; 0 = off. */
+  FAR_BELOW_SPEECH_DB: num(0).pipe(z.number().min(0).max(60)),
+  VAD_THRESHOLD: num(0.5).pipe(z.number().gt(0).max(1)),
+  /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */
+  VAD_NEGATIVE_THRESHOLD: num(0.1).pipe(z.number().gt(0).max(1)),
   SILENCE_MS: int(500),
   MAX_SEGMENT_MS: int(7000),
   PRE_ROLL_MS: int(200),
@@ -95,6 +101,9 @@ export function loadConfig(
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
+  }
+  if (parsed.data.VAD_NEGATIVE_THRESHOLD > parsed.data.VAD_THRESHOLD) {
+    throw new Error('invalid configuration: VAD_NEGATIVE_THRESHOLD: must be at most VAD_THRESHOLD');
   }
   return Object.freeze(parsed.data);
 }

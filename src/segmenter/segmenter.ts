@@ -5,7 +5,12 @@
  *
  * Rules (all durations converted to samples at 16 kHz):
  * - A frame is speech when it passed the gates and its probability reaches `threshold`, or,
- *   while a segment is open, `negativeThreshold` (hysteresis).
+ *   while a segment is open, `negativeThreshold` (hysteresis). The hysteresis also runs
+ *   backwards: when a segment opens, the frames just before it (at most `onsetLookBackMs`)
+ *   that passed the gates and reach `negativeThreshold` join it, because the model is often
+ *   slow to rise on a soft onset (0.15–0.3 for the first 0.2–0.3 s of a turn, measured on
+ *   real and read speech). This is the one hysteresis of the code base: enrollment runs the
+ *   same segmenter (see `collectSpeech`).
  * - A segment opens at its first speech frame and closes once `silenceMs` have passed since
  *   the end of its last speech frame. It is kept only if its speech frames add up to at least
  *   `minSpeechMs` (a 0.3 s "Yes." is far above that; isolated 32–64 ms clicks are not).
@@ -26,7 +31,7 @@ import { SAMPLE_RATE } from '../audio/constants.js';
 export interface SegmenterOptions {
   /** Speech probability a frame needs to open a segment. Default 0.5. */
   threshold?: number;
-  /** Probability that keeps an open segment's frames speech. Default `threshold − 0.15`. */
+  /** Probability that keeps an open segment's frames speech. Default 0.1 (or `threshold` if lower). */
   negativeThreshold?: number;
   /** Non-speech after the last speech frame that closes a segment. Default 500 ms. */
   silenceMs?: number;
@@ -40,6 +45,8 @@ export interface SegmenterOptions {
    * to a second earlier. Default 96 ms.
    */
   earlyCutPauseMs?: number;
+  /** Frames before an opening frame that may join it by the hysteresis. Default 300 ms. */
+  onsetLookBackMs?: number;
   /** Audio kept before the first speech frame. Default 200 ms. */
   preRollMs?: number;
   /** Audio kept after the last speech frame (at most; none at a cut). Default 100 ms. */
@@ -83,6 +90,7 @@ interface FrameRecord {
   samples: Float32Array;
   rmsDbfs: number;
   prob: number;
+  gatePass: boolean;
   speech: boolean;
 }
 
@@ -104,6 +112,7 @@ interface Resolved {
   maxSegmentSamples: number;
   cutSearchSamples: number;
   earlyCutPauseSamples: number;
+  onsetLookBackSamples: number;
   preRollSamples: number;
   tailSamples: number;
   minSpeechSamples: number;
@@ -118,7 +127,7 @@ function resolve(o: SegmenterOptions): Resolved {
   };
   const threshold = o.threshold ?? 0.5;
   if (!(threshold > 0 && threshold <= 1)) throw new Error('segmenter: threshold must be in (0, 1]');
-  const negativeThreshold = o.negativeThreshold ?? Math.max(0.01, threshold - 0.15);
+  const negativeThreshold = o.negativeThreshold ?? Math.min(threshold, 0.1);
   if (!(negativeThreshold > 0 && negativeThreshold <= threshold)) {
     throw new Error('segmenter: negativeThreshold must be in (0, threshold]');
   }
@@ -129,6 +138,7 @@ function resolve(o: SegmenterOptions): Resolved {
     maxSegmentSamples: ms(o.maxSegmentMs, 7000, 'maxSegmentMs'),
     cutSearchSamples: ms(o.cutSearchMs, 1000, 'cutSearchMs'),
     earlyCutPauseSamples: ms(o.earlyCutPauseMs, 96, 'earlyCutPauseMs'),
+    onsetLookBackSamples: ms(o.onsetLookBackMs, 300, 'onsetLookBackMs'),
     preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
     tailSamples: ms(o.tailMs, 100, 'tailMs'),
     minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
@@ -183,6 +193,7 @@ export class Segmenter {
       samples: samples.slice(),
       rmsDbfs: rmsDbfs(samples),
       prob: speechProbability,
+      gatePass,
       speech: gatePass && speechProbability >= threshold,
     };
     this.frames.push(rec);
@@ -193,13 +204,14 @@ export class Segmenter {
         return events;
       }
       this.open = {
-        startSample: rec.startSample,
+        startSample: this.lookBack(rec),
         lastSpeechEndSample: rec.endSample,
         speechSamples: 0,
         confirmed: false,
         continued: false,
         audioStartSample: null,
       };
+      for (const f of this.frames) if (f !== rec && f.speech) this.open.speechSamples += f.samples.length;
     } else if (rec.speech) {
       this.open.lastSpeechEndSample = rec.endSample;
     }
@@ -345,9 +357,26 @@ export class Segmenter {
     return run;
   }
 
-  /** Keeps only the frames a future segment's pre-roll could need. */
+  /**
+   * Backward hysteresis for a segment opening at `rec`: marks the contiguous frames before it
+   * (within `onsetLookBackMs`, after the last cut) that passed the gates and reach
+   * `negativeThreshold` as speech, and returns the segment's start.
+   */
+  private lookBack(rec: FrameRecord): number {
+    let start = rec.startSample;
+    const limit = Math.max(this.floorSample, rec.startSample - this.o.onsetLookBackSamples);
+    for (let i = this.frames.length - 2; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.startSample < limit || !f.gatePass || f.prob < this.o.negativeThreshold) break;
+      f.speech = true;
+      start = f.startSample;
+    }
+    return start;
+  }
+
+  /** Keeps only the frames a future segment's look-back and pre-roll could need. */
   private trimHistory(): void {
-    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples, this.floorSample);
+    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples - this.o.onsetLookBackSamples, this.floorSample);
     let drop = 0;
     while (drop < this.frames.length && this.frames[drop]!.endSample <= keepFrom) drop++;
     if (drop > 0) this.frames = this.frames.slice(drop);

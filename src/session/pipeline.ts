@@ -49,11 +49,7 @@ class Room implements SpeakerRoom {
   }
 
   async enroll(id: SpeakerId, samples: Float32Array): Promise<EnrollmentResult> {
-    const { speech, speechSeconds } = await collectSpeech(this.vad.createStream(), samples, {
-      threshold: this.config.VAD_THRESHOLD,
-      rmsGateDbfs: this.config.RMS_GATE_DBFS,
-      varianceGate: this.config.VARIANCE_GATE,
-    });
+    const { speech, speechSeconds } = await collectSpeech(this.vad.createStream(), samples, speechFrontOptionsFromConfig(this.config));
     return this.enrollSpeech(id, speech, speechSeconds);
   }
 
