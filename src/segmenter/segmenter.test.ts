@@ -194,22 +194,25 @@ describe('Segmenter maximum length', () => {
     expect(events.filter((e) => e.kind === 'speech_start').map((e) => e.startSample)).toEqual([a.startSample, b.startSample]);
   });
 
-  it('cuts in the quietest part of the last second, not mid-word', () => {
-    // 10 s of "speech" with two 100 ms dips 25 dB down; only the one at 6.8 s is within the
-    // last second before 7 s of segment length (6.49–7.49 s).
+  it('cuts in the quietest part of the last half second, not mid-word', () => {
+    // 10 s of "speech" with two 100 ms dips 25 dB down; only the one at 7.1 s is within the
+    // last half second before 7 s of segment length (6.98–7.48 s).
     let x = concat(silence(0.5), tone({ durationS: 10 }), silence(1));
     x = scaleRange(x, 2.5, 2.6, -25);
-    x = scaleRange(x, 6.8, 6.9, -25);
+    x = scaleRange(x, 7.1, 7.2, -25);
     const { segments } = run(x);
     expect(segments).toHaveLength(2);
     const [a, b] = segments as [SegmentEvent, SegmentEvent];
     const cut = b.audioStartSample;
-    expect(cut).toBeGreaterThanOrEqual(S(6.8));
-    expect(cut).toBeLessThanOrEqual(S(6.9));
+    expect(cut).toBeGreaterThanOrEqual(S(7.1));
+    expect(cut).toBeLessThanOrEqual(S(7.2));
     // The dip is not speech, so the bounds stop at the speech on either side of it.
-    expect(a.endSample).toBe(frameCeil(S(6.8)));
-    expect(b.startSample).toBe(frameFloor(S(6.9)));
-    expectContiguousAudio(x, segments);
+    expect(a.endSample).toBe(frameCeil(S(7.1)));
+    expect(b.startSample).toBe(frameFloor(S(7.2)));
+    // The cut fell in a pause (the early cut), so the rest starts as a new segment, but its
+    // audio still begins exactly where the first part's ends.
+    expect(a.endReason).toBe('max_length');
+    expect(a.audioStartSample + a.audio.length).toBe(b.audioStartSample);
   });
 
   it('keeps every segment of a long monologue ≤ maxSegmentMs and covers it without gaps', () => {
@@ -249,6 +252,29 @@ describe('Segmenter options', () => {
     s.reset();
     expect(s.speechActive).toBe(false);
     expect(s.flush()).toHaveLength(0);
+  });
+});
+
+describe('Segmenter cut at a speaker change', () => {
+  it('cuts the open segment at the quietest frame near the given point and continues the rest', () => {
+    let x = concat(silence(0.5), tone({ durationS: 4 }));
+    x = scaleRange(x, 2.6, 2.7, -25);
+    const s = new Segmenter();
+    const events: SegmenterEvent[] = [];
+    for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
+      const f = x.subarray(at, at + FRAME_SAMPLES);
+      events.push(...s.push(f, at, probabilityFromRms(f), rmsDbfs(f) >= -50));
+    }
+    expect(s.openAudio(S(3)).length).toBe(x.length - S(3));
+    const cut = s.cutNear(S(2.5), S(0.3));
+    const [seg] = cut.filter((e): e is SegmentEvent => e.kind === 'segment');
+    expect(seg!.endReason).toBe('speaker_change');
+    expect(seg!.endSample).toBe(frameCeil(S(2.6)));
+    expect(cut[cut.length - 1]).toEqual({ kind: 'speech_start', startSample: frameFloor(S(2.7)) });
+    const [rest] = s.flush().filter((e): e is SegmentEvent => e.kind === 'segment');
+    expect(rest!.continued).toBe(true);
+    expect(rest!.audioStartSample).toBe(seg!.audioStartSample + seg!.audio.length);
+    expect(new Segmenter().cutNear(S(1), S(1))).toEqual([]);
   });
 });
 
