@@ -15,7 +15,7 @@
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { hasWindowedEmbedding } from './builtin.js';
-import { adaptProfile, cosine, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
+import { adaptProfile, cosine, matchSpeaker, type MatchResult, type SpeakerId } from './matcher.js';
 import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
 
@@ -42,6 +42,18 @@ export interface AssignerOptions {
   /** A short turn's best similarity must reach this, and its decision margin `shortMargin`. */
   shortFloor: number;
   shortMargin: number;
+  /**
+   * Conversation evidence: confident parts (≥ `sessionMinS`, best ≥ threshold +
+   * `sessionAbove`, margin ≥ `sessionMargin`) are kept per speaker (the last `sessionKeep`);
+   * once both speakers have some, each score becomes (1 − `sessionWeight`) × the profile score
+   * + `sessionWeight` × the best score against that speaker's kept parts — which were heard in
+   * this room, through this microphone and codec, unlike the enrollment. 0 turns it off.
+   */
+  sessionWeight: number;
+  sessionMinS: number;
+  sessionAbove: number;
+  sessionMargin: number;
+  sessionKeep: number;
 }
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
@@ -57,6 +69,11 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   changeWeight: 0.5,
   shortFloor: 0.1,
   shortMargin: 0.1,
+  sessionWeight: 0.5,
+  sessionMinS: 1.5,
+  sessionAbove: 0.1,
+  sessionMargin: 0.3,
+  sessionKeep: 8,
 });
 
 /** What a short turn is decided from (all similarities on the matcher's scale). */
@@ -111,6 +128,8 @@ export class SpeakerAssigner {
   private readonly profiles: [SpeakerProfile | null, SpeakerProfile | null] = [null, null];
   /** The last attributed part (its embedding stays in memory only, never logged). */
   private last: { speakerId: SpeakerId; endSample: number; embedding: Float32Array } | null = null;
+  /** Confident parts of this conversation per speaker (embeddings only, in memory). */
+  private readonly session: [Float32Array[], Float32Array[]] = [[], []];
 
   constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
     this.encoder = encoder;
@@ -121,6 +140,8 @@ export class SpeakerAssigner {
   setProfile(id: SpeakerId, profile: SpeakerProfile | null): void {
     this.profiles[id] = profile;
     this.last = null;
+    this.session[0] = [];
+    this.session[1] = [];
   }
 
   getProfile(id: SpeakerId): SpeakerProfile | null {
@@ -142,6 +163,7 @@ export class SpeakerAssigner {
       const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...match }];
       this.maybeAdapt(whole.embedding, whole.match);
       this.remember(match.speakerId, seg.endSample, whole.embedding);
+      this.collect(whole.embedding, whole.match, seg.endSample - seg.startSample);
       return result;
     }
     const tail = parts[parts.length - 1]!;
@@ -168,7 +190,36 @@ export class SpeakerAssigner {
 
   private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
     const embedding = await this.encoder.embed(samples);
-    return { embedding, match: matchSpeaker(embedding, this.profiles, this.opts.threshold, this.encoder.scoreNorm) };
+    return { embedding, match: this.match(embedding) };
+  }
+
+  /** Profile match, blended with this conversation's confident parts once both speakers have some. */
+  private match(embedding: Float32Array): MatchResult {
+    const o = this.opts;
+    const norm = this.encoder.scoreNorm;
+    const m = matchSpeaker(embedding, this.profiles, o.threshold, norm);
+    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return m;
+    const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
+    const blend = (k: SpeakerId) => {
+      let best = -1;
+      for (const e of this.session[k]) best = Math.max(best, sim(embedding, e));
+      return (1 - o.sessionWeight) * m.similarity[k] + o.sessionWeight * best;
+    };
+    const similarity: [number, number] = [blend(0), blend(1)];
+    const best: SpeakerId = similarity[1] > similarity[0] ? 1 : 0;
+    return { speakerId: similarity[best] >= o.threshold ? best : null, similarity };
+  }
+
+  /** Keeps a confident, long enough part as conversation evidence for its speaker. */
+  private collect(embedding: Float32Array, match: MatchResult, samples: number): void {
+    const o = this.opts;
+    const id = match.speakerId;
+    if (o.sessionWeight <= 0 || id === null || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
+    const best = match.similarity[id];
+    if (best < o.threshold + o.sessionAbove || best - match.similarity[id === 0 ? 1 : 0] < o.sessionMargin) return;
+    const kept = this.session[id];
+    kept.push(embedding);
+    if (kept.length > o.sessionKeep) kept.shift();
   }
 
   private maybeAdapt(embedding: Float32Array, match: MatchResult): void {
@@ -188,8 +239,7 @@ export class SpeakerAssigner {
     const hop = Math.round(o.hopS * SAMPLE_RATE);
     const windows = await this.windows(speech, win, hop);
     if (windows.length < 2) return [];
-    const norm = this.encoder.scoreNorm;
-    const scores = windows.map((w) => [profileSimilarity(w.embedding, p0, norm), profileSimilarity(w.embedding, p1, norm)] as const);
+    const scores = windows.map((w) => this.match(w.embedding).similarity);
     const labels = viterbi2(scores, o.switchPenalty);
     // Change point between windows i-1 and i: midway between their centres.
     let bounds: Array<{ start: number; label: number }> = [{ start: 0, label: labels[0]! }];
@@ -205,7 +255,8 @@ export class SpeakerAssigner {
     for (let i = 0; i < bounds.length; i++) {
       const a = bounds[i]!.start;
       const b = i + 1 < bounds.length ? bounds[i + 1]!.start : speech.length;
-      const { match } = await this.score(speech.subarray(a, b));
+      const { match, embedding } = await this.score(speech.subarray(a, b));
+      this.collect(embedding, match, b - a);
       parts.push({ startSample: startSample + a, endSample: i + 1 < bounds.length ? startSample + b : endSample, ...match });
     }
     // A re-embedded part may disagree with the window labels; neighbours with one speaker merge.
