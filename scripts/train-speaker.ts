@@ -29,16 +29,17 @@
  * it (a different, still deterministic model: the info block records which).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { join, dirname } from 'node:path';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import { applyCondition, drawCondition, type ConditionKind } from '../src/speaker/augment.js';
 import { BuiltinProjector, BUILTIN_MODEL_PATH, type BuiltinModel } from '../src/speaker/builtin.js';
 import { profileSimilarity } from '../src/speaker/matcher.js';
 import { subWindowStarts } from '../src/speaker/profile.js';
-import { ScoreNormalizer, scaleFor } from '../src/speaker/snorm.js';
+import { ScoreNormalizer } from '../src/speaker/snorm.js';
 import type { SpeakerProfile } from '../src/speaker/types.js';
-import { DEFAULT_FRONT_END, FrontEnd, StatsPool, energeticFrames, type FrontEndOptions } from '../src/speaker/features.js';
+import { DEFAULT_FRONT_END, FrontEnd, StatsPool, energeticFrames, type FrameFeatures, type FrontEndOptions } from '../src/speaker/features.js';
 import { symmetricEigen, dot } from '../src/speaker/linalg.js';
 import { fromRoot } from '../src/paths.js';
 import { COHORT_VOICES_PATH } from '../src/speaker/index.js';
@@ -193,7 +194,7 @@ function trainLda(samples: Float64Array[], labels: number[], k: number, reg: num
   return { mean, scale, projection, k: kk, eigen: eb.values.slice(0, kk) };
 }
 
-function modelFrom(lda: ReturnType<typeof trainLda>, idx: number[], c: number, info: Record<string, unknown>, norm?: { cohort: Float32Array[]; scale: number }): BuiltinModel {
+function modelFrom(lda: ReturnType<typeof trainLda>, idx: number[], c: number, info: Record<string, unknown>, norm?: { cohort: Float32Array[]; scale: number; offset: number }): BuiltinModel {
   const r = (x: number) => Number(x.toPrecision(7));
   return {
     format: 'duet-builtin-speaker',
@@ -206,7 +207,7 @@ function modelFrom(lda: ReturnType<typeof trainLda>, idx: number[], c: number, i
     dim: lda.k,
     projection: Array.from(lda.projection, r),
     calibration: { c: r(c) },
-    ...(norm ? { cohort: norm.cohort.map((e) => Array.from(e, (v) => Number(v.toPrecision(5)))), scoreNorm: { topK: TOP_K, scale: r(norm.scale) } } : {}),
+    ...(norm ? { cohort: norm.cohort.map((e) => Array.from(e, (v) => Number(v.toPrecision(5)))), scoreNorm: { topK: TOP_K, scale: r(norm.scale), offset: r(norm.offset) } } : {}),
     info,
   };
 }
@@ -293,28 +294,23 @@ function trialScores(trials: Trials, norm: ScoreNormalizer | null) {
   return { target, nontarget };
 }
 
-/** The tanh scale whose scores have their equal-error threshold at `threshold` (bisection; scores rise with 1/scale). */
-function calibrateScale(folds: Array<{ trials: Trials; cohort: Float32Array[] }>, threshold: number): { scale: number; eer: number } {
-  const at = (scale: number) => {
-    const target: number[] = [];
-    const nontarget: number[] = [];
-    for (const f of folds) {
-      const s = trialScores(f.trials, new ScoreNormalizer(f.cohort, { topK: TOP_K, scale }));
-      target.push(...s.target);
-      nontarget.push(...s.nontarget);
-    }
-    return { ...eer(target, nontarget), target, nontarget };
-  };
-  let lo = 0.05;
-  let hi = 50;
-  for (let i = 0; i < 40; i++) {
-    const mid = Math.sqrt(lo * hi);
-    // A larger scale pulls every score toward 0, and the EER threshold with it.
-    if (at(mid).threshold > threshold) lo = mid;
-    else hi = mid;
+/**
+ * AS-norm mapping from cross-validated trials: scores are taken on a near-linear map (tanh with
+ * a huge scale), then offset = the different-speaker median (→ similarity 0) and scale such
+ * that the equal-error point lands on `threshold`.
+ */
+function calibrateNorm(folds: Array<{ trials: Trials; cohort: Float32Array[] }>, threshold: number): { offset: number; scale: number } {
+  const LINEAR = 1000;
+  const target: number[] = [];
+  const nontarget: number[] = [];
+  for (const f of folds) {
+    const s = trialScores(f.trials, new ScoreNormalizer(f.cohort, { topK: TOP_K, scale: LINEAR, offset: 0 }));
+    target.push(...s.target.map((x) => LINEAR * Math.atanh(x)));
+    nontarget.push(...s.nontarget.map((x) => LINEAR * Math.atanh(x)));
   }
-  const scale = Math.sqrt(lo * hi);
-  return { scale, eer: at(scale).eer };
+  const offset = pct(nontarget, 0.5);
+  const t = eer(target, nontarget).threshold;
+  return { offset, scale: Math.max(1e-3, t - offset) / Math.atanh(threshold) };
 }
 
 async function main() {
@@ -323,13 +319,29 @@ async function main() {
   const fe = new FrontEnd(frontEndOptions);
   const t0 = performance.now();
   const raw = loadDir(cohortDir, files);
+  // Frame features of every copy; --cache=FILE keeps them between runs (same options only).
+  const cacheFile = args.get('cache');
+  const cacheKey = JSON.stringify({ NEAR, FAR, CODEC, frontEndOptions, files });
+  let features: FrameFeatures[][] | null = null;
+  if (cacheFile && existsSync(cacheFile)) {
+    const cached = deserialize(readFileSync(cacheFile)) as { key: string; features: FrameFeatures[][] };
+    if (cached.key === cacheKey) features = cached.features;
+  }
+  if (!features) {
+    features = raw.map((c, i) => {
+      const rand = seededRandom(1000 + i);
+      // Babble: three other cohort speakers, drawn per clip.
+      const others = [1, 2, 3].map(() => raw[(i + 1 + Math.floor(rand() * (raw.length - 1))) % raw.length]!.samples);
+      const near = Array.from({ length: NEAR }, () => fe.compute(augmentedCopy(c.samples, 'near', others, rand)));
+      const far = Array.from({ length: FAR }, () => fe.compute(augmentedCopy(c.samples, 'far', others, rand)));
+      return [fe.compute(c.samples), ...near, ...far];
+    });
+    if (cacheFile) writeFileSync(cacheFile, serialize({ key: cacheKey, features }));
+  }
+  const pool = (f: FrameFeatures) => new StatsPool(f, energeticFrames(f.energyDb, fe.options.energyDropDb, fe.options.floorMarginDb));
   const clips: Clip[] = raw.map((c, i) => {
-    const rand = seededRandom(1000 + i);
-    // Babble: three other cohort speakers, drawn per clip.
-    const others = [1, 2, 3].map(() => raw[(i + 1 + Math.floor(rand() * (raw.length - 1))) % raw.length]!.samples);
-    const near = Array.from({ length: NEAR }, () => poolOf(fe, augmentedCopy(c.samples, 'near', others, rand)));
-    const far = Array.from({ length: FAR }, () => poolOf(fe, augmentedCopy(c.samples, 'far', others, rand)));
-    return { speaker: c.speaker, pool: poolOf(fe, c.samples), near, far };
+    const [clean, ...copies] = features![i]!.map(pool);
+    return { speaker: c.speaker, pool: clean!, near: copies.slice(0, NEAR), far: copies.slice(NEAR) };
   });
   const idx = statIndices(fe.dim, frontEndOptions.numCeps);
   const speakerIds = [...new Set(clips.map((c) => c.speaker))].sort();
@@ -359,16 +371,17 @@ async function main() {
   console.log(`cross-validated cohort trials (near enrollment vs far 1–3 s), raw cosine: EER ${(100 * cv.eer).toFixed(2)} % at ${cv.threshold.toFixed(3)}`);
   console.log(`  same-speaker  ${summary(target)}`);
   console.log(`  diff-speaker  ${summary(nontarget)}`);
-  const cal = calibrateScale(foldData, TARGET_THRESHOLD);
+  const cal = calibrateNorm(foldData, TARGET_THRESHOLD);
   const normed = { target: [] as number[], nontarget: [] as number[] };
   for (const f of foldData) {
-    const s = trialScores(f.trials, new ScoreNormalizer(f.cohort, { topK: TOP_K, scale: cal.scale }));
+    const s = trialScores(f.trials, new ScoreNormalizer(f.cohort, { topK: TOP_K, ...cal }));
     normed.target.push(...s.target);
     normed.nontarget.push(...s.nontarget);
   }
   const far = (t: number) => normed.nontarget.filter((x) => x >= t).length / normed.nontarget.length;
   const frr = (t: number) => normed.target.filter((x) => x < t).length / normed.target.length;
-  console.log(`AS-norm (top ${TOP_K}), calibrated: EER ${(100 * cal.eer).toFixed(2)} % at ${TARGET_THRESHOLD} (tanh scale ${cal.scale.toFixed(3)})`);
+  const ne = eer(normed.target, normed.nontarget);
+  console.log(`AS-norm (top ${TOP_K}), calibrated (offset ${cal.offset.toFixed(3)}, scale ${cal.scale.toFixed(3)}): EER ${(100 * ne.eer).toFixed(2)} % at ${ne.threshold.toFixed(3)}`);
   console.log(`  same-speaker  ${summary(normed.target)}`);
   console.log(`  diff-speaker  ${summary(normed.nontarget)}`);
   for (const t of [0.3, 0.4, 0.5, 0.6, 0.7]) console.log(`  at ${t.toFixed(1)}: false accept ${(100 * far(t)).toFixed(1)} %, false reject ${(100 * frr(t)).toFixed(1)} %`);
@@ -387,11 +400,11 @@ async function main() {
     regularisation: REG,
     cvEerRaw: Number(cv.eer.toFixed(4)),
     cvThresholdRaw: Number(cv.threshold.toFixed(4)),
-    cvEerAsNorm: Number(cal.eer.toFixed(4)),
+    cvEerAsNorm: Number(ne.eer.toFixed(4)),
     calibratedThreshold: TARGET_THRESHOLD,
   };
   const proj0 = new BuiltinProjector(modelFrom(lda, idx, c, {}));
-  const model = modelFrom(lda, idx, c, info, { cohort: cohortOf(proj0, clips), scale: cal.scale });
+  const model = modelFrom(lda, idx, c, info, { cohort: cohortOf(proj0, clips), ...cal });
   const projector = new BuiltinProjector(model);
   const norm = new ScoreNormalizer(model.cohort!.map((e) => Float32Array.from(e)), model.scoreNorm!);
 

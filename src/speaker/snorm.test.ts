@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../testing/signals.js';
 import { gaussian } from './augment.js';
 import { profileSimilarity } from './matcher.js';
-import { ScoreNormalizer, scaleFor, topKStats } from './snorm.js';
+import { ScoreNormalizer, calibratedFromHalves, scaleFor, topKStats } from './snorm.js';
 
 function unitRandom(dim: number, rand: () => number): Float32Array {
   const v = Float32Array.from({ length: dim }, () => gaussian(rand));
@@ -55,6 +55,34 @@ describe('AS-norm', () => {
 
   it('scaleFor maps the decision point onto the threshold', () => {
     expect(Math.tanh(2.5 / scaleFor(2.5, 0.6))).toBeCloseTo(0.6, 9);
+  });
+
+  it('the offset shifts scores before the tanh', () => {
+    const rand = seededRandom(4);
+    const cohort = Array.from({ length: 10 }, () => unitRandom(6, rand));
+    const a = unitRandom(6, rand);
+    const b = unitRandom(6, rand);
+    const plain = new ScoreNormalizer(cohort, { topK: 0, scale: 2 });
+    const shifted = new ScoreNormalizer(cohort, { topK: 0, scale: 2, offset: -1 });
+    const cos = a.reduce((s, x, i) => s + x * b[i]!, 0);
+    expect(shifted.similarity(a, b)).toBeCloseTo(Math.tanh((plain.normalize(cos, a, b) + 1) / 2), 6);
+  });
+
+  it('calibrates itself on cohort halves: same-speaker pairs above the threshold, others below', () => {
+    // Synthetic speakers, two noisy takes each: twelve in the cohort, six new ones to test.
+    const rand = seededRandom(5);
+    const takes = () => {
+      const v = unitRandom(16, rand);
+      return [mixUnit(v, unitRandom(16, rand), 0.3), mixUnit(v, unitRandom(16, rand), 0.3)] as const;
+    };
+    const norm = calibratedFromHalves(Array.from({ length: 12 }, takes), 6, 0.6);
+    const fresh = Array.from({ length: 6 }, takes);
+    const same = fresh.map(([x, y]) => norm.similarity(x, y));
+    const diff = fresh.slice(1).map(([x], i) => norm.similarity(x, fresh[i]![1]));
+    const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+    expect(median(same)).toBeGreaterThan(0.6);
+    expect(median(diff)).toBeLessThan(0.6);
+    expect(Math.min(...same)).toBeGreaterThan(Math.max(...diff));
   });
 
   it('the matcher uses it for every profile term', () => {

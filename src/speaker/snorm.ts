@@ -10,9 +10,10 @@
  *
  * where μ, σ are the mean and deviation of a side's `topK` highest cosines to the cohort (the
  * cohort speakers most like it: "adaptive"). The result is in deviations (different speakers
- * ≈ 0); `similarity()` maps it monotonically onto (−1, 1) with tanh(s_norm / scale), `scale`
- * chosen at calibration so that the decision threshold lands where the configured cosine
- * threshold is (0.6), and the rest of the pipeline can keep thinking in "similarity".
+ * ≈ 0 or below); `similarity()` maps it monotonically onto (−1, 1) with
+ * tanh((s_norm − offset) / scale), `offset` and `scale` chosen at calibration so that
+ * different speakers sit near 0 and the equal-error point lands where the configured threshold
+ * is (0.6): the rest of the pipeline keeps thinking in "similarity".
  */
 import { dot } from './linalg.js';
 
@@ -27,6 +28,8 @@ export interface ScoreNormOptions {
   topK: number;
   /** Divisor before tanh, in deviations. */
   scale: number;
+  /** Subtracted before dividing, in deviations (default 0). */
+  offset?: number;
 }
 
 interface SideStats {
@@ -77,11 +80,11 @@ export class ScoreNormalizer {
 
   /** AS-norm of the cosine of `a` and `b`, mapped onto (−1, 1). */
   similarity(a: Float32Array, b: Float32Array): number {
-    return Math.tanh(this.normalize(cos(a, b), a, b) / this.options.scale);
+    return Math.tanh((this.normalize(cos(a, b), a, b) - (this.options.offset ?? 0)) / this.options.scale);
   }
 }
 
-/** The `scale` that maps the normalised decision point `atNorm` to the similarity `threshold`. */
+/** The `scale` that maps the normalised decision point `atNorm` (after the offset) to the similarity `threshold`. */
 export function scaleFor(atNorm: number, threshold: number): number {
   return atNorm / Math.atanh(threshold);
 }
@@ -121,6 +124,7 @@ export function calibratedFromHalves(halves: ReadonlyArray<readonly [Float32Arra
       (i === j ? target : nontarget).push(norm.normalize(cos(a, b), a, b));
     }
   }
-  const atNorm = Math.max(0.1, equalErrorThreshold(target, nontarget));
-  return new ScoreNormalizer(halves.flatMap((h) => [h[0], h[1]]), { topK, scale: scaleFor(atNorm, threshold) });
+  const offset = [...nontarget].sort((x, y) => x - y)[Math.floor(nontarget.length / 2)]!;
+  const atNorm = Math.max(offset + 0.1, equalErrorThreshold(target, nontarget));
+  return new ScoreNormalizer(halves.flatMap((h) => [h[0], h[1]]), { topK, offset, scale: scaleFor(atNorm - offset, threshold) });
 }
