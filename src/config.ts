@@ -56,6 +56,16 @@ export const ConfigSchema = z.object({
   VAD_THRESHOLD: num(0.5).pipe(z.number().gt(0).max(1)),
   /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */
   VAD_NEGATIVE_THRESHOLD: num(0.1).pipe(z.number().gt(0).max(1)),
+  /** Cut an open segment as soon as the other enrolled voice takes over (online speaker-change watch). */
+  CHANGE_WATCH: bool.default(false),
+  /** Window scored by that watch, ending at the newest audio, in ms. */
+  CHANGE_WATCH_WINDOW_MS: int(1000).pipe(z.number().min(300).max(5000)),
+  /** Audio between two scorings of the watch, in ms. */
+  CHANGE_WATCH_HOP_MS: int(250).pipe(z.number().min(32).max(2000)),
+  /** Similarity margin (best minus other) that makes a watched window decisive. */
+  CHANGE_WATCH_MARGIN: num(0.05).pipe(z.number().min(0).max(2)),
+  /** Consecutive decisive windows of the other voice that confirm a change. */
+  CHANGE_WATCH_CONFIRM: int(2).pipe(z.number().min(1).max(10)),
   SILENCE_MS: int(500),
   MAX_SEGMENT_MS: int(7000),
   PRE_ROLL_MS: int(200),

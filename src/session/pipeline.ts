@@ -9,11 +9,13 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
+import { profileSimilarity } from '../speaker/matcher.js';
 import { enrollSpeaker, type EnrollmentFailure } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
 import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
 import type { VadModel } from '../vad/types.js';
+import { SpeakerChangeWatcher } from './change-watcher.js';
 import type { AssignedPart, ClosedSegment, ConversationFront, EnrollmentResult, PipelineFactory, SpeakerRoom } from './ports.js';
 
 export interface PipelineDeps {
@@ -63,6 +65,15 @@ class Room implements SpeakerRoom {
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
+  async scoreWindow(samples: Float32Array): Promise<readonly [number, number] | null> {
+    const p0 = this.assigner.getProfile(0);
+    const p1 = this.assigner.getProfile(1);
+    if (!p0 || !p1) return null;
+    const embedding = await this.encoder.embed(samples);
+    const norm = this.encoder.scoreNorm;
+    return [profileSimilarity(embedding, p0, norm), profileSimilarity(embedding, p1, norm)];
+  }
+
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
     if (this.config.AUTO_ENROLL) await this.autoEnroll(segment);
     return this.assigner.assign(segment);
@@ -103,13 +114,26 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
 
   return {
     models: { asr: asr.name, speaker: encoder.name, vad: vad.name },
-    createFront(): ConversationFront {
+    createFront(room?: SpeakerRoom): ConversationFront {
       const front = new SpeechFront(vad.createStream(), frontOptions);
-      const segmentsOf = (events: Awaited<ReturnType<SpeechFront['push']>>) =>
-        events.filter((e): e is Extract<typeof e, { kind: 'segment' }> => e.kind === 'segment');
+      const scorer = room?.scoreWindow?.bind(room);
+      const watcher = scorer && config.CHANGE_WATCH ? new SpeakerChangeWatcher(scorer, { windowMs: config.CHANGE_WATCH_WINDOW_MS, hopMs: config.CHANGE_WATCH_HOP_MS, marginMin: config.CHANGE_WATCH_MARGIN, confirmWindows: config.CHANGE_WATCH_CONFIRM }) : null;
+      const segmentsOf = (events: readonly unknown[]) => events.filter((e): e is ClosedSegment & { kind: 'segment' } => (e as { kind?: string }).kind === 'segment');
+      // Pushes are serialised here so the watch always sees the front between two pushes.
+      let chain: Promise<unknown> = Promise.resolve();
+      const serial = <T>(work: () => Promise<T>): Promise<T> => {
+        const run = chain.then(work);
+        chain = run.catch(() => undefined);
+        return run;
+      };
       return {
-        push: async (pcm16) => segmentsOf(await front.push(pcm16)),
-        flush: async () => segmentsOf(await front.flush()),
+        push: (pcm16) =>
+          serial(async () => {
+            const closed = segmentsOf(await front.push(pcm16));
+            if (watcher) closed.push(...segmentsOf(await watcher.check(front)));
+            return closed;
+          }),
+        flush: () => serial(async () => segmentsOf(await front.flush())),
       };
     },
     createRoom: () => new Room(encoder, vad, config),

@@ -30,12 +30,18 @@ export interface SpeakerRoom {
   has(id: SpeakerId): boolean;
   /** Splits a closed segment at speaker changes and assigns each part. */
   assign(segment: ClosedSegment): Promise<AssignedPart[]>;
+  /**
+   * Similarity of a short window of speech to speaker 0 and speaker 1; null while either voice
+   * is missing. Used to find speaker changes while a segment is still open.
+   */
+  scoreWindow?(samples: Float32Array): Promise<readonly [number, number] | null>;
 }
 
 /** Process-wide pipeline parts, shared by all sessions. */
 export interface PipelineFactory {
   readonly models: { asr: string | null; speaker: string; vad: string };
-  createFront(): ConversationFront;
+  /** A front for one conversation; with `room`, it also cuts open segments at speaker changes. */
+  createFront(room?: SpeakerRoom): ConversationFront;
   createRoom(): SpeakerRoom;
   /** Transcribes one part; null when no ASR model is loaded. Rejects on overload/abort. */
   transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;

@@ -200,7 +200,7 @@ export class Session implements SessionHandle {
         this.setState({
           kind: 'transcribing',
           language,
-          front: this.opts.pipeline.createFront(),
+          front: this.opts.pipeline.createFront(this.room),
           receivedSamples: 0,
           segments: 0,
         });

@@ -71,6 +71,19 @@ export class SpeechFront {
     return this.segmenter.openStartSample;
   }
 
+  /** Audio of the open kept segment from `fromSample` to the newest processed frame. */
+  openAudio(fromSample: number): Float32Array {
+    return this.segmenter.openAudio(fromSample);
+  }
+
+  /**
+   * Cuts the open kept segment near `centreSample` (see {@link Segmenter.cutNear}). Call it
+   * between pushes (after one resolved), never while one is running.
+   */
+  cutNear(centreSample: number, radiusSamples: number): SegmenterEvent[] {
+    return this.segmenter.cutNear(centreSample, radiusSamples);
+  }
+
   /** Whole samples received since the last reset. */
   get receivedSamples(): number {
     return this.frames.receivedSamples;
