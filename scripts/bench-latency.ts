@@ -1,5 +1,5 @@
 /**
- * `npm run bench:latency [-- --asr=off|on] [--pair=1688-1998] [--kinds=easy,hard,field] [--seconds=N]`
+ * `npm run bench:latency [-- --asr=off|on] [--pair=1688-1998] [--kinds=easy,hard,field] [--seconds=N] [--verbose]`
  *
  * Starts the real server in this process and, for each kind of conversation (the pair's clean
  * `easy` and `hard` conversations and its `field` one: room, babble, codec), streams it at
@@ -38,7 +38,7 @@ try {
     const name = `${pair}-${kind}`;
     const conv = loadSetConversation(kind === 'field' ? 'field' : 'conversations', name);
     console.log(`streaming ${name} (${(seconds ?? conv.audio.length / 16_000).toFixed(1)} s) at real-time pace, ASR ${asrOn ? 'on' : 'off'}…`);
-    const { result, cpuPercent, peakRssMiB } = await measureProcess(() => runRealtimeClient(server, conv, seconds));
+    const { result, cpuPercent, peakRssMiB } = await measureProcess(() => runRealtimeClient(server, conv, seconds, args.verbose === 'true'));
     const s = result.segmentLatencyS;
     const t = result.transcriptionLatencyS;
     const p95 = percentile(s, 95);
