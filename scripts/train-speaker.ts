@@ -35,7 +35,7 @@ import { join, dirname } from 'node:path';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import { applyCondition, drawCondition, type ConditionKind } from '../src/speaker/augment.js';
 import { BuiltinProjector, BUILTIN_MODEL_PATH, type BuiltinModel } from '../src/speaker/builtin.js';
-import { profileSimilarity } from '../src/speaker/matcher.js';
+import { profileSimilarity, profilesSimilarity } from '../src/speaker/matcher.js';
 import { subWindowStarts } from '../src/speaker/profile.js';
 import { ScoreNormalizer } from '../src/speaker/snorm.js';
 import type { SpeakerProfile } from '../src/speaker/types.js';
@@ -47,7 +47,7 @@ import { CORPUS_DIR } from '../src/testing/paths.js';
 import { seededRandom } from '../src/testing/signals.js';
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k!, v ?? 'true']; }));
-const K = Number(args.get('dim') ?? 32);
+const K = Number(args.get('dim') ?? 24);
 const REG = Number(args.get('reg') ?? 0.02);
 const TARGET_THRESHOLD = 0.6;
 const frontEndOptions: FrontEndOptions = {
@@ -282,6 +282,50 @@ function heldOutTrials(projector: BuiltinProjector, clips: Clip[]): Trials {
   return { profiles, tests };
 }
 
+/** A profile (whole + 2.5 s sub-windows) of samples [s, e) of a pool. */
+function profileOf(projector: BuiltinProjector, pool: StatsPool, s: number, e: number): SpeakerProfile {
+  const fe = projector.frontEnd;
+  const [a, b] = frames(fe, s, e, pool.numFrames);
+  const embeddings = subWindowStarts(e - s, Math.round(2.5 * SR), Math.round(1.25 * SR)).map((o) => {
+    const [x, y] = frames(fe, s + o, Math.min(e, s + o + 2.5 * SR), pool.numFrames);
+    return projector.embedRange(pool, x, y);
+  });
+  return { encoder: 'train', mean: projector.embedRange(pool, a, b), embeddings, speechSeconds: (e - s) / SR, adaptedSegments: 0 };
+}
+
+/**
+ * Registration pairs of held-out clips: each speaker's first 4 s (one far copy) and last 4 s
+ * (another far copy) — the same person twice — and those of two different speakers.
+ */
+function registrationPairs(projector: BuiltinProjector, clips: Clip[]): Array<[SpeakerProfile, SpeakerProfile]> {
+  const usable = clips.filter((c) => c.pool.numFrames >= 790 && c.far.length >= 2);
+  return usable.map((c) => [profileOf(projector, c.far[0]!, 0, 4 * SR), profileOf(projector, c.far[1]!, 4 * SR, 8 * SR - 400)]);
+}
+
+/**
+ * Two different people registered at one far microphone: pairs of held-out speakers (each with
+ * the next one) through the very same room, noise and band limit (one condition draw, babble
+ * from the rest of the fold), 6 s each. No codec here (it would need ffmpeg per pair).
+ */
+function sameRoomPairs(projector: BuiltinProjector, fe: FrontEnd, voices: Float32Array[], seed: number): Array<[SpeakerProfile, SpeakerProfile]> {
+  const rand = seededRandom(seed);
+  const out: Array<[SpeakerProfile, SpeakerProfile]> = [];
+  const n = 6 * SR;
+  const usable = voices.filter((v) => v.length >= n);
+  for (let i = 0; i + 1 < usable.length; i += 1) {
+    const cond = { ...drawCondition('far', rand), codecKbps: null };
+    const others = [usable[(i + 2) % usable.length]!, usable[(i + 3) % usable.length]!];
+    const seedPair = Math.floor(rand() * 2 ** 31);
+    const take = (x: Float32Array) => {
+      const f = fe.compute(applyCondition(x.subarray(0, n), cond, others, seededRandom(seedPair)));
+      const pool = new StatsPool(f, energeticFrames(f.energyDb, fe.options.energyDropDb, fe.options.floorMarginDb));
+      return profileOf(projector, pool, 0, n - 400);
+    };
+    out.push([take(usable[i]!), take(usable[i + 1]!)]);
+  }
+  return out;
+}
+
 /** Target and non-target scores of trials under a normaliser. */
 function trialScores(trials: Trials, norm: ScoreNormalizer | null) {
   const target: number[] = [];
@@ -350,7 +394,7 @@ async function main() {
 
   // 5-fold cross-validation over speakers: held-out trials, raw and AS-normalised.
   const folds = 5;
-  const foldData: Array<{ trials: Trials; cohort: Float32Array[] }> = [];
+  const foldData: Array<{ trials: Trials; cohort: Float32Array[]; pairs: Array<[SpeakerProfile, SpeakerProfile]>; sameRoom: Array<[SpeakerProfile, SpeakerProfile]> }> = [];
   const target: number[] = [];
   const nontarget: number[] = [];
   for (let f = 0; f < folds; f++) {
@@ -362,7 +406,7 @@ async function main() {
     const lda = trainLda(xs, ls, K, REG);
     const proj = new BuiltinProjector(modelFrom(lda, idx, 0, {}));
     const trials = heldOutTrials(proj, testIdx.map((i) => clips[i]!));
-    foldData.push({ trials, cohort: cohortOf(proj, trainIdx.map((i) => clips[i]!)) });
+    foldData.push({ trials, cohort: cohortOf(proj, trainIdx.map((i) => clips[i]!)), pairs: registrationPairs(proj, testIdx.map((i) => clips[i]!)), sameRoom: sameRoomPairs(proj, fe, testIdx.map((i) => raw[i]!.samples), 7000 + f) });
     const s = trialScores(trials, null);
     target.push(...s.target);
     nontarget.push(...s.nontarget);
@@ -386,6 +430,22 @@ async function main() {
   console.log(`  diff-speaker  ${summary(normed.nontarget)}`);
   for (const t of [0.3, 0.4, 0.5, 0.6, 0.7]) console.log(`  at ${t.toFixed(1)}: false accept ${(100 * far(t)).toFixed(1)} %, false reject ${(100 * frr(t)).toFixed(1)} %`);
 
+  // too_similar: profile similarity of the same person registered twice vs two different people.
+  const samePerson: number[] = [];
+  const twoPeople: number[] = [];
+  const twoPeopleSameRoom: number[] = [];
+  for (const f of foldData) {
+    const norm = new ScoreNormalizer(f.cohort, { topK: TOP_K, ...cal });
+    f.pairs.forEach(([a], i) => f.pairs.forEach(([, b], j) => (i === j ? samePerson : twoPeople).push(profilesSimilarity(a, b, norm))));
+    for (const [a, b] of f.sameRoom) twoPeopleSameRoom.push(profilesSimilarity(a, b, norm));
+  }
+  // Refuse as little as one pair of different people in 200 (in different rooms, and at one
+  // far microphone, where the shared room pulls two voices together); report how many
+  // same-person pairs that still catches.
+  const tooSimilarBound = Number(Math.max(pct(twoPeople, 0.995), pct(twoPeopleSameRoom, 0.995)).toFixed(3));
+  console.log(`registration pairs (far copies, 4 s each): same person ${summary(samePerson)}; two people ${summary(twoPeople)}; two people in one room ${summary(twoPeopleSameRoom)}`);
+  console.log(`  too_similar bound ${tooSimilarBound} (two people p99.5): refuses ${(100 * twoPeople.filter((x) => x > tooSimilarBound).length / twoPeople.length).toFixed(2)} % of different-people pairs, catches ${(100 * samePerson.filter((x) => x > tooSimilarBound).length / samePerson.length).toFixed(1)} % of same-person pairs`);
+
   const xs: Float64Array[] = [];
   const ls: number[] = [];
   perClip.forEach((ws, i) => ws.forEach((x) => (xs.push(x), ls.push(i))));
@@ -404,7 +464,7 @@ async function main() {
     calibratedThreshold: TARGET_THRESHOLD,
   };
   const proj0 = new BuiltinProjector(modelFrom(lda, idx, c, {}));
-  const model = modelFrom(lda, idx, c, info, { cohort: cohortOf(proj0, clips), ...cal });
+  const model = { ...modelFrom(lda, idx, c, info, { cohort: cohortOf(proj0, clips), ...cal }), tooSimilarBound };
   const projector = new BuiltinProjector(model);
   const norm = new ScoreNormalizer(model.cohort!.map((e) => Float32Array.from(e)), model.scoreNorm!);
 

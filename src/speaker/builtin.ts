@@ -44,6 +44,8 @@ export interface BuiltinModel {
    */
   cohort?: number[][];
   scoreNorm?: ScoreNormOptions;
+  /** `too_similar` bound on this model's normalised profile similarity (see `EnrollmentOptions`). */
+  tooSimilarBound?: number;
   /** Free-form provenance (training data, options, dev numbers). */
   info?: Record<string, unknown>;
 }
@@ -125,6 +127,7 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
   readonly name: string = 'builtin-mfcc-lda';
   private projector: BuiltinProjector | null = null;
   scoreNorm: ScoreNormalizer | null = null;
+  tooSimilarBound: number | undefined = undefined;
   private readonly source: string | BuiltinModel;
 
   /** A model path (relative to the repository root, or absolute), or a model object (tests). */
@@ -143,6 +146,7 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
     this.projector = new BuiltinProjector(model);
     if (model.cohort?.length && model.scoreNorm) {
       this.scoreNorm = new ScoreNormalizer(model.cohort.map((c) => Float32Array.from(c)), model.scoreNorm);
+      this.tooSimilarBound = model.tooSimilarBound;
     }
   }
 

@@ -30,11 +30,11 @@ export interface EnrollmentOptions {
   hopS: number;
   /**
    * A new profile whose similarity to the other speaker's profile exceeds this fails with
-   * `too_similar`. Measured with the built-in encoder (calibrated cosine) on the four dev
-   * speakers, 5 two-utterance enrollments each (`eval-speaker-offline.ts --enroll-stats`):
-   * same person enrolled twice 0.78–0.96 (p5 0.81), different people of the same sex
-   * 0.16–0.58, of the other sex 0.17–0.55. 0.70 sits in the gap, a little nearer the
-   * same-person side so that two different but similar voices are not refused.
+   * `too_similar`. An encoder may bring its own calibrated bound (`SpeakerEncoder.tooSimilarBound`;
+   * the built-in model's is 0.994 on its AS-normalised scale: the 99.5th percentile of two
+   * different cohort people registered through one synthetic far microphone, because a shared
+   * room pulls two voices as close as one person heard in two places). 0.7 is the fallback for
+   * raw cosine (the pre-normalisation built-in encoder's dev-speaker gap).
    */
   tooSimilarBound: number;
 }
@@ -100,7 +100,7 @@ export async function enrollSpeaker(
   speech: Float32Array,
   opts: { gate?: EnrollmentGateStats; other?: SpeakerProfile | null } & Partial<EnrollmentOptions> = {},
 ): Promise<EnrollmentResult> {
-  const o = { ...DEFAULT_ENROLLMENT, ...opts };
+  const o = { ...DEFAULT_ENROLLMENT, ...(encoder.tooSimilarBound !== undefined ? { tooSimilarBound: encoder.tooSimilarBound } : {}), ...opts };
   const speechSeconds = speech.length / SAMPLE_RATE;
   // "No speech": nothing passed the gates and VAD (a few stray frames are not a voice either).
   const quiet = speechSeconds < 0.1 || (opts.gate !== undefined && opts.gate.speechFrames === 0);

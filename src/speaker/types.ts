@@ -17,6 +17,11 @@ export interface SpeakerEncoder {
    * raw cosine). The matcher, the assigner and enrollment's `too_similar` check all use it.
    */
   readonly scoreNorm?: ScoreNormalizer | null;
+  /**
+   * The `too_similar` bound calibrated for this encoder's (normalised) profile similarity;
+   * absent: `DEFAULT_ENROLLMENT.tooSimilarBound`.
+   */
+  readonly tooSimilarBound?: number;
   /** Idempotent. */
   close(): Promise<void>;
 }
