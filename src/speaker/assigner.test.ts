@@ -118,3 +118,22 @@ describe.skipIf(!existsSync(DEV_LIBRISPEECH_DIR))('SpeakerAssigner on real speec
     expect(parts[0]!.similarity[1]).toBe(0);
   });
 });
+
+describe.skipIf(!existsSync(DEV_LIBRISPEECH_DIR))('SpeakerAssigner conversation evidence', () => {
+  it('scoreWindow is null until both voices are registered, then scores like assign', async () => {
+    const enc = new BuiltinSpeakerEncoder();
+    await enc.load();
+    const a = new SpeakerAssigner(enc);
+    const x = trim(utterance('2033', 4));
+    expect(await a.scoreWindow(x)).toBeNull();
+    for (const [id, spk] of [[0, '1688'], [1, '2033']] as const) {
+      const r = await enrollSpeaker(enc, concat(utterance(spk, 0), utterance(spk, 1)));
+      if (!r.ok) throw new Error(r.reason);
+      a.setProfile(id, r.profile);
+    }
+    const s = await a.scoreWindow(x);
+    const parts = await a.assign({ startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 });
+    expect(s![1]).toBeGreaterThan(s![0]);
+    expect(parts[0]!.similarity[1]).toBeCloseTo(s![1], 6);
+  });
+});

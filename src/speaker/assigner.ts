@@ -69,7 +69,7 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   changeWeight: 0.5,
   shortFloor: 0.1,
   shortMargin: 0.1,
-  sessionWeight: 0.5,
+  sessionWeight: 0.7,
   sessionMinS: 1.5,
   sessionAbove: 0.1,
   sessionMargin: 0.3,
@@ -172,6 +172,16 @@ export class SpeakerAssigner {
       this.remember(tail.speakerId, tail.endSample, await this.encoder.embed(seg.audio.subarray(from, Math.max(from + 1, tail.endSample - seg.audioStartSample))));
     }
     return parts;
+  }
+
+  /**
+   * Similarity of a stretch of audio to speaker 0 and 1 as `assign` would score it (profile
+   * scores blended with this conversation's evidence), or null until both are registered. For
+   * online change detection outside the assigner.
+   */
+  async scoreWindow(samples: Float32Array): Promise<[number, number] | null> {
+    if (!this.profiles[0] || !this.profiles[1]) return null;
+    return this.match(await this.encoder.embed(samples)).similarity;
   }
 
   /** A short segment's match, decided with the neighbouring part's help (see `decideShortTurn`). */
