@@ -9,7 +9,6 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
-import { profileSimilarity } from '../speaker/matcher.js';
 import { enrollSpeaker, type EnrollmentFailure } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
@@ -65,13 +64,8 @@ class Room implements SpeakerRoom {
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
-  async scoreWindow(samples: Float32Array): Promise<readonly [number, number] | null> {
-    const p0 = this.assigner.getProfile(0);
-    const p1 = this.assigner.getProfile(1);
-    if (!p0 || !p1) return null;
-    const embedding = await this.encoder.embed(samples);
-    const norm = this.encoder.scoreNorm;
-    return [profileSimilarity(embedding, p0, norm), profileSimilarity(embedding, p1, norm)];
+  scoreWindow(samples: Float32Array): Promise<readonly [number, number] | null> {
+    return this.assigner.scoreWindow(samples);
   }
 
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
