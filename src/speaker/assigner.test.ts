@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ASSIGNER, SpeakerAssigner, decideShortTurn, enforceMinLength, viterbi2 } from './assigner.js';
+import { DEFAULT_ASSIGNER, SpeakerAssigner, decideByMargin, decideShortTurn, enforceMinLength, viterbi2 } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { concat } from '../testing/signals.js';
 import { DEV_LIBRISPEECH_DIR, utterance } from '../testing/dev-utterances.js';
@@ -20,6 +20,16 @@ describe('enforceMinLength', () => {
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 50, label: 1 }, { start: 55, label: 0 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
     expect(enforceMinLength([{ start: 0, label: 1 }, { start: 5, label: 0 }, { start: 60, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }, { start: 60, label: 1 }]);
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 95, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
+  });
+});
+
+describe('decideByMargin', () => {
+  const o = DEFAULT_ASSIGNER;
+  it('takes the best at the threshold, and under it only with a clear lead over the other', () => {
+    expect(decideByMargin([0.7, 0.65], o)).toBe(0);
+    expect(decideByMargin([0.1, 0.45], o)).toBe(1);
+    expect(decideByMargin([0.3, 0.45], o)).toBeNull();
+    expect(decideByMargin([-0.1, -0.5], o)).toBeNull();
   });
 });
 

@@ -50,6 +50,14 @@ export interface AssignerOptions {
    * this room, through this microphone and codec, unlike the enrollment. 0 turns it off.
    */
   sessionWeight: number;
+  /**
+   * Both voices registered, best under the threshold: still that speaker when it reaches
+   * `marginFloor` (different speakers' median on the normalised scale) and leads the other by
+   * `marginAccept`. In a two-person conversation a far, coded segment often scores under the
+   * threshold for its true speaker while still clearly nearer to them than to the other.
+   */
+  marginAccept: number;
+  marginFloor: number;
   sessionMinS: number;
   sessionAbove: number;
   sessionMargin: number;
@@ -70,11 +78,25 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   shortFloor: 0.1,
   shortMargin: 0.1,
   sessionWeight: 0.7,
+  marginAccept: 0.3,
+  marginFloor: 0,
   sessionMinS: 1.5,
   sessionAbove: 0.1,
   sessionMargin: 0.3,
   sessionKeep: 8,
 });
+
+/**
+ * The speaker for a similarity pair when both voices are registered: the best one at or above
+ * `threshold`, or under it when it reaches `marginFloor` and leads by `marginAccept`; else null.
+ * Pure.
+ */
+export function decideByMargin(similarity: readonly [number, number], o: Pick<AssignerOptions, 'threshold' | 'marginAccept' | 'marginFloor'>): SpeakerId | null {
+  const best: SpeakerId = similarity[1] > similarity[0] ? 1 : 0;
+  const s = similarity[best];
+  if (s >= o.threshold) return best;
+  return s >= o.marginFloor && s - similarity[best === 0 ? 1 : 0] >= o.marginAccept ? best : null;
+}
 
 /** What a short turn is decided from (all similarities on the matcher's scale). */
 export interface ShortTurnEvidence {
@@ -208,7 +230,8 @@ export class SpeakerAssigner {
     const o = this.opts;
     const norm = this.encoder.scoreNorm;
     const m = matchSpeaker(embedding, this.profiles, o.threshold, norm);
-    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return m;
+    if (!this.profiles[0] || !this.profiles[1]) return m;
+    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return { ...m, speakerId: decideByMargin(m.similarity, o) };
     const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
     const blend = (k: SpeakerId) => {
       let best = -1;
@@ -216,8 +239,7 @@ export class SpeakerAssigner {
       return (1 - o.sessionWeight) * m.similarity[k] + o.sessionWeight * best;
     };
     const similarity: [number, number] = [blend(0), blend(1)];
-    const best: SpeakerId = similarity[1] > similarity[0] ? 1 : 0;
-    return { speakerId: similarity[best] >= o.threshold ? best : null, similarity };
+    return { speakerId: decideByMargin(similarity, o), similarity };
   }
 
   /** Keeps a confident, long enough part as conversation evidence for its speaker. */
