@@ -114,7 +114,7 @@ async function enrollmentStats(encoder: BuiltinSpeakerEncoder) {
     for (let j = i + 1; j < profiles.length; j++) {
       const a = profiles[i]!;
       const b = profiles[j]!;
-      const s = profilesSimilarity(a.profile, b.profile);
+      const s = profilesSimilarity(a.profile, b.profile, encoder.scoreNorm);
       if (a.speaker === b.speaker) same.push(s);
       else (gender[a.speaker] === gender[b.speaker] ? diffSameGender : diffOther).push(s);
     }

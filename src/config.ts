@@ -76,12 +76,28 @@ export const ConfigSchema = z
     SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
     SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
     SPEAKER_THRESHOLD: range(0.6, -1, 1),
-    /** Frames quieter than this (dBFS) are not speech. */
-    RMS_GATE_DBFS: range(-50, -120, 0, 'dBFS'),
-    /** Frames whose log-spectral variance is below this are too flat to be speech. */
-    VARIANCE_GATE: range(20, 0, 10_000, 'dB²'),
-    /** Speech probability that starts a segment (the end threshold is 0.15 lower, at least 0.01). */
+    /** Absolute floor: frames quieter than this (dBFS) are digital silence, whatever the VAD says. */
+    RMS_GATE_DBFS: range(-80, -120, 0, 'dBFS'),
+    /** Frames whose log-spectral variance (dB²) is below this are too flat to be speech, unless the VAD is confident. */
+    VARIANCE_GATE: range(8, 0, 200, 'dB²'),
+    /** Frames must be at least this many dB above the tracked noise floor. */
+    NOISE_MARGIN_DB: range(5, 0, 40, 'dB'),
+    /** Frames more than this many dB below the conversation's tracked speech level are far voices; 0 = off. */
+    FAR_BELOW_SPEECH_DB: range(0, 0, 60, 'dB'),
+    /** Speech probability that starts a segment. */
     VAD_THRESHOLD: range(0.5, 0.01, 1),
+    /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */
+    VAD_NEGATIVE_THRESHOLD: range(0.1, 0.01, 1),
+    /** Cut an open segment as soon as the other enrolled voice takes over (online speaker-change watch). */
+    CHANGE_WATCH: bool.default(false),
+    /** Window scored by that watch, ending at the newest audio, in ms. */
+    CHANGE_WATCH_WINDOW_MS: intRange(1000, 300, 5000, 'ms'),
+    /** Audio between two scorings of the watch, in ms. */
+    CHANGE_WATCH_HOP_MS: intRange(250, 32, 2000, 'ms'),
+    /** Similarity margin (best minus other) that makes a watched window decisive. */
+    CHANGE_WATCH_MARGIN: range(0.05, 0, 2),
+    /** Consecutive decisive windows of the other voice that confirm a change. */
+    CHANGE_WATCH_CONFIRM: intRange(2, 1, 10),
     SILENCE_MS: intRange(500, 32, 10_000, 'ms'),
     /** Longest segment; Whisper reads at most 30 s at once. */
     MAX_SEGMENT_MS: intRange(7000, 1000, 30_000, 'ms'),
@@ -124,6 +140,9 @@ export const ConfigSchema = z
     }
     if (c.PRE_ROLL_MS >= c.MAX_SEGMENT_MS) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['PRE_ROLL_MS'], message: `must be below MAX_SEGMENT_MS (${c.MAX_SEGMENT_MS} ms)` });
+    }
+    if (c.VAD_NEGATIVE_THRESHOLD > c.VAD_THRESHOLD) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['VAD_NEGATIVE_THRESHOLD'], message: `must be at most VAD_THRESHOLD (${c.VAD_THRESHOLD})` });
     }
   });
 

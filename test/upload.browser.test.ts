@@ -10,7 +10,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSrt } from '../src/files/export.js';
 import type { RunningServer } from '../src/server.js';
-import { CONVERSATIONS_DIR, CORPUS_DIR } from '../src/testing/paths.js';
+import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
+const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
 import { startTestServer } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';

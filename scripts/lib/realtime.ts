@@ -20,7 +20,7 @@ export async function runRealtimeClient(
   base: { url: string; token: string },
   conv: Conversation,
   seconds?: number,
-  { speed = 1 }: { speed?: number } = {},
+  { speed = 1, verbose = false }: { speed?: number; verbose?: boolean } = {},
 ): Promise<RealtimeResult> {
   const client = await ProtocolClient.connect(base);
   try {
@@ -43,7 +43,10 @@ export async function runRealtimeClient(
     const transcriptionLatencyS: number[] = [];
     for (const m of msgs) {
       // Segments closed by stop_transcription itself are excluded: their latency is the stop's.
-      if (m.type === 'segment' && m.receivedAt <= stopAt + 1) segmentLatencyS.push((m.receivedAt - sendTime(m.end)) / 1000);
+      if (m.type === 'segment' && m.receivedAt <= stopAt + 1) {
+        segmentLatencyS.push((m.receivedAt - sendTime(m.end)) / 1000);
+        if (verbose) console.log(`  segment ${m.start.toFixed(2)}–${m.end.toFixed(2)} s, speaker ${m.speaker_id}: ${((m.receivedAt - sendTime(m.end)) / 1000).toFixed(3)} s`);
+      }
       if (m.type === 'transcription') transcriptionLatencyS.push((m.receivedAt - sendTime(m.end)) / 1000);
     }
     return {

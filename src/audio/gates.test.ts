@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConversation } from '../testing/corpus.js';
-import { concat, tone, whiteNoise } from '../testing/signals.js';
+import { concat, mix, placeAt, scaleRange, silence, tone, whiteNoise } from '../testing/signals.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from './constants.js';
-import { SILENCE_DBFS, gateFrame, rmsDbfs, spectralVarianceDb2 } from './gates.js';
+import { FrameGate, SILENCE_DBFS, rmsDbfs, spectralVarianceDb2 } from './gates.js';
 
 function frames(x: Float32Array): Float32Array[] {
   const out: Float32Array[] = [];
@@ -10,7 +10,6 @@ function frames(x: Float32Array): Float32Array[] {
   return out;
 }
 
-const passRate = (fs: Float32Array[]) => fs.filter((f) => gateFrame(f).pass).length / fs.length;
 
 describe('rmsDbfs', () => {
   it('measures RMS level in dBFS', () => {
@@ -31,53 +30,122 @@ describe('spectral variance gate', () => {
   it('rejects white noise at any level (flat spectrum)', () => {
     for (const dbfs of [-40, -20, -6]) {
       const fs = frames(whiteNoise({ durationS: 10, dbfs, seed: 11 }));
-      expect(passRate(fs)).toBe(0);
       const v = fs.map((f) => spectralVarianceDb2(f)).sort((a, b) => a - b);
       expect(v[Math.floor(v.length / 2)]!).toBeLessThan(6);
+      // Even when the model says "speech": flat is a reason the gate can name.
+      const g = new FrameGate();
+      const vetoed = fs.filter((f) => g.judge(f, 1).reason !== null).length;
+      expect(vetoed / fs.length).toBeGreaterThan(0.95);
     }
   });
 
-  it('rejects the −62 dBFS noise floor and digital silence by RMS', () => {
-    const floor = gateFrame(whiteNoise({ durationS: 0.032, dbfs: -62 }));
-    expect(floor.pass).toBe(false);
-    expect(floor.rmsDbfs).toBeCloseTo(-62, 0);
-    expect(gateFrame(new Float32Array(FRAME_SAMPLES)).pass).toBe(false);
-  });
-
-  it('passes pure tones (peaked spectrum): rejecting them is the VAD model’s job', () => {
+  it('gives pure tones a high variance (peaked spectrum)', () => {
     for (const frequencyHz of [200, 440, 1000, 3000]) {
-      const g = gateFrame(tone({ durationS: 0.032, frequencyHz, dbfs: -30 }));
-      expect(g.pass).toBe(true);
-      expect(g.variance).toBeGreaterThan(100);
+      expect(spectralVarianceDb2(tone({ durationS: 0.032, frequencyHz, dbfs: -30 }))).toBeGreaterThan(100);
+    }
+  });
+});
+
+/** Share of frames of `x` that `gate` vetoes, each judged with probability `prob`; also the reasons. */
+function vetoes(x: Float32Array, prob = 1, gate = new FrameGate()) {
+  const reasons: Record<string, number> = {};
+  const fs = frames(x);
+  for (const f of fs) {
+    const r = gate.judge(f, prob).reason;
+    if (r) reasons[r] = (reasons[r] ?? 0) + 1;
+  }
+  return { share: Object.values(reasons).reduce((a, b) => a + b, 0) / fs.length, reasons };
+}
+
+/** 50 Hz mains hum with harmonics to 650 Hz, −30 dBFS overall. */
+function hum(durationS: number): Float32Array {
+  const parts = [50, 150, 250, 350, 450, 550, 650].map((f, k) => tone({ durationS, frequencyHz: f, dbfs: -33 - 2 * k }));
+  return mix(...parts);
+}
+
+describe('FrameGate', () => {
+  it('vetoes digital silence by the absolute floor, whatever the model says', () => {
+    const g = new FrameGate();
+    expect(g.judge(new Float32Array(FRAME_SAMPLES), 1)).toMatchObject({ pass: false, reason: 'silence' });
+    expect(g.judge(whiteNoise({ durationS: 0.032, dbfs: -90 }), 1).reason).toBe('silence');
+  });
+
+  it('rejects steady noise, hum and a steady tone once they are the noise floor, even at probability 1', () => {
+    // The first 3 s window establishes the floor; after it nothing steady passes.
+    for (const x of [whiteNoise({ durationS: 10, dbfs: -45, seed: 2 }), hum(10), tone({ durationS: 10, frequencyHz: 440, dbfs: -25 })]) {
+      const g = new FrameGate();
+      vetoes(x.subarray(0, 3 * SAMPLE_RATE), 1, g);
+      const after = vetoes(x.subarray(3 * SAMPLE_RATE), 1, g);
+      expect(after.share).toBeGreaterThan(0.97);
     }
   });
 
-  it('applies its thresholds', () => {
-    const t = tone({ durationS: 0.032, dbfs: -55 });
-    expect(gateFrame(t).pass).toBe(false);
-    expect(gateFrame(t, { rmsGateDbfs: -60 }).pass).toBe(true);
-    expect(gateFrame(t, { rmsGateDbfs: -60, varianceGate: 1e6 }).pass).toBe(false);
-    const mixed = concat(tone({ durationS: 0.016, dbfs: -20 }), whiteNoise({ durationS: 0.016, dbfs: -20 }));
-    expect(Number.isFinite(gateFrame(mixed).variance)).toBe(true);
+  it('passes a voice above the room noise and vetoes the noise between its words', () => {
+    const room = whiteNoise({ durationS: 6, dbfs: -55, seed: 4 });
+    // Syllables: a 200 Hz buzz with harmonics at −30 dBFS, 0.3 s on, 0.2 s off.
+    const syllable = mix(...[200, 400, 600, 800, 1200].map((f, k) => tone({ durationS: 0.3, frequencyHz: f, dbfs: -32 - 3 * k })));
+    let x = room;
+    for (let t = 2; t < 5.5; t += 0.5) x = placeAt(x, syllable, t);
+    const g = new FrameGate();
+    const verdicts = frames(x).map((f) => g.judge(f, 0.9));
+    const at = (s: number) => verdicts[Math.floor((s * SAMPLE_RATE) / FRAME_SAMPLES)]!;
+    for (let t = 2.1; t < 5.5; t += 0.5) expect(at(t).pass).toBe(true);
+    for (let t = 2.4; t < 5.5; t += 0.5) expect(at(t).reason).toMatch(/noise_floor|flat/);
+  });
+
+  it('vetoes far voices only when asked, relative to the tracked speech level', () => {
+    const near = tone({ durationS: 2, frequencyHz: 300, dbfs: -20 });
+    const far = tone({ durationS: 0.2, frequencyHz: 300, dbfs: -45 });
+    const x = concat(silence(0.5), scaleRange(near, 0.5, 0.6, -10), far);
+    const judgeAll = (farBelowSpeechDb: number) => {
+      const g = new FrameGate({ farBelowSpeechDb });
+      const out = frames(x).map((f) => g.judge(f, 0.95));
+      return { last: out[out.length - 2]!, level: g.speechLevel };
+    };
+    expect(judgeAll(0).last.pass).toBe(true);
+    const on = judgeAll(20);
+    expect(on.last.reason).toBe('far');
+    expect(on.level!).toBeGreaterThan(-25);
+  });
+
+  it('rejects nonsense settings', () => {
+    expect(() => new FrameGate({ silenceFloorDbfs: 3 })).toThrow();
+    expect(() => new FrameGate({ noiseMarginDb: -1 })).toThrow();
+    expect(() => new FrameGate({ confidentProbability: 0 })).toThrow();
+    expect(() => new FrameGate({ varianceGateDb2: Number.NaN })).toThrow();
+  });
+
+  it('reset forgets the tracked levels', () => {
+    const g = new FrameGate();
+    vetoes(concat(silence(0.5), tone({ durationS: 1, dbfs: -20 })), 1, g);
+    expect(g.noiseFloor).not.toBeNull();
+    expect(g.speechLevel).not.toBeNull();
+    g.reset();
+    expect(g.noiseFloor).toBeNull();
+    expect(g.speechLevel).toBeNull();
   });
 
   it('passes most real speech frames and no noise-floor frames', () => {
     const conv = loadConversation('1688-1998-easy');
-    const inside: Float32Array[] = [];
-    const outside: Float32Array[] = [];
+    const gate = new FrameGate();
+    const inside: boolean[] = [];
+    const outside: boolean[] = [];
     const marginS = 0.1;
     for (let at = 0; at + FRAME_SAMPLES <= conv.audio.length; at += FRAME_SAMPLES) {
       const fromS = at / SAMPLE_RATE;
       const toS = (at + FRAME_SAMPLES) / SAMPLE_RATE;
-      const f = conv.audio.subarray(at, at + FRAME_SAMPLES);
-      if (conv.reference.some((t) => fromS >= t.startS && toS <= t.endS)) inside.push(f);
-      else if (!conv.reference.some((t) => toS > t.startS - marginS && fromS < t.endS + marginS)) outside.push(f);
+      // Probability 1: only the gates' own verdict is measured.
+      const pass = gate.judge(conv.audio.subarray(at, at + FRAME_SAMPLES), 1).pass;
+      if (conv.reference.some((t) => fromS >= t.startS && toS <= t.endS)) inside.push(pass);
+      else if (!conv.reference.some((t) => toS > t.startS - marginS && fromS < t.endS + marginS)) outside.push(pass);
     }
+    const rate = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
     expect(inside.length).toBeGreaterThan(1000);
     expect(outside.length).toBeGreaterThan(100);
-    // Measured: 93.6 % of reference speech frames pass; the rest are mostly pauses and
-    // fricatives inside turns, which the segmenter's 500 ms hangover bridges.
-    expect(passRate(inside)).toBeGreaterThan(0.85);
-    expect(passRate(outside)).toBeLessThan(0.01);
+    // Measured: 91.2 % of reference speech frames pass (the rest: pauses and quiet ends inside
+    // turns, at the noise floor, which the segmenter bridges), none of the −62 dBFS noise floor
+    // between turns.
+    expect(rate(inside)).toBeGreaterThan(0.88);
+    expect(rate(outside)).toBeLessThan(0.01);
   });
 });

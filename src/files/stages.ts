@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Pipeline } from '../session/pipeline.js';
 import type { Recognizer } from '../session/ports.js';
+import { speechFrontOptionsFromConfig } from '../vad/stream.js';
 import type { FileStages } from './pipeline.js';
 
 export function fileStagesFrom(pipeline: Pipeline, config: Config): FileStages {
@@ -14,7 +15,8 @@ export function fileStagesFrom(pipeline: Pipeline, config: Config): FileStages {
     encoder: pipeline.encoder,
     vad: pipeline.vad,
     transcribe: (samples, language, signal) => (lane ??= pipeline.createRecognizer()).transcribe(samples, language, signal),
-    enrollmentGates: { threshold: config.VAD_THRESHOLD, rmsGateDbfs: config.RMS_GATE_DBFS, varianceGate: config.VARIANCE_GATE },
+    // The same front settings as a live registration (Room.enroll).
+    enrollmentGates: speechFrontOptionsFromConfig(config),
     speakerThreshold: config.SPEAKER_THRESHOLD,
   };
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../audio/constants.js';
-import { gateFrame } from '../audio/gates.js';
+import { rmsDbfs } from '../audio/gates.js';
 import { probabilityFromRms } from '../testing/fake-vad.js';
 import { concat, placeAt, scaleRange, secondsToSamples, silence, tone } from '../testing/signals.js';
 import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
 
 /**
- * Frames `x`, gates each frame, takes the fake (RMS) probability, and runs the segmenter to the
+ * Frames `x`, takes the fake (RMS) probability of each frame and a level gate, and runs the segmenter to the
  * end. `emittedAtSample[i]` is the stream position at which `segments[i]` came out.
  */
 function run(
@@ -24,8 +24,8 @@ function run(
     const real = x.subarray(at, at + FRAME_SAMPLES);
     const padded = new Float32Array(FRAME_SAMPLES);
     padded.set(real);
-    const gate = gateFrame(padded);
-    take(s.push(real, at, gate.pass ? probabilityFromRms(padded) : 0, gate.pass), at + real.length);
+    // The segmenter alone: a plain level gate stands in for the gates (tested in audio/gates).
+    take(s.push(real, at, probabilityFromRms(padded), rmsDbfs(padded) >= -50), at + real.length);
   }
   take(s.flush(), x.length);
   return { events, segments: events.filter((e): e is SegmentEvent => e.kind === 'segment'), emittedAtSample };
@@ -111,15 +111,30 @@ describe('Segmenter timing on tone bursts', () => {
 });
 
 describe('Segmenter hysteresis', () => {
-  it('opens at threshold and keeps going down to threshold − 0.15', () => {
-    const probs = [0.1, 0.4, 0.45, 0.6, 0.4, 0.4, 0.36, 0.3, ...Array<number>(20).fill(0)];
+  it('opens at threshold and keeps going, forwards and backwards, down to negativeThreshold (0.1)', () => {
+    const probs = [0.05, 0.12, 0.3, 0.6, 0.3, 0.2, 0.11, 0.05, ...Array<number>(20).fill(0)];
     const s = new Segmenter({ minSpeechMs: 0 });
     const frame = tone({ durationS: 0.032 });
     const events = probs.flatMap((p, i) => s.push(frame, i * FRAME_SAMPLES, p, true));
     const segments = events.filter((e) => e.kind === 'segment');
     expect(segments).toHaveLength(1);
-    expect(segments[0]!.startSample).toBe(3 * FRAME_SAMPLES);
+    // Frames 1–2 (0.12, 0.3) join the segment opened by frame 3 (0.6): a soft onset.
+    expect(segments[0]!.startSample).toBe(1 * FRAME_SAMPLES);
     expect(segments[0]!.endSample).toBe(7 * FRAME_SAMPLES);
+  });
+
+  it('looks back at most onsetLookBackMs, and never over a frame the gates vetoed', () => {
+    const frame = tone({ durationS: 0.032 });
+    const probs = [...Array<number>(20).fill(0.3), 0.9, 0.9, 0.9, ...Array<number>(20).fill(0)];
+    const start = (options: SegmenterOptions, pass: (i: number) => boolean) => {
+      const s = new Segmenter({ minSpeechMs: 0, ...options });
+      const events = probs.flatMap((p, i) => s.push(frame, i * FRAME_SAMPLES, p, pass(i)));
+      return (events.find((e) => e.kind === 'segment') as SegmentEvent).startSample;
+    };
+    // 300 ms = 9.4 frames: frames 11–19 (starting ≥ 20·512 − 4800 samples) join.
+    expect(start({}, () => true)).toBe(11 * FRAME_SAMPLES);
+    expect(start({ onsetLookBackMs: 0 }, () => true)).toBe(20 * FRAME_SAMPLES);
+    expect(start({}, (i) => i !== 17)).toBe(18 * FRAME_SAMPLES);
   });
 
   it('never counts a frame that failed the gates as speech', () => {
@@ -179,22 +194,25 @@ describe('Segmenter maximum length', () => {
     expect(events.filter((e) => e.kind === 'speech_start').map((e) => e.startSample)).toEqual([a.startSample, b.startSample]);
   });
 
-  it('cuts in the quietest part of the last second, not mid-word', () => {
-    // 10 s of "speech" with two 100 ms dips 25 dB down; only the one at 6.8 s is within the
-    // last second before 7 s of segment length (6.49–7.49 s).
+  it('cuts in the quietest part of the last half second, not mid-word', () => {
+    // 10 s of "speech" with two 100 ms dips 25 dB down; only the one at 7.1 s is within the
+    // last half second before 7 s of segment length (6.98–7.48 s).
     let x = concat(silence(0.5), tone({ durationS: 10 }), silence(1));
     x = scaleRange(x, 2.5, 2.6, -25);
-    x = scaleRange(x, 6.8, 6.9, -25);
+    x = scaleRange(x, 7.1, 7.2, -25);
     const { segments } = run(x);
     expect(segments).toHaveLength(2);
     const [a, b] = segments as [SegmentEvent, SegmentEvent];
     const cut = b.audioStartSample;
-    expect(cut).toBeGreaterThanOrEqual(S(6.8));
-    expect(cut).toBeLessThanOrEqual(S(6.9));
+    expect(cut).toBeGreaterThanOrEqual(S(7.1));
+    expect(cut).toBeLessThanOrEqual(S(7.2));
     // The dip is not speech, so the bounds stop at the speech on either side of it.
-    expect(a.endSample).toBe(frameCeil(S(6.8)));
-    expect(b.startSample).toBe(frameFloor(S(6.9)));
-    expectContiguousAudio(x, segments);
+    expect(a.endSample).toBe(frameCeil(S(7.1)));
+    expect(b.startSample).toBe(frameFloor(S(7.2)));
+    // The cut fell in a pause (the early cut), so the rest starts as a new segment, but its
+    // audio still begins exactly where the first part's ends.
+    expect(a.endReason).toBe('max_length');
+    expect(a.audioStartSample + a.audio.length).toBe(b.audioStartSample);
   });
 
   it('keeps every segment of a long monologue ≤ maxSegmentMs and covers it without gaps', () => {
@@ -234,6 +252,29 @@ describe('Segmenter options', () => {
     s.reset();
     expect(s.speechActive).toBe(false);
     expect(s.flush()).toHaveLength(0);
+  });
+});
+
+describe('Segmenter cut at a speaker change', () => {
+  it('cuts the open segment at the quietest frame near the given point and continues the rest', () => {
+    let x = concat(silence(0.5), tone({ durationS: 4 }));
+    x = scaleRange(x, 2.6, 2.7, -25);
+    const s = new Segmenter();
+    const events: SegmenterEvent[] = [];
+    for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
+      const f = x.subarray(at, at + FRAME_SAMPLES);
+      events.push(...s.push(f, at, probabilityFromRms(f), rmsDbfs(f) >= -50));
+    }
+    expect(s.openAudio(S(3)).length).toBe(x.length - S(3));
+    const cut = s.cutNear(S(2.5), S(0.3));
+    const [seg] = cut.filter((e): e is SegmentEvent => e.kind === 'segment');
+    expect(seg!.endReason).toBe('speaker_change');
+    expect(seg!.endSample).toBe(frameCeil(S(2.6)));
+    expect(cut[cut.length - 1]).toEqual({ kind: 'speech_start', startSample: frameFloor(S(2.7)) });
+    const [rest] = s.flush().filter((e): e is SegmentEvent => e.kind === 'segment');
+    expect(rest!.continued).toBe(true);
+    expect(rest!.audioStartSample).toBe(seg!.audioStartSample + seg!.audio.length);
+    expect(new Segmenter().cutNear(S(1), S(1))).toEqual([]);
   });
 });
 

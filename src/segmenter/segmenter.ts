@@ -5,19 +5,28 @@
  *
  * Rules (all durations converted to samples at 16 kHz):
  * - A frame is speech when it passed the gates and its probability reaches `threshold`, or,
- *   while a segment is open, `negativeThreshold` (hysteresis).
+ *   while a segment is open, `negativeThreshold` (hysteresis). The hysteresis also runs
+ *   backwards: when a segment opens, the frames just before it (at most `onsetLookBackMs`)
+ *   that passed the gates and reach `negativeThreshold` join it, because the model is often
+ *   slow to rise on a soft onset (0.15–0.3 for the first 0.2–0.3 s of a turn, measured on
+ *   real and read speech). This is the one hysteresis of the code base: enrollment runs the
+ *   same segmenter (see `collectSpeech`).
  * - A segment opens at its first speech frame and closes once `silenceMs` have passed since
  *   the end of its last speech frame. It is kept only if its speech frames add up to at least
  *   `minSpeechMs` (a 0.3 s "Yes." is far above that; isolated 32–64 ms clicks are not).
  * - A segment reaching `maxSegmentMs` (from its start to the current frame's end) is cut in the
  *   middle of the quietest frame of its last `cutSearchMs` (lowest RMS; ties: lowest speech
- *   probability, then latest). The remainder continues at once as the next segment: the first
+ *   probability, then latest). A pause of `earlyCutPauseMs` within its last `earlyCutWindowMs`
+ *   before the limit cuts it earlier, in that pause. The remainder continues at once as the next segment: the first
  *   segment's audio ends exactly where the next one's begins, so no sample is lost or
  *   duplicated, and its `minSpeechMs` check is waived (it is the rest of real speech).
  * - `startSample`/`endSample` are speech bounds: start of the first speech frame and end of
  *   the last one (or the cut point). `audio` covers `preRollMs` before the start (clamped to
  *   what was received, and never before a preceding cut) up to `tailMs` after the end (clamped
  *   to what was received; no tail at a cut).
+ * - The caller may cut the open segment where it found a speaker change ({@link Segmenter.cutNear}):
+ *   the same cut as at `maxSegmentMs` (quietest frame of a window, the rest continues at once),
+ *   with the reason `speaker_change`.
  */
 import { rmsDbfs } from '../audio/gates.js';
 import { SAMPLE_RATE } from '../audio/constants.js';
@@ -26,20 +35,29 @@ import { SAMPLE_RATE } from '../audio/constants.js';
 export interface SegmenterOptions {
   /** Speech probability a frame needs to open a segment. Default 0.5. */
   threshold?: number;
-  /** Probability that keeps an open segment's frames speech. Default `threshold − 0.15`. */
+  /** Probability that keeps an open segment's frames speech. Default 0.1 (or `threshold` if lower). */
   negativeThreshold?: number;
   /** Non-speech after the last speech frame that closes a segment. Default 500 ms. */
   silenceMs?: number;
   /** Longest segment, start to cut. Default 7000 ms. */
   maxSegmentMs?: number;
-  /** Window at the end of a too-long segment searched for the quietest cut point. Default 1000 ms. */
+  /**
+   * Window at the end of a segment that reached `maxSegmentMs`, searched for the quietest cut
+   * point. Default 500 ms: the part before the cut waits at most this long to be sent.
+   */
   cutSearchMs?: number;
   /**
-   * Inside that window, a pause (non-speech run) this long cuts at once instead of waiting for
-   * `maxSegmentMs`: the cut still lands at the quietest point seen, but the segment is sent up
-   * to a second earlier. Default 96 ms.
+   * The last stretch before `maxSegmentMs` in which a pause cuts at once. Default 1000 ms (a
+   * pause after 6 s of a 7 s limit).
+   */
+  earlyCutWindowMs?: number;
+  /**
+   * Inside that window, a pause (non-speech run) this long cuts at once, in the pause, instead
+   * of waiting for `maxSegmentMs`. Default 96 ms.
    */
   earlyCutPauseMs?: number;
+  /** Frames before an opening frame that may join it by the hysteresis. Default 300 ms. */
+  onsetLookBackMs?: number;
   /** Audio kept before the first speech frame. Default 200 ms. */
   preRollMs?: number;
   /** Audio kept after the last speech frame (at most; none at a cut). Default 100 ms. */
@@ -51,7 +69,7 @@ export interface SegmenterOptions {
 }
 
 /** Why a segment closed. */
-export type SegmentEndReason = 'silence' | 'max_length' | 'flush';
+export type SegmentEndReason = 'silence' | 'max_length' | 'speaker_change' | 'flush';
 
 /** Speech has started and is long enough to be kept (a segment with this start will follow). */
 export interface SpeechStartEvent {
@@ -83,6 +101,7 @@ interface FrameRecord {
   samples: Float32Array;
   rmsDbfs: number;
   prob: number;
+  gatePass: boolean;
   speech: boolean;
 }
 
@@ -103,7 +122,9 @@ interface Resolved {
   silenceSamples: number;
   maxSegmentSamples: number;
   cutSearchSamples: number;
+  earlyCutWindowSamples: number;
   earlyCutPauseSamples: number;
+  onsetLookBackSamples: number;
   preRollSamples: number;
   tailSamples: number;
   minSpeechSamples: number;
@@ -118,7 +139,7 @@ function resolve(o: SegmenterOptions): Resolved {
   };
   const threshold = o.threshold ?? 0.5;
   if (!(threshold > 0 && threshold <= 1)) throw new Error('segmenter: threshold must be in (0, 1]');
-  const negativeThreshold = o.negativeThreshold ?? Math.max(0.01, threshold - 0.15);
+  const negativeThreshold = o.negativeThreshold ?? Math.min(threshold, 0.1);
   if (!(negativeThreshold > 0 && negativeThreshold <= threshold)) {
     throw new Error('segmenter: negativeThreshold must be in (0, threshold]');
   }
@@ -127,8 +148,10 @@ function resolve(o: SegmenterOptions): Resolved {
     negativeThreshold,
     silenceSamples: ms(o.silenceMs, 500, 'silenceMs'),
     maxSegmentSamples: ms(o.maxSegmentMs, 7000, 'maxSegmentMs'),
-    cutSearchSamples: ms(o.cutSearchMs, 1000, 'cutSearchMs'),
+    cutSearchSamples: ms(o.cutSearchMs, 500, 'cutSearchMs'),
+    earlyCutWindowSamples: ms(o.earlyCutWindowMs, 1000, 'earlyCutWindowMs'),
     earlyCutPauseSamples: ms(o.earlyCutPauseMs, 96, 'earlyCutPauseMs'),
+    onsetLookBackSamples: ms(o.onsetLookBackMs, 300, 'onsetLookBackMs'),
     preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
     tailSamples: ms(o.tailMs, 100, 'tailMs'),
     minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
@@ -183,6 +206,7 @@ export class Segmenter {
       samples: samples.slice(),
       rmsDbfs: rmsDbfs(samples),
       prob: speechProbability,
+      gatePass,
       speech: gatePass && speechProbability >= threshold,
     };
     this.frames.push(rec);
@@ -193,13 +217,14 @@ export class Segmenter {
         return events;
       }
       this.open = {
-        startSample: rec.startSample,
+        startSample: this.lookBack(rec),
         lastSpeechEndSample: rec.endSample,
         speechSamples: 0,
         confirmed: false,
         continued: false,
         audioStartSample: null,
       };
+      for (const f of this.frames) if (f !== rec && f.speech) this.open.speechSamples += f.samples.length;
     } else if (rec.speech) {
       this.open.lastSpeechEndSample = rec.endSample;
     }
@@ -213,11 +238,44 @@ export class Segmenter {
       this.close('silence', events);
     } else if (rec.endSample - seg.startSample >= o.maxSegmentSamples) {
       this.cut(events);
-    } else if (seg.confirmed && rec.endSample - seg.startSample > o.maxSegmentSamples - o.cutSearchSamples) {
-      // Inside the last `cutSearchMs` before the limit: a clear pause there is the cut.
-      const windowStart = seg.startSample + o.maxSegmentSamples - o.cutSearchSamples;
-      if (this.trailingPauseSamples(windowStart) >= Math.max(1, o.earlyCutPauseSamples)) this.cut(events, windowStart);
+    } else if (seg.confirmed && rec.endSample - seg.startSample > o.maxSegmentSamples - o.earlyCutWindowSamples) {
+      // Inside the last `earlyCutWindowMs` before the limit: a clear pause there is the cut.
+      const windowStart = seg.startSample + o.maxSegmentSamples - o.earlyCutWindowSamples;
+      const pause = this.trailingPauseSamples(windowStart);
+      if (pause >= Math.max(1, o.earlyCutPauseSamples)) this.cut(events, rec.endSample - pause);
     }
+    return events;
+  }
+
+  /** Samples received so far (end of the newest frame). */
+  get receivedSamples(): number {
+    return this.receivedEndSample;
+  }
+
+  /**
+   * The received audio of the open kept segment from `fromSample` (clamped to its start) to
+   * the newest frame; empty when no kept segment is open.
+   */
+  openAudio(fromSample: number): Float32Array {
+    if (!this.open?.confirmed) return new Float32Array(0);
+    return this.collect(Math.max(fromSample, this.open.startSample), this.receivedEndSample);
+  }
+
+  /**
+   * Cuts the open kept segment at the quietest frame whose middle lies in
+   * [`centreSample − radiusSamples`, `centreSample + radiusSamples`] (and after the segment's
+   * start), e.g. at a speaker change found while it is open. The first part is emitted with
+   * the reason `speaker_change`; the rest continues as a `continued` segment. Does nothing
+   * when no kept segment is open or no frame lies in the window.
+   */
+  cutNear(centreSample: number, radiusSamples: number): SegmenterEvent[] {
+    const events: SegmenterEvent[] = [];
+    const seg = this.open;
+    if (!seg?.confirmed) return events;
+    const from = Math.max(seg.startSample, centreSample - radiusSamples);
+    const to = Math.min(this.receivedEndSample, centreSample + radiusSamples);
+    if (to - from < 1) return events;
+    this.cut(events, from, to, 'speaker_change');
     return events;
   }
 
@@ -269,13 +327,14 @@ export class Segmenter {
    * Cuts the open segment at the quietest point of its last `cutSearchMs` (or, for an early cut,
    * of what has arrived since `windowStart`).
    */
-  private cut(events: SegmenterEvent[], windowStart = -Infinity): void {
+  private cut(events: SegmenterEvent[], windowStart = -Infinity, windowEnd = Infinity, reason: SegmentEndReason = 'max_length'): void {
     const seg = this.open!;
     const end = this.receivedEndSample;
-    const searchFrom = Math.max(seg.startSample, end - this.o.cutSearchSamples, windowStart);
+    const searchFrom = Math.max(seg.startSample, reason === 'max_length' ? end - this.o.cutSearchSamples : -Infinity, windowStart);
     let q: FrameRecord | null = null;
     for (let i = this.frames.length - 1; i >= 0; i--) {
       const f = this.frames[i]!;
+      if (f.startSample + Math.floor(f.samples.length / 2) > windowEnd) continue;
       if (f.startSample < searchFrom) break;
       if (f.startSample + Math.floor(f.samples.length / 2) <= seg.startSample) continue;
       if (!q || f.rmsDbfs < q.rmsDbfs || (f.rmsDbfs === q.rmsDbfs && f.prob < q.prob)) q = f;
@@ -300,7 +359,7 @@ export class Segmenter {
         endSample: firstEnd,
         audio: this.collect(audioStart, cutSample),
         audioStartSample: audioStart,
-        endReason: 'max_length',
+        endReason: reason,
         continued: seg.continued,
       });
     }
@@ -345,9 +404,26 @@ export class Segmenter {
     return run;
   }
 
-  /** Keeps only the frames a future segment's pre-roll could need. */
+  /**
+   * Backward hysteresis for a segment opening at `rec`: marks the contiguous frames before it
+   * (within `onsetLookBackMs`, after the last cut) that passed the gates and reach
+   * `negativeThreshold` as speech, and returns the segment's start.
+   */
+  private lookBack(rec: FrameRecord): number {
+    let start = rec.startSample;
+    const limit = Math.max(this.floorSample, rec.startSample - this.o.onsetLookBackSamples);
+    for (let i = this.frames.length - 2; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.startSample < limit || !f.gatePass || f.prob < this.o.negativeThreshold) break;
+      f.speech = true;
+      start = f.startSample;
+    }
+    return start;
+  }
+
+  /** Keeps only the frames a future segment's look-back and pre-roll could need. */
   private trimHistory(): void {
-    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples, this.floorSample);
+    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples - this.o.onsetLookBackSamples, this.floorSample);
     let drop = 0;
     while (drop < this.frames.length && this.frames[drop]!.endSample <= keepFrom) drop++;
     if (drop > 0) this.frames = this.frames.slice(drop);

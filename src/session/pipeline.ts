@@ -14,6 +14,7 @@ import type { SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
 import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
 import type { VadModel } from '../vad/types.js';
+import { SpeakerChangeWatcher } from './change-watcher.js';
 import type {
   AdoptResult,
   AssignedPart,
@@ -58,11 +59,7 @@ class Room implements SpeakerRoom {
   }
 
   async enroll(id: SpeakerId, samples: Float32Array): Promise<EnrollmentResult> {
-    const { speech, speechSeconds } = await collectSpeech(this.vad.createStream(), samples, {
-      threshold: this.config.VAD_THRESHOLD,
-      rmsGateDbfs: this.config.RMS_GATE_DBFS,
-      varianceGate: this.config.VARIANCE_GATE,
-    });
+    const { speech, speechSeconds } = await collectSpeech(this.vad.createStream(), samples, speechFrontOptionsFromConfig(this.config));
     return this.enrollSpeech(id, speech, speechSeconds);
   }
 
@@ -94,9 +91,16 @@ class Room implements SpeakerRoom {
     const profile = profileFromJson(voice, this.encoder);
     if (!profile) return { ok: false, reason: 'voice_incompatible' };
     const other = this.assigner.getProfile(id === 0 ? 1 : 0);
-    if (other && profilesSimilarity(profile, other) > DEFAULT_ENROLLMENT.tooSimilarBound) return { ok: false, reason: 'too_similar' };
+    // The same rule as a fresh registration (enrollSpeaker): the encoder's own calibrated bound
+    // on its normalised scores when it has one.
+    const bound = this.encoder.tooSimilarBound ?? DEFAULT_ENROLLMENT.tooSimilarBound;
+    if (other && profilesSimilarity(profile, other, this.encoder.scoreNorm) > bound) return { ok: false, reason: 'too_similar' };
     this.assigner.setProfile(id, profile);
     return { ok: true, speechSeconds: profile.speechSeconds };
+  }
+
+  scoreWindow(samples: Float32Array): Promise<readonly [number, number] | null> {
+    return this.assigner.scoreWindow(samples);
   }
 
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
@@ -164,13 +168,26 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
 
   return {
     models: { asr: asr.name, speaker: encoder.name, vad: vad.name },
-    createFront(): ConversationFront {
+    createFront(room?: SpeakerRoom): ConversationFront {
       const front = new SpeechFront(vad.createStream(), frontOptions);
-      const segmentsOf = (events: Awaited<ReturnType<SpeechFront['push']>>) =>
-        events.filter((e): e is Extract<typeof e, { kind: 'segment' }> => e.kind === 'segment');
+      const scorer = room?.scoreWindow?.bind(room);
+      const watcher = scorer && config.CHANGE_WATCH ? new SpeakerChangeWatcher(scorer, { windowMs: config.CHANGE_WATCH_WINDOW_MS, hopMs: config.CHANGE_WATCH_HOP_MS, marginMin: config.CHANGE_WATCH_MARGIN, confirmWindows: config.CHANGE_WATCH_CONFIRM }) : null;
+      const segmentsOf = (events: readonly unknown[]) => events.filter((e): e is ClosedSegment & { kind: 'segment' } => (e as { kind?: string }).kind === 'segment');
+      // Pushes are serialised here so the watch always sees the front between two pushes.
+      let chain: Promise<unknown> = Promise.resolve();
+      const serial = <T>(work: () => Promise<T>): Promise<T> => {
+        const run = chain.then(work);
+        chain = run.catch(() => undefined);
+        return run;
+      };
       return {
-        push: async (pcm16) => segmentsOf(await front.push(pcm16)),
-        flush: async () => segmentsOf(await front.flush()),
+        push: (pcm16) =>
+          serial(async () => {
+            const closed = segmentsOf(await front.push(pcm16));
+            if (watcher) closed.push(...segmentsOf(await watcher.check(front)));
+            return closed;
+          }),
+        flush: () => serial(async () => segmentsOf(await front.flush())),
       };
     },
     createRoom: () => new Room(encoder, vad, config),

@@ -59,6 +59,11 @@ export interface SpeakerRoom {
   exportVoice?(id: SpeakerId): SavedVoiceData | null;
   /** Takes a saved voice as speaker `id` (replacing the old one). */
   adoptVoice?(id: SpeakerId, voice: SavedVoiceData): AdoptResult;
+  /**
+   * Similarity of a short window of speech to speaker 0 and speaker 1; null while either voice
+   * is missing. Used to find speaker changes while a segment is still open.
+   */
+  scoreWindow?(samples: Float32Array): Promise<readonly [number, number] | null>;
 }
 
 /** A voice's embeddings as JSON numbers, tagged with the encoder that made them. */
@@ -88,7 +93,8 @@ export interface Recognizer {
 /** Process-wide pipeline parts, shared by all sessions. */
 export interface PipelineFactory {
   readonly models: { asr: string | null; speaker: string; vad: string };
-  createFront(): ConversationFront;
+  /** A front for one conversation; with `room`, it also cuts open segments at speaker changes. */
+  createFront(room?: SpeakerRoom): ConversationFront;
   createRoom(): SpeakerRoom;
   /** One per session. */
   createRecognizer(): Recognizer;

@@ -257,7 +257,7 @@ export class Session {
         this.setState({
           kind: 'transcribing',
           language,
-          front: this.opts.pipeline.createFront(),
+          front: this.opts.pipeline.createFront(this.room),
           receivedSamples: 0,
           segments: 0,
           log,

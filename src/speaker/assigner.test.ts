@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SpeakerAssigner, enforceMinLength, viterbi2 } from './assigner.js';
+import { DEFAULT_ASSIGNER, SpeakerAssigner, decideByMargin, decideShortTurn, enforceMinLength, viterbi2 } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { concat } from '../testing/signals.js';
-import { utterance } from './dev-utterances.js';
+import { utterance } from '../testing/dev-utterances.js';
 import { enrollSpeaker, type SpeakerProfile } from './profile.js';
 
 describe('viterbi2', () => {
@@ -19,6 +19,40 @@ describe('enforceMinLength', () => {
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 50, label: 1 }, { start: 55, label: 0 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
     expect(enforceMinLength([{ start: 0, label: 1 }, { start: 5, label: 0 }, { start: 60, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }, { start: 60, label: 1 }]);
     expect(enforceMinLength([{ start: 0, label: 0 }, { start: 95, label: 1 }], 100, 10)).toEqual([{ start: 0, label: 0 }]);
+  });
+});
+
+describe('decideByMargin', () => {
+  const o = DEFAULT_ASSIGNER;
+  it('takes the best at the threshold, and under it only with a clear lead over the other', () => {
+    expect(decideByMargin([0.7, 0.65], o)).toBe(0);
+    expect(decideByMargin([0.1, 0.45], o)).toBe(1);
+    expect(decideByMargin([0.3, 0.45], o)).toBeNull();
+    expect(decideByMargin([-0.1, -0.5], o)).toBeNull();
+  });
+});
+
+describe('decideShortTurn', () => {
+  const o = DEFAULT_ASSIGNER;
+  it('keeps a clear short turn as scored', () => {
+    expect(decideShortTurn({ similarity: [0.8, 0.1], previous: null }, o)).toBe(0);
+    expect(decideShortTurn({ similarity: [0.8, 0.1], previous: { speakerId: 0, similarity: 0.7 } }, o)).toBe(0);
+  });
+
+  it('gives a weak, unlike short turn to the other speaker than the neighbour', () => {
+    // Scores alone: below the threshold, barely apart. After speaker 0, and unlike that part.
+    expect(decideShortTurn({ similarity: [0.35, 0.4], previous: null }, o)).toBeNull();
+    expect(decideShortTurn({ similarity: [0.35, 0.4], previous: { speakerId: 0, similarity: 0.1 } }, o)).toBe(1);
+    expect(decideShortTurn({ similarity: [0.4, 0.35], previous: { speakerId: 1, similarity: 0.1 } }, o)).toBe(0);
+  });
+
+  it('keeps the neighbour’s speaker when the short turn sounds like that part', () => {
+    expect(decideShortTurn({ similarity: [0.4, 0.35], previous: { speakerId: 0, similarity: 0.95 } }, o)).toBe(0);
+  });
+
+  it('stays null when nothing decides, or when the voice is like neither', () => {
+    expect(decideShortTurn({ similarity: [0.3, 0.3], previous: { speakerId: 0, similarity: 0.6 } }, { ...o, alternationBonus: 0 })).toBeNull();
+    expect(decideShortTurn({ similarity: [0.02, -0.1], previous: { speakerId: 1, similarity: 0 } }, o)).toBeNull();
   });
 });
 
@@ -91,5 +125,24 @@ describe('SpeakerAssigner on real speech', () => {
     expect(parts).toHaveLength(1);
     expect(parts[0]!.speakerId).toBeNull();
     expect(parts[0]!.similarity[1]).toBe(0);
+  });
+});
+
+describe('SpeakerAssigner conversation evidence', () => {
+  it('scoreWindow is null until both voices are registered, then scores like assign', async () => {
+    const enc = new BuiltinSpeakerEncoder();
+    await enc.load();
+    const a = new SpeakerAssigner(enc);
+    const x = trim(utterance('2033', 4));
+    expect(await a.scoreWindow(x)).toBeNull();
+    for (const [id, spk] of [[0, '1688'], [1, '2033']] as const) {
+      const r = await enrollSpeaker(enc, concat(utterance(spk, 0), utterance(spk, 1)));
+      if (!r.ok) throw new Error(r.reason);
+      a.setProfile(id, r.profile);
+    }
+    const s = await a.scoreWindow(x);
+    const parts = await a.assign({ startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 });
+    expect(s![1]).toBeGreaterThan(s![0]);
+    expect(parts[0]!.similarity[1]).toBeCloseTo(s![1], 6);
   });
 });

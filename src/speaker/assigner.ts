@@ -6,11 +6,17 @@
  * enrolled speakers (per-window cost = −similarity, a fixed penalty per switch) finds change
  * points, parts shorter than `minPartS` are merged into a neighbour, and each remaining part
  * is re-embedded whole for its real similarity pair.
+ *
+ * Short turns ("yes", "right", "mm-hmm": under `shortTurnS`) carry too little voice for their
+ * score alone. For them the decision also weighs (see `decideShortTurn`): the neighbouring turn
+ * — two people alternate far more often than one speaks twice — and the change scan between
+ * the short turn and that neighbour, scored like the profiles but within the conversation's
+ * own room and microphone. A short turn that stays uncertain is left null.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { hasWindowedEmbedding } from './builtin.js';
-import { adaptProfile, matchSpeaker, profileSimilarity, type MatchResult, type SpeakerId } from './matcher.js';
-import type { SpeakerProfile } from './profile.js';
+import { adaptProfile, cosine, matchSpeaker, type MatchResult, type SpeakerId } from './matcher.js';
+import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
 
 export interface AssignerOptions {
@@ -25,6 +31,37 @@ export interface AssignerOptions {
   minPartS: number;
   /** Slow, margin-gated profile adaptation (off by default). */
   adapt: boolean;
+  /** Segments shorter than this, seconds, are decided with their neighbour's help. */
+  shortTurnS: number;
+  /** The neighbouring part counts only if it ended at most this long before, seconds. */
+  contextS: number;
+  /** Similarity added to the speaker who did not speak the neighbouring part. */
+  alternationBonus: number;
+  /** Weight of the change scan (similarity to the neighbouring part, minus the threshold). */
+  changeWeight: number;
+  /** A short turn's best similarity must reach this, and its decision margin `shortMargin`. */
+  shortFloor: number;
+  shortMargin: number;
+  /**
+   * Conversation evidence: confident parts (≥ `sessionMinS`, best ≥ threshold +
+   * `sessionAbove`, margin ≥ `sessionMargin`) are kept per speaker (the last `sessionKeep`);
+   * once both speakers have some, each score becomes (1 − `sessionWeight`) × the profile score
+   * + `sessionWeight` × the best score against that speaker's kept parts — which were heard in
+   * this room, through this microphone and codec, unlike the enrollment. 0 turns it off.
+   */
+  sessionWeight: number;
+  /**
+   * Both voices registered, best under the threshold: still that speaker when it reaches
+   * `marginFloor` (different speakers' median on the normalised scale) and leads the other by
+   * `marginAccept`. In a two-person conversation a far, coded segment often scores under the
+   * threshold for its true speaker while still clearly nearer to them than to the other.
+   */
+  marginAccept: number;
+  marginFloor: number;
+  sessionMinS: number;
+  sessionAbove: number;
+  sessionMargin: number;
+  sessionKeep: number;
 }
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
@@ -34,7 +71,61 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   switchPenalty: 1.0,
   minPartS: 1.0,
   adapt: false,
+  shortTurnS: 1.2,
+  contextS: 6,
+  alternationBonus: 0.15,
+  changeWeight: 0.5,
+  shortFloor: 0.1,
+  shortMargin: 0.1,
+  sessionWeight: 0.7,
+  marginAccept: 0.3,
+  marginFloor: 0,
+  sessionMinS: 1.5,
+  sessionAbove: 0.1,
+  sessionMargin: 0.3,
+  sessionKeep: 8,
 });
+
+/**
+ * The speaker for a similarity pair when both voices are registered: the best one at or above
+ * `threshold`, or under it when it reaches `marginFloor` and leads by `marginAccept`; else null.
+ * Pure.
+ */
+export function decideByMargin(similarity: readonly [number, number], o: Pick<AssignerOptions, 'threshold' | 'marginAccept' | 'marginFloor'>): SpeakerId | null {
+  const best: SpeakerId = similarity[1] > similarity[0] ? 1 : 0;
+  const s = similarity[best];
+  if (s >= o.threshold) return best;
+  return s >= o.marginFloor && s - similarity[best === 0 ? 1 : 0] >= o.marginAccept ? best : null;
+}
+
+/** What a short turn is decided from (all similarities on the matcher's scale). */
+export interface ShortTurnEvidence {
+  /** The short turn's similarity to speaker 0 and 1. */
+  similarity: [number, number];
+  /** The neighbouring part's speaker and the short turn's similarity to that part, if any. */
+  previous: { speakerId: SpeakerId; similarity: number } | null;
+}
+
+/**
+ * Speaker of a short turn, or null: each speaker's score is its similarity, plus
+ * `alternationBonus` for the one who did not speak the neighbouring part, plus
+ * ±`changeWeight` × (similarity to that part − threshold) — alike → the same speaker again,
+ * unlike → the other. The best must reach `shortFloor` and lead by `shortMargin`. Pure.
+ */
+export function decideShortTurn(e: ShortTurnEvidence, o: Pick<AssignerOptions, 'threshold' | 'alternationBonus' | 'changeWeight' | 'shortFloor' | 'shortMargin'>): SpeakerId | null {
+  const d: [number, number] = [e.similarity[0], e.similarity[1]];
+  if (e.previous) {
+    const prev = e.previous.speakerId;
+    const other = prev === 0 ? 1 : 0;
+    d[other] += o.alternationBonus;
+    const change = o.changeWeight * (e.previous.similarity - o.threshold);
+    d[prev] += change;
+    d[other] -= change;
+  }
+  const best: SpeakerId = d[1] > d[0] ? 1 : 0;
+  if (e.similarity[best] < o.shortFloor || Math.abs(d[0] - d[1]) < o.shortMargin) return null;
+  return best;
+}
 
 export interface SegmentAudio {
   /** Speech bounds, absolute sample indices. */
@@ -57,6 +148,10 @@ export class SpeakerAssigner {
   private readonly encoder: SpeakerEncoder;
   private readonly opts: AssignerOptions;
   private readonly profiles: [SpeakerProfile | null, SpeakerProfile | null] = [null, null];
+  /** The last attributed part (its embedding stays in memory only, never logged). */
+  private last: { speakerId: SpeakerId; endSample: number; embedding: Float32Array } | null = null;
+  /** Confident parts of this conversation per speaker (embeddings only, in memory). */
+  private readonly session: [Float32Array[], Float32Array[]] = [[], []];
 
   constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
     this.encoder = encoder;
@@ -66,6 +161,9 @@ export class SpeakerAssigner {
   /** Sets (or with null clears) a speaker's profile; re-registering replaces it. */
   setProfile(id: SpeakerId, profile: SpeakerProfile | null): void {
     this.profiles[id] = profile;
+    this.last = null;
+    this.session[0] = [];
+    this.session[1] = [];
   }
 
   getProfile(id: SpeakerId): SpeakerProfile | null {
@@ -83,16 +181,77 @@ export class SpeakerAssigner {
     const whole = await this.score(speech);
     const parts = await this.split(speech, seg.startSample, seg.endSample);
     if (parts.length < 2) {
-      const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...whole.match }];
+      const match = this.shortTurn(seg, whole.embedding, whole.match);
+      const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...match }];
       this.maybeAdapt(whole.embedding, whole.match);
+      this.remember(match.speakerId, seg.endSample, whole.embedding);
+      this.collect(whole.embedding, whole.match, seg.endSample - seg.startSample);
       return result;
+    }
+    const tail = parts[parts.length - 1]!;
+    if (tail.speakerId !== null) {
+      const from = Math.max(0, tail.startSample - seg.audioStartSample);
+      this.remember(tail.speakerId, tail.endSample, await this.encoder.embed(seg.audio.subarray(from, Math.max(from + 1, tail.endSample - seg.audioStartSample))));
     }
     return parts;
   }
 
+  /**
+   * Similarity of a stretch of audio to speaker 0 and 1 as `assign` would score it (profile
+   * scores blended with this conversation's evidence), or null until both are registered. For
+   * online change detection outside the assigner.
+   */
+  async scoreWindow(samples: Float32Array): Promise<[number, number] | null> {
+    if (!this.profiles[0] || !this.profiles[1]) return null;
+    return this.match(await this.encoder.embed(samples)).similarity;
+  }
+
+  /** A short segment's match, decided with the neighbouring part's help (see `decideShortTurn`). */
+  private shortTurn(seg: SegmentAudio, embedding: Float32Array, match: MatchResult): MatchResult {
+    const o = this.opts;
+    if ((seg.endSample - seg.startSample) / SAMPLE_RATE >= o.shortTurnS || !this.profiles[0] || !this.profiles[1]) return match;
+    const last = this.last && seg.startSample - this.last.endSample <= o.contextS * SAMPLE_RATE ? this.last : null;
+    const norm = this.encoder.scoreNorm;
+    const previous = last ? { speakerId: last.speakerId, similarity: norm ? norm.similarity(embedding, last.embedding) : cosine(embedding, last.embedding) } : null;
+    return { ...match, speakerId: decideShortTurn({ similarity: match.similarity, previous }, o) };
+  }
+
+  private remember(speakerId: SpeakerId | null, endSample: number, embedding: Float32Array): void {
+    if (speakerId !== null) this.last = { speakerId, endSample, embedding };
+  }
+
   private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
     const embedding = await this.encoder.embed(samples);
-    return { embedding, match: matchSpeaker(embedding, this.profiles, this.opts.threshold) };
+    return { embedding, match: this.match(embedding) };
+  }
+
+  /** Profile match, blended with this conversation's confident parts once both speakers have some. */
+  private match(embedding: Float32Array): MatchResult {
+    const o = this.opts;
+    const norm = this.encoder.scoreNorm;
+    const m = matchSpeaker(embedding, this.profiles, o.threshold, norm);
+    if (!this.profiles[0] || !this.profiles[1]) return m;
+    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return { ...m, speakerId: decideByMargin(m.similarity, o) };
+    const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
+    const blend = (k: SpeakerId) => {
+      let best = -1;
+      for (const e of this.session[k]) best = Math.max(best, sim(embedding, e));
+      return (1 - o.sessionWeight) * m.similarity[k] + o.sessionWeight * best;
+    };
+    const similarity: [number, number] = [blend(0), blend(1)];
+    return { speakerId: decideByMargin(similarity, o), similarity };
+  }
+
+  /** Keeps a confident, long enough part as conversation evidence for its speaker. */
+  private collect(embedding: Float32Array, match: MatchResult, samples: number): void {
+    const o = this.opts;
+    const id = match.speakerId;
+    if (o.sessionWeight <= 0 || id === null || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
+    const best = match.similarity[id];
+    if (best < o.threshold + o.sessionAbove || best - match.similarity[id === 0 ? 1 : 0] < o.sessionMargin) return;
+    const kept = this.session[id];
+    kept.push(embedding);
+    if (kept.length > o.sessionKeep) kept.shift();
   }
 
   private maybeAdapt(embedding: Float32Array, match: MatchResult): void {
@@ -112,7 +271,7 @@ export class SpeakerAssigner {
     const hop = Math.round(o.hopS * SAMPLE_RATE);
     const windows = await this.windows(speech, win, hop);
     if (windows.length < 2) return [];
-    const scores = windows.map((w) => [profileSimilarity(w.embedding, p0), profileSimilarity(w.embedding, p1)] as const);
+    const scores = windows.map((w) => this.match(w.embedding).similarity);
     const labels = viterbi2(scores, o.switchPenalty);
     // Change point between windows i-1 and i: midway between their centres.
     let bounds: Array<{ start: number; label: number }> = [{ start: 0, label: labels[0]! }];
@@ -128,7 +287,8 @@ export class SpeakerAssigner {
     for (let i = 0; i < bounds.length; i++) {
       const a = bounds[i]!.start;
       const b = i + 1 < bounds.length ? bounds[i + 1]!.start : speech.length;
-      const { match } = await this.score(speech.subarray(a, b));
+      const { match, embedding } = await this.score(speech.subarray(a, b));
+      this.collect(embedding, match, b - a);
       parts.push({ startSample: startSample + a, endSample: i + 1 < bounds.length ? startSample + b : endSample, ...match });
     }
     // A re-embedded part may disagree with the window labels; neighbours with one speaker merge.

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinSpeakerEncoder } from './builtin.js';
-import { utterance } from './dev-utterances.js';
+import { utterance } from '../testing/dev-utterances.js';
 import { cosine } from './matcher.js';
 
 describe('BuiltinSpeakerEncoder on real speech', () => {

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { fromRoot } from '../paths.js';
 import { FrontEnd, StatsPool, energeticFrames, type FrontEndOptions } from './features.js';
 import { normalizeInPlace } from './linalg.js';
+import { ScoreNormalizer, type ScoreNormOptions } from './snorm.js';
 import type { SpeakerEncoder } from './types.js';
 
 /** Default location of the shipped model, relative to the repository root. */
@@ -37,6 +38,14 @@ export interface BuiltinModel {
    * that puts the same-/different-speaker decision near the configured 0.6 threshold.
    */
   calibration: { c: number };
+  /**
+   * Cohort embeddings (unit length, this model's output including the calibration coordinate)
+   * and AS-norm options; absent in older models (raw cosine then).
+   */
+  cohort?: number[][];
+  scoreNorm?: ScoreNormOptions;
+  /** `too_similar` bound on this model's normalised profile similarity (see `EnrollmentOptions`). */
+  tooSimilarBound?: number;
   /** Free-form provenance (training data, options, dev numbers). */
   info?: Record<string, unknown>;
 }
@@ -117,6 +126,8 @@ export interface WindowedSpeakerEncoder extends SpeakerEncoder {
 export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
   readonly name: string = 'builtin-mfcc-lda';
   private projector: BuiltinProjector | null = null;
+  scoreNorm: ScoreNormalizer | null = null;
+  tooSimilarBound: number | undefined = undefined;
   private readonly source: string | BuiltinModel;
 
   /** A model path (relative to the repository root, or absolute), or a model object (tests). */
@@ -133,6 +144,10 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
     if (this.projector) return;
     const model = typeof this.source === 'string' ? (JSON.parse(await readFile(this.source, 'utf8')) as BuiltinModel) : this.source;
     this.projector = new BuiltinProjector(model);
+    if (model.cohort?.length && model.scoreNorm) {
+      this.scoreNorm = new ScoreNormalizer(model.cohort.map((c) => Float32Array.from(c)), model.scoreNorm);
+      this.tooSimilarBound = model.tooSimilarBound;
+    }
   }
 
   private ready(): BuiltinProjector {
@@ -169,6 +184,7 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
 
   async close(): Promise<void> {
     this.projector = null;
+    this.scoreNorm = null;
   }
 }
 

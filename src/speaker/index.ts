@@ -4,10 +4,12 @@
  * `${MODELS_DIR}/${SPEAKER_MODEL}` exists, else built-in — with a log line saying which and why.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { speakerModel } from '../models/catalog.js';
+import { decodeWav } from '../audio/wav.js';
 import { fromRoot, ROOT } from '../paths.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { NeuralSpeakerEncoder, type SherpaSpeakerModule } from './neural.js';
@@ -16,6 +18,24 @@ import type { SpeakerEncoder } from './types.js';
 export { BuiltinSpeakerEncoder } from './builtin.js';
 export { NeuralSpeakerEncoder } from './neural.js';
 export type { SpeakerEncoder } from './types.js';
+
+/**
+ * Cohort voices shipped for the neural encoder's score normalisation: 20 LibriSpeech cohort
+ * speakers (none of them dev or test voices), 4 s each, back to back in one 16 kHz WAV
+ * (written by `scripts/train-speaker.ts`).
+ */
+export const COHORT_VOICES_PATH = 'models/builtin/cohort-voices.wav';
+const COHORT_CLIP_S = 4;
+
+/** The shipped cohort clips, or [] when the file is absent. */
+export async function loadCohortVoices(path = fromRoot(COHORT_VOICES_PATH)): Promise<Float32Array[]> {
+  if (!existsSync(path)) return [];
+  const { samples } = decodeWav(await readFile(path));
+  const n = COHORT_CLIP_S * 16_000;
+  const clips: Float32Array[] = [];
+  for (let s = 0; s + n <= samples.length; s += n) clips.push(samples.subarray(s, s + n));
+  return clips;
+}
 
 export interface CreateSpeakerEncoderOptions {
   log?: Logger;
@@ -58,9 +78,9 @@ export async function createSpeakerEncoder(
     return enc;
   };
   const loadNeural = async (why: string): Promise<SpeakerEncoder> => {
-    const enc = new NeuralSpeakerEncoder({ modelPath, loadAddon: options.loadAddon });
+    const enc = new NeuralSpeakerEncoder({ modelPath, loadAddon: options.loadAddon, cohort: () => loadCohortVoices() });
     await enc.load();
-    log?.info(`speaker encoder: ${enc.name} (neural, dim ${enc.dim}) — ${why}`);
+    log?.info(`speaker encoder: ${enc.name} (neural, dim ${enc.dim}, ${enc.scoreNorm ? `AS-norm over ${enc.scoreNorm.cohort.length} cohort embeddings` : 'raw cosine: no cohort voices'}) — ${why}`);
     return enc;
   };
 

@@ -5,7 +5,8 @@
  * a few hundred comparisons per segment its cost is negligible next to feature extraction).
  */
 import { similarity as sim } from 'ml-distance';
-import type { SpeakerProfile } from './profile.js';
+import type { ScoreNormalizer } from './snorm.js';
+import type { SpeakerProfile } from './types.js';
 
 export type SpeakerId = 0 | 1;
 
@@ -27,12 +28,19 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * whole-enrollment embedding and with its best-matching enrollment sub-window. The
  * sub-windows let a short segment match the part of the enrollment that sounds most like it
  * (intonation, loudness); the whole-enrollment term keeps one odd sub-window from dominating.
+ * With a score normaliser (the encoder's cohort), each cosine is AS-normalised first.
  */
-export function profileSimilarity(embedding: Float32Array, profile: SpeakerProfile): number {
-  const whole = cosine(embedding, profile.mean);
+export function profileSimilarity(embedding: Float32Array, profile: SpeakerProfile, norm?: ScoreNormalizer | null): number {
+  const score = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
+  const whole = score(embedding, profile.mean);
   let best = -1;
-  for (const e of profile.embeddings) best = Math.max(best, cosine(embedding, e));
+  for (const e of profile.embeddings) best = Math.max(best, score(embedding, e));
   return profile.embeddings.length ? 0.5 * (whole + best) : whole;
+}
+
+/** Similarity of two profiles: symmetric mean of each whole embedding scored against the other. */
+export function profilesSimilarity(a: SpeakerProfile, b: SpeakerProfile, norm?: ScoreNormalizer | null): number {
+  return 0.5 * (profileSimilarity(a.mean, b, norm) + profileSimilarity(b.mean, a, norm));
 }
 
 /** Scores against both profiles and applies the threshold. */
@@ -40,9 +48,10 @@ export function matchSpeaker(
   embedding: Float32Array,
   profiles: readonly [SpeakerProfile | null, SpeakerProfile | null],
   threshold: number,
+  norm?: ScoreNormalizer | null,
 ): MatchResult {
-  const s0 = profiles[0] ? profileSimilarity(embedding, profiles[0]) : 0;
-  const s1 = profiles[1] ? profileSimilarity(embedding, profiles[1]) : 0;
+  const s0 = profiles[0] ? profileSimilarity(embedding, profiles[0], norm) : 0;
+  const s1 = profiles[1] ? profileSimilarity(embedding, profiles[1], norm) : 0;
   const candidates: Array<[SpeakerId, number]> = [];
   if (profiles[0]) candidates.push([0, s0]);
   if (profiles[1]) candidates.push([1, s1]);

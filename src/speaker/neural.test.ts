@@ -164,6 +164,25 @@ describe('NeuralSpeakerEncoder (sherpa-onnx)', () => {
     });
   }
 
+  it('normalises scores against cohort voices embedded at load time', async () => {
+    const path = writeModel('cohort.onnx', speakerEmbeddingTestModel({ dim: 16 }));
+    const cohort = [110, 150, 190, 230, 270, 310].map((f0, i) => voice(f0, 4, i + 2));
+    const enc = new NeuralSpeakerEncoder({ modelPath: path, cohort: async () => cohort });
+    await enc.load();
+    expect(enc.scoreNorm).not.toBeNull();
+    expect(enc.scoreNorm!.cohort).toHaveLength(2 * cohort.length);
+    const a = await enc.embed(voice(130, 2, 9));
+    const b = await enc.embed(voice(130, 2, 10));
+    const s = enc.scoreNorm!.similarity(a, b);
+    expect(s).toBeGreaterThan(-1);
+    expect(s).toBeLessThan(1);
+    await enc.close();
+    expect(enc.scoreNorm).toBeNull();
+    const none = new NeuralSpeakerEncoder({ modelPath: path, cohort: async () => cohort.slice(0, 2) });
+    await none.load();
+    expect(none.scoreNorm).toBeNull();
+  });
+
   it('refuses a model without the required metadata instead of letting sherpa-onnx end the process', async () => {
     const path = writeModel('no-framework.onnx', speakerEmbeddingTestModel({ metadata: { framework: null, output_dim: null } }));
     const enc = new NeuralSpeakerEncoder({ modelPath: path });
@@ -318,7 +337,7 @@ describe('createSpeakerEncoder', () => {
     const enc = await createSpeakerEncoder(config('auto'), { log, builtin: fakeBuiltin });
     expect(enc).toBeInstanceOf(NeuralSpeakerEncoder);
     expect(enc.dim).toBe(8);
-    expect(lines.join('\n')).toMatch(/speaker encoder: campplus \(sherpa-onnx\) \(neural, dim 8\) — SPEAKER_ENCODER=auto and .*campplus\.onnx is present/);
+    expect(lines.join('\n')).toMatch(/speaker encoder: campplus \(sherpa-onnx\) \(neural, dim 8, (raw cosine|AS-norm over \d+ cohort embeddings)[^)]*\) — SPEAKER_ENCODER=auto and .*campplus\.onnx is present/);
   });
 
   it('auto falls back to built-in, with a warning, when the neural model is broken', async () => {

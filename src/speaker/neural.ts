@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { speakerModel } from '../models/catalog.js';
+import { calibratedFromHalves, type ScoreNormalizer } from './snorm.js';
 import type { SpeakerEncoder } from './types.js';
 
 /** The audio rate the whole pipeline runs at. */
@@ -271,7 +272,19 @@ export interface NeuralSpeakerEncoderOptions {
    * (a function cannot be sent to a worker); the product always uses the worker.
    */
   loadAddon?: () => SherpaSpeakerModule;
+  /**
+   * Cohort voices for score normalisation: one clip (≥ 2 s) per speaker, none of them users.
+   * At load each clip is embedded in two halves, and the AS-norm scale is calibrated on them
+   * (`calibratedFromHalves`) so that the configured threshold (0.6) sits at their equal-error
+   * point. Absent, or fewer than three clips: raw cosine.
+   */
+  cohort?: () => Promise<Float32Array[]>;
 }
+
+/** Highest cohort scores per side used by the neural path's AS-norm (a small shipped cohort). */
+const NEURAL_TOP_K = 10;
+/** The calibrated decision point of normalised scores (the server's default threshold). */
+const NEURAL_THRESHOLD = 0.6;
 
 /** `campplus-en-voxceleb (sherpa-onnx)` for a catalog model, else the file's stem. */
 export function neuralEncoderName(modelPath: string): string {
@@ -410,12 +423,15 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
   private backend: Backend | null = null;
   private loading: Promise<void> | null = null;
   private meta: SpeakerModelMetadata | null = null;
+  private readonly cohortSource: (() => Promise<Float32Array[]>) | undefined;
+  scoreNorm: ScoreNormalizer | null = null;
 
   constructor(options: NeuralSpeakerEncoderOptions) {
     this.modelPath = options.modelPath;
     this.name = options.name ?? neuralEncoderName(options.modelPath);
     this.numThreads = options.numThreads ?? 1;
     this.loadAddon = options.loadAddon;
+    this.cohortSource = options.cohort;
   }
 
   /** Embedding dimension (from the loaded extractor). */
@@ -461,6 +477,17 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
     }
     this.meta = meta;
     this.backend = backend;
+    if (this.cohortSource) {
+      const clips = (await this.cohortSource()).filter((c) => c.length >= 2 * SAMPLE_RATE);
+      if (clips.length >= 3) {
+        const halves: Array<[Float32Array, Float32Array]> = [];
+        for (const c of clips) {
+          const mid = Math.floor(c.length / 2);
+          halves.push([await this.embed(c.subarray(0, mid)), await this.embed(c.subarray(mid))]);
+        }
+        this.scoreNorm = calibratedFromHalves(halves, NEURAL_TOP_K, NEURAL_THRESHOLD);
+      }
+    }
   }
 
   async embed(samples: Float32Array): Promise<Float32Array> {
@@ -481,6 +508,7 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
     this.backend = null;
     this.loading = null;
     await backend?.close();
+    this.scoreNorm = null;
   }
 }
 

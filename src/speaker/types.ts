@@ -1,3 +1,5 @@
+import type { ScoreNormalizer } from './snorm.js';
+
 /** Speaker-embedding model boundary. */
 export interface SpeakerEncoder {
   /** Short name reported in `model_loaded.models.speaker`, e.g. `builtin-mfcc-lda`. */
@@ -10,6 +12,30 @@ export interface SpeakerEncoder {
    * comparable by cosine similarity with other embeddings of the same encoder.
    */
   embed(samples: Float32Array): Promise<Float32Array>;
+  /**
+   * Cohort score normalisation for this encoder's embeddings, once loaded (null or absent:
+   * raw cosine). The matcher, the assigner and enrollment's `too_similar` check all use it.
+   */
+  readonly scoreNorm?: ScoreNormalizer | null;
+  /**
+   * The `too_similar` bound calibrated for this encoder's (normalised) profile similarity;
+   * absent: `DEFAULT_ENROLLMENT.tooSimilarBound`.
+   */
+  readonly tooSimilarBound?: number;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+/** An enrolled voice. Embeddings are personal data: never log them. */
+export interface SpeakerProfile {
+  /** Encoder that made the embeddings (profiles of different encoders are not comparable). */
+  encoder: string;
+  /** Embedding of all the enrollment speech. */
+  mean: Float32Array;
+  /** Embeddings of overlapping sub-windows of the enrollment speech. */
+  embeddings: Float32Array[];
+  /** Seconds of speech the profile was built from. */
+  speechSeconds: number;
+  /** Segments folded in by slow adaptation. */
+  adaptedSegments: number;
 }

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
-import { fixturePath } from '../testing/paths.js';
+import { fixturePath } from './paths.js';
 
 /**
  * Utterance number `i` (the `-000i` suffix of its file name) of dev speaker `speaker`, as
