@@ -19,6 +19,8 @@ import { SAMPLE_RATE } from './constants.js';
 
 /** dBFS reported for a frame of digital silence (instead of −Infinity). */
 export const SILENCE_DBFS = -120;
+/** Default absolute floor: quieter frames are digital silence (a muted or absent signal). */
+export const DEFAULT_SILENCE_FLOOR_DBFS = -80;
 
 /** Lower edge of the speech band used by {@link spectralVarianceDb2}, in Hz. */
 export const SPEECH_BAND_LOW_HZ = 125;
@@ -133,7 +135,7 @@ interface ResolvedGate {
 
 function resolveGate(o: GateOptions): ResolvedGate {
   const r: ResolvedGate = {
-    silenceFloorDbfs: o.silenceFloorDbfs ?? -80,
+    silenceFloorDbfs: o.silenceFloorDbfs ?? DEFAULT_SILENCE_FLOOR_DBFS,
     noiseMarginDb: o.noiseMarginDb ?? 5,
     farBelowSpeechDb: o.farBelowSpeechDb ?? 0,
     varianceGateDb2: o.varianceGateDb2 ?? 8,

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
-import { DEFAULT_ENROLLMENT, enrollSpeaker, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
+import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
 import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
@@ -94,7 +94,7 @@ class Room implements SpeakerRoom {
     // The same rule as a fresh registration (enrollSpeaker): the encoder's own calibrated bound
     // on its normalised scores when it has one.
     const bound = this.encoder.tooSimilarBound ?? DEFAULT_ENROLLMENT.tooSimilarBound;
-    if (other && profilesSimilarity(profile, other, this.encoder.scoreNorm) > bound) return { ok: false, reason: 'too_similar' };
+    if (other && isTooSimilar(profile, other, profilesSimilarity(profile, other, this.encoder.scoreNorm), bound)) return { ok: false, reason: 'too_similar' };
     this.assigner.setProfile(id, profile);
     return { ok: true, speechSeconds: profile.speechSeconds };
   }

@@ -46,6 +46,19 @@ export const DEFAULT_ENROLLMENT: Readonly<EnrollmentOptions> = Object.freeze({
   tooSimilarBound: 0.7,
 });
 
+/**
+ * Raw cosine of two profiles' whole-recording embeddings at or above which they come from the
+ * same recording (or a copy of it). Checked besides the normalised bound because a normalised
+ * scale saturates below 1: the same clip registered twice can score under a bound set high
+ * enough to let two real voices at one far microphone register.
+ */
+export const SAME_RECORDING_COSINE = 0.98;
+
+/** `too_similar`: the normalised profile similarity `similarity` is over `bound`, or it is the same recording. */
+export function isTooSimilar(profile: SpeakerProfile, other: SpeakerProfile, similarity: number, bound: number): boolean {
+  return similarity > bound || cosine(profile.mean, other.mean) >= SAME_RECORDING_COSINE;
+}
+
 /** Start samples of the sub-windows covering `n` samples (the last one ends at `n`). */
 export function subWindowStarts(n: number, window: number, hop: number): number[] {
   if (n <= window) return [0];
@@ -121,7 +134,7 @@ export async function enrollSpeaker(
   const profile: SpeakerProfile = { encoder: encoder.name, mean, embeddings, speechSeconds, adaptedSegments: 0 };
   const other = opts.other && opts.other.encoder === encoder.name ? opts.other : null;
   const similarityToOther = other ? profilesSimilarity(profile, other, encoder.scoreNorm) : null;
-  if (similarityToOther !== null && similarityToOther > o.tooSimilarBound) {
+  if (other && isTooSimilar(profile, other, similarityToOther!, o.tooSimilarBound)) {
     return { ok: false, reason: 'too_similar', speechSeconds, similarityToOther };
   }
   return { ok: true, profile, speechSeconds, similarityToOther };

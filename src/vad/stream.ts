@@ -11,7 +11,7 @@
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../audio/constants.js';
 import { FrameAssembler } from '../audio/frames.js';
 import { floatToPcm16 } from '../audio/wav.js';
-import { FrameGate, type GateOptions, type GateReason } from '../audio/gates.js';
+import { DEFAULT_SILENCE_FLOOR_DBFS, FrameGate, rmsDbfs, type GateOptions, type GateReason } from '../audio/gates.js';
 import type { Config } from '../config.js';
 import { Segmenter, type SegmenterEvent, type SegmenterOptions } from '../segmenter/segmenter.js';
 import type { VadStream } from './types.js';
@@ -47,6 +47,8 @@ export class SpeechFront {
   private readonly vetoes: Record<GateReason, number> = { silence: 0, noise_floor: 0, far: 0, flat: 0 };
   private chain: Promise<unknown> = Promise.resolve();
   private generation = 0;
+  /** Frames in a row under the digital-silence floor. */
+  private silentFrames = 0;
 
   constructor(
     private readonly vad: VadStream,
@@ -125,6 +127,7 @@ export class SpeechFront {
     this.frames.reset();
     this.segmenter.reset();
     this.gate.reset();
+    this.silentFrames = 0;
     for (const k of Object.keys(this.vetoes) as GateReason[]) this.vetoes[k] = 0;
     this.vad.reset();
   }
@@ -138,12 +141,22 @@ export class SpeechFront {
 
   /** `padded` is the full frame for the gates and model; `real` its received samples. */
   private async processFrame(padded: Float32Array, real: Float32Array, startSample: number, events: SegmenterEvent[]) {
-    const prob = await this.vad.process(padded);
+    // The model sees every frame, pauses included, so its recurrent state follows the speech.
+    // Only a long stretch of digital silence (a muted mic, hours of nothing in a file) is not
+    // fed: after a second of it the state is reset once and frames are scored 0 until sound
+    // returns, which costs nothing and loses nothing (the gate vetoes such frames anyway).
+    const silent = rmsDbfs(padded) < (this.options.silenceFloorDbfs ?? DEFAULT_SILENCE_FLOOR_DBFS);
+    this.silentFrames = silent ? this.silentFrames + 1 : 0;
+    if (this.silentFrames === SILENCE_RESET_FRAMES) this.vad.reset();
+    const prob = this.silentFrames >= SILENCE_RESET_FRAMES ? 0 : await this.vad.process(padded);
     const gate = this.gate.judge(padded, prob);
     if (gate.reason) this.vetoes[gate.reason]++;
     events.push(...this.segmenter.push(real, startSample, prob, gate.pass));
   }
 }
+
+/** Frames of digital silence (~1 s) after which the VAD model is reset and no longer fed. */
+const SILENCE_RESET_FRAMES = Math.round(SAMPLE_RATE / FRAME_SAMPLES);
 
 /** Options of {@link collectSpeech}: the live front's settings, plus the enrollment margins. */
 export interface CollectSpeechOptions extends GateOptions, Pick<SegmenterOptions, 'threshold' | 'negativeThreshold' | 'onsetLookBackMs' | 'minSpeechMs'> {
