@@ -191,10 +191,11 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       };
     },
     createRoom: () => new Room(encoder, vad, config),
-    createRecognizer() {
-      const lane = asr.queue.openLane();
+    createRecognizer(session) {
+      const lane = asr.queue.openLane(session !== undefined ? { session } : {});
       return {
-        transcribe: (samples, language, signal) => lane.enqueue(samples, { language, signal }),
+        transcribe: (samples, language, signal, conversation) =>
+          lane.enqueue(samples, { language, signal, ...(conversation !== undefined ? { conversation } : {}) }),
         get pending() {
           return lane.pending;
         },

@@ -76,12 +76,17 @@ export type AdoptResult = { ok: true; speechSeconds: number } | { ok: false; rea
 
 /**
  * A session's own place in the shared recognition queue (served in turn with the other
- * sessions'). Failures carry a `code`: `overloaded`/`closed` from the queue, or the engine's
- * `timeout`/`crashed`/`failed`.
+ * sessions'). Failures carry a `code`: `overloaded`/`closed` from the queue, the local
+ * engine's `timeout`/`crashed`/`failed`, or the remote path's (workers behind Redis)
+ * `unavailable`/`no_workers`/`deadline`/`dead_letter`/`engine`.
  */
 export interface Recognizer {
-  /** Filtered text ('' = nothing recognised), or null when no ASR model is loaded. Rejects on overload/abort/engine failure. */
-  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
+  /**
+   * Filtered text ('' = nothing recognised), or null when no ASR model is loaded. Rejects on
+   * overload/abort/engine failure. `conversation` is an opaque id a remote engine carries with
+   * the job (for logs and metrics).
+   */
+  transcribe(samples: Float32Array, language: string, signal: AbortSignal, conversation?: string): Promise<string | null>;
   /** This session's jobs not finished yet. */
   readonly pending: number;
   /** How many may wait at once now (shrinks as sessions open); the session waits beyond it. */
@@ -96,6 +101,6 @@ export interface PipelineFactory {
   /** A front for one conversation; with `room`, it also cuts open segments at speaker changes. */
   createFront(room?: SpeakerRoom): ConversationFront;
   createRoom(): SpeakerRoom;
-  /** One per session. */
-  createRecognizer(): Recognizer;
+  /** One per session; `session` is an opaque id carried with its jobs (never the access token). */
+  createRecognizer(session?: string): Recognizer;
 }
