@@ -1,10 +1,14 @@
 /**
  * What a session exchanges with the rest of the server, as narrow interfaces owned here: the
  * connection it talks through, the pipeline stages it drives. The transport and the pipeline
- * stages conform to these types (structurally); the session imports nothing from them.
+ * stages conform to these types; the session imports nothing from them. The segment and part
+ * values come from `pipeline-types.ts`, shared with the speaker stage that produces them.
  * `pipeline.ts` builds the stages from the real modules; tests may pass fakes.
  */
+import type { AssignedPart, ClosedSegment } from '../pipeline-types.js';
 import type { ServerMessage, SpeakerId } from '../protocol/messages.js';
+
+export type { AssignedPart, ClosedSegment };
 
 /** What a session may do to its connection. */
 export interface Connection {
@@ -14,26 +18,6 @@ export interface Connection {
   resume(): void;
   /** Close with a WebSocket close code (4400 bad request, 4401 auth, 1008 policy, 1011 internal). */
   close(code: number, reason: string): void;
-}
-
-/** A closed speech segment: speech bounds plus the audio around them (all sample indices). */
-export interface ClosedSegment {
-  /** Speech bounds, absolute sample indices. */
-  startSample: number;
-  endSample: number;
-  /** Audio of the segment (may include padding before/after the speech bounds). */
-  audio: Float32Array;
-  /** Absolute sample index of `audio[0]`. */
-  audioStartSample: number;
-}
-
-/** One speaker-homogeneous part of a segment, with its speaker (null: neither voice). */
-export interface AssignedPart {
-  startSample: number;
-  endSample: number;
-  speakerId: SpeakerId | null;
-  /** Cosine similarity to speaker 0 and speaker 1. */
-  similarity: [number, number];
 }
 
 /** Frames → gates → VAD → segmenter for one conversation. */
