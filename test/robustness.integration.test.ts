@@ -20,7 +20,8 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
 import type { RunningServer } from '../src/server.js';
-import type { ClosedSegment, Connection, PipelineFactory, Recognizer } from '../src/session/ports.js';
+import { laneRecognizer } from '../src/session/pipeline.js';
+import type { ClosedSegment, Connection, PipelineFactory } from '../src/session/ports.js';
 import { Conversations } from '../src/session/conversations.js';
 import { MAX_INBOX_ITEMS, Session } from '../src/session/session.js';
 import { ConversationStore } from '../src/storage/store.js';
@@ -270,7 +271,7 @@ function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number; queue
     }),
     createRecognizer: (session) =>
       opts.queue
-        ? recognizerOn(opts.queue, session)
+        ? laneRecognizer(opts.queue, session)
         : {
             transcribe: (_samples, _language, signal) =>
               new Promise<string | null>((resolve, reject) => {
@@ -284,20 +285,6 @@ function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number; queue
   };
 }
 
-/** A recognizer on a real queue lane, as the pipeline builds it (the engine is the test's). */
-function recognizerOn(queue: AsrQueue, session: string | undefined): Recognizer {
-  const lane = queue.openLane(session !== undefined ? { session } : {});
-  return {
-    transcribe: (samples, language, signal, conversation) => lane.enqueue(samples, { language, signal, ...(conversation !== undefined ? { conversation } : {}) }),
-    get pending() {
-      return lane.pending;
-    },
-    get capacity() {
-      return lane.capacity;
-    },
-    close: () => lane.close(),
-  };
-}
 
 const until = async (cond: () => boolean, what: string): Promise<void> => {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
