@@ -49,16 +49,18 @@ export const MAX_INBOX_ITEMS = 1024;
  * local engine's and the remote path's, see `Recognizer`), each with its cause in words. The
  * engine's own message stays in the server log: it may name hosts or files.
  */
-const ASR_FAILURE_CAUSES: ReadonlyMap<string, string> = new Map(Object.entries({
-  timeout: 'the engine took too long and is being restarted',
-  crashed: 'the engine stopped and is being restarted',
-  failed: 'the engine answered with an error',
-  unavailable: 'the recognition queue is unreachable',
-  no_workers: 'no recognition worker is running',
-  deadline: 'no worker answered in time',
-  dead_letter: 'every attempt at this segment failed',
-  engine: "a worker's engine failed on this segment",
-}));
+const ASR_FAILURE_CAUSES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    timeout: 'the engine took too long and is being restarted',
+    crashed: 'the engine stopped and is being restarted',
+    failed: 'the engine answered with an error',
+    unavailable: 'the recognition queue is unreachable',
+    no_workers: 'no recognition worker is running',
+    deadline: 'no worker answered in time',
+    dead_letter: 'every attempt at this segment failed',
+    engine: "a worker's engine failed on this segment",
+  }),
+);
 /** How long a dropped connection may take to close its open segment and finish its text. */
 const SUSPEND_TIMEOUT_MS = 8000;
 
