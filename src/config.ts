@@ -54,6 +54,10 @@ export const ConfigSchema = z
     /** whisper.cpp threads; 0 = chosen from the CPU count. */
     ASR_THREADS: intRange(0, 0, 256),
     ASR_QUEUE_MAX: intRange(64, 1, 10_000),
+    /** A recognition request's time limit is this many seconds plus ASR_TIMEOUT_PER_AUDIO_S per second of audio. */
+    ASR_TIMEOUT_BASE_S: range(5, 0.1, 3600, 's'),
+    /** Seconds allowed per second of audio (on top of ASR_TIMEOUT_BASE_S); 0 = by device: 10 on a CPU, 2 on a GPU. */
+    ASR_TIMEOUT_PER_AUDIO_S: range(0, 0, 1000, 's'),
     WHISPER_BUILD_DIR: z.string().default('build/whisper'),
     /**
      * `redis://[:password@]host:port/db` or `rediss://…` (TLS): recognition goes to workers

@@ -4,20 +4,29 @@
  * conversation on another connection is unaffected.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsrQueue } from '../src/asr/queue.js';
+import { RemoteAsrError, type RemoteAsrErrorCode } from '../src/asr/redis/streams.js';
 import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
 import type { RunningServer } from '../src/server.js';
-import type { ClosedSegment, PipelineFactory } from '../src/session/ports.js';
+import { laneRecognizer } from '../src/session/pipeline.js';
+import type { ClosedSegment, Connection, PipelineFactory } from '../src/session/ports.js';
+import { Conversations } from '../src/session/conversations.js';
 import { MAX_INBOX_ITEMS, Session } from '../src/session/session.js';
-import { Gateway, type Connection, type SessionHandle } from '../src/transport/gateway.js';
+import { ConversationStore } from '../src/storage/store.js';
+import { FakeAsrEngine } from '../src/testing/fake-asr.js';
+import { Gateway, type SessionHandle } from '../src/transport/gateway.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
 import { startTestServer } from './helpers/server.js';
@@ -237,7 +246,7 @@ interface PendingAsr {
 }
 
 /** A pipeline where every pushed frame closes one segment and recognition waits for the test. */
-function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number } = {}): PipelineFactory & { asr: PendingAsr[] } {
+function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number; queue?: AsrQueue } = {}): PipelineFactory & { asr: PendingAsr[] } {
   const asr: PendingAsr[] = [];
   let at = 0;
   const segmentOf = (samples: number): ClosedSegment => {
@@ -260,18 +269,22 @@ function fakePipeline(opts: { flushThrows?: boolean; asrCapacity?: number } = {}
       has: () => true,
       assign: async (seg) => [{ startSample: seg.startSample, endSample: seg.endSample, speakerId: 0, similarity: [0.9, 0.1] }],
     }),
-    createRecognizer: () => ({
-      transcribe: (_samples, _language, signal) =>
-        new Promise<string | null>((resolve, reject) => {
-          asr.push({ resolve, reject });
-          signal.addEventListener('abort', () => reject(new Error('aborted')));
-        }),
-      pending: 0,
-      capacity: opts.asrCapacity ?? 16,
-      close: () => undefined,
-    }),
+    createRecognizer: (session) =>
+      opts.queue
+        ? laneRecognizer(opts.queue, session)
+        : {
+            transcribe: (_samples, _language, signal) =>
+              new Promise<string | null>((resolve, reject) => {
+                asr.push({ resolve, reject });
+                signal.addEventListener('abort', () => reject(new Error('aborted')));
+              }),
+            pending: 0,
+            capacity: opts.asrCapacity ?? 16,
+            close: () => undefined,
+          },
   };
 }
+
 
 const until = async (cond: () => boolean, what: string): Promise<void> => {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -358,6 +371,42 @@ describe('session and engine faults', () => {
     expect(conn.of('transcription').map((m) => (m as { text: string }).text)).toEqual(['', '', 'back']);
     expect(conn.of('error').map((m) => (m as { code: string }).code)).toEqual(['asr_failed', 'asr_failed']);
     await session.close();
+  });
+
+  it('remote recognition failures (workers behind Redis) reach the client as asr_failed with their cause; jobs carry the session and conversation ids', async () => {
+    const codes: RemoteAsrErrorCode[] = ['unavailable', 'no_workers', 'deadline', 'dead_letter', 'engine'];
+    // Segment i has 160 + i samples: the first five fail remotely, each with its code; the sixth is recognised.
+    const engine = new FakeAsrEngine({ failWith: (samples) => (samples.length - 160 < codes.length ? new RemoteAsrError(codes[samples.length - 160]!, 'worker detail') : null) });
+    const queue = new AsrQueue(engine, { maxQueued: 64 });
+    const dir = mkdtempSync(join(tmpdir(), 'duet-remote-'));
+    try {
+      const store = new ConversationStore(dir);
+      await store.init();
+      const conversations = new Conversations({ store, resumeWindowS: 600, models: { asr: 'fake', speaker: 'fake', vad: 'fake' }, log, maxSuspended: 4 });
+      const conn = new FakeConn();
+      const session = new Session(conn, { config: loadConfig(), pipeline: fakePipeline({ queue }), log, conversations });
+      session.onText(JSON.stringify({ type: 'start_transcription' }));
+      for (let i = 0; i <= codes.length; i++) session.onBinary(Buffer.alloc(2 * (160 + i)));
+      session.onText(JSON.stringify({ type: 'stop_transcription' }));
+      await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+      expect(conn.of('transcription').map((m) => (m as { text: string }).text)).toEqual(['', '', '', '', '', `samples=${160 + codes.length}`]);
+      const errors = conn.of('error') as Array<{ code: string; message: string }>;
+      expect(errors.map((e) => e.code)).toEqual(codes.map(() => 'asr_failed'));
+      codes.forEach((c, i) => expect(errors[i]!.message).toContain(`(${c}: `));
+      // The worker's own words stay in the server log.
+      expect(errors.some((e) => e.message.includes('worker detail'))).toBe(false);
+      const conversationId = (conn.of('transcription_started')[0] as { conversation_id?: string }).conversation_id;
+      expect(conversationId).toMatch(/\S/);
+      const sessions = new Set(engine.calls.map((c) => c.session));
+      expect(sessions.size).toBe(1);
+      expect([...sessions][0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(engine.calls.map((c) => c.conversation)).toEqual(engine.calls.map(() => conversationId));
+      await session.close();
+      await queue.close();
+      await conversations.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
+import { fromRoot } from '../paths.js';
 import { FakeAsrEngine } from '../testing/fake-asr.js';
-import { asrModelPath, createAsrEngine, startAsr } from './index.js';
+import { ensureRandomWhisperModel } from '../testing/whisper-model.js';
+import { asrModelPath, createAsrEngine, requestTimeoutOf, startAsr } from './index.js';
+import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
 
 const quiet = () => undefined;
 
@@ -15,6 +18,19 @@ describe('createAsrEngine', () => {
     expect(asrModelPath(loadConfig({}, [], { ASR_MODEL: 'tiny.en' }))).toMatch(/models\/ggml-tiny\.en\.bin$/);
     expect(asrModelPath(loadConfig({}, [], { ASR_MODEL_PATH: '/x/y.bin' }))).toBe('/x/y.bin');
     expect(asrModelPath(loadConfig({}, [], { ASR_MODEL: 'none' }))).toBeNull();
+  });
+
+  it('takes the request time limit from ASR_TIMEOUT_BASE_S and ASR_TIMEOUT_PER_AUDIO_S (0 = the device rate)', () => {
+    expect(requestTimeoutOf(loadConfig())).toEqual({ baseMs: 5000 });
+    expect(requestTimeoutOf(loadConfig({ ASR_TIMEOUT_BASE_S: '2.5', ASR_TIMEOUT_PER_AUDIO_S: '3' }))).toEqual({ baseMs: 2500, perAudioSecondMs: 3000 });
+    expect(() => loadConfig({ ASR_TIMEOUT_BASE_S: '0' })).toThrow(/ASR_TIMEOUT_BASE_S: must be between 0.1 and 3600 s/);
+    if (!hasWhisperServer(locateWhisperBuild('build/whisper'))) throw new Error('whisper-server is not built: run `npm run build:whisper`');
+    const modelPath = ensureRandomWhisperModel('tiny', fromRoot('build/test-models'));
+    const engine = (over: Record<string, string>) => createAsrEngine(loadConfig({ ASR_MODEL_PATH: modelPath, ...over }), { log: quiet })!;
+    // Not loaded, so on the CPU's rate: 5 s + 10 s per second of audio by default.
+    expect(engine({}).timeoutMsFor(2 * 16_000)).toBe(25_000);
+    expect(engine({ ASR_TIMEOUT_BASE_S: '1', ASR_TIMEOUT_PER_AUDIO_S: '4' }).timeoutMsFor(2 * 16_000)).toBe(9000);
+    expect(engine({ ASR_TIMEOUT_BASE_S: '1' }).timeoutMsFor(2 * 16_000)).toBe(21_000);
   });
 });
 

@@ -24,7 +24,7 @@ export {
   type AsrSegment,
 } from './types.js';
 export { cleanTranscript } from './hallucination.js';
-export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions } from './queue.js';
+export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions, type LaneOptions } from './queue.js';
 export { resolveDevice, systemDeviceProbe, type AsrDevice, type AsrDeviceChoice, type DeviceDecision, type DeviceProbe } from './device.js';
 export { CPU_REQUEST_TIMEOUT, GPU_REQUEST_TIMEOUT, WhisperServerEngine, type RequestTimeout, type WhisperServerOptions } from './whisper-server.js';
 export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';
@@ -34,7 +34,18 @@ export { RemoteAsrError, type RemoteAsrErrorCode } from './redis/streams.js';
 
 type AsrConfig = Pick<
   Config,
-  'ASR_MODEL' | 'ASR_MODEL_PATH' | 'MODELS_DIR' | 'ASR_DEVICE' | 'ASR_THREADS' | 'ASR_QUEUE_MAX' | 'WHISPER_BUILD_DIR' | 'QUEUE_URL' | 'QUEUE_TLS_CA' | 'JOB_DEADLINE_MS'
+  | 'ASR_MODEL'
+  | 'ASR_MODEL_PATH'
+  | 'MODELS_DIR'
+  | 'ASR_DEVICE'
+  | 'ASR_THREADS'
+  | 'ASR_QUEUE_MAX'
+  | 'ASR_TIMEOUT_BASE_S'
+  | 'ASR_TIMEOUT_PER_AUDIO_S'
+  | 'WHISPER_BUILD_DIR'
+  | 'QUEUE_URL'
+  | 'QUEUE_TLS_CA'
+  | 'JOB_DEADLINE_MS'
 >;
 
 /** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
@@ -47,8 +58,19 @@ export function asrModelPath(config: AsrConfig): string | null {
 export interface CreateAsrOptions {
   log?: AsrLog;
   probe?: DeviceProbe;
-  /** Per-request time limit; by default 10× the audio + 5 s on a CPU, 2× + 5 s on a GPU. */
-  requestTimeout?: RequestTimeout;
+  /** Per-request time limit; by default the settings' (`requestTimeoutOf`). */
+  requestTimeout?: Partial<RequestTimeout>;
+}
+
+/**
+ * The request time limit the settings ask for: ASR_TIMEOUT_BASE_S, plus ASR_TIMEOUT_PER_AUDIO_S
+ * per second of audio, or the device's own rate (10 on a CPU, 2 on a GPU) when that is 0.
+ */
+export function requestTimeoutOf(config: Pick<Config, 'ASR_TIMEOUT_BASE_S' | 'ASR_TIMEOUT_PER_AUDIO_S'>): Partial<RequestTimeout> {
+  return {
+    baseMs: Math.round(config.ASR_TIMEOUT_BASE_S * 1000),
+    ...(config.ASR_TIMEOUT_PER_AUDIO_S > 0 ? { perAudioSecondMs: Math.round(config.ASR_TIMEOUT_PER_AUDIO_S * 1000) } : {}),
+  };
 }
 
 /**
@@ -81,7 +103,7 @@ export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {
     threads: config.ASR_THREADS,
     log,
     probe: options.probe,
-    requestTimeout: options.requestTimeout,
+    requestTimeout: options.requestTimeout ?? requestTimeoutOf(config),
   });
 }
 

@@ -45,6 +45,13 @@ export interface AsrQueueOptions {
 export interface EnqueueOptions {
   language: string;
   signal?: AbortSignal;
+  /** Opaque id of the conversation the segment belongs to, carried to the engine (a remote one puts it in the job). */
+  conversation?: string;
+}
+
+export interface LaneOptions {
+  /** Opaque id of the session that owns the lane, carried with each of its jobs to the engine. */
+  session?: string;
 }
 
 /** One session's place in the queue. */
@@ -64,6 +71,7 @@ interface Job {
   samples: Float32Array;
   language: string;
   signal: AbortSignal | undefined;
+  conversation: string | undefined;
   resolve(text: string): void;
   reject(err: unknown): void;
   /** Removes the job's abort listener. */
@@ -81,7 +89,10 @@ class Lane implements AsrLane {
   /** When this lane's last job started, as the queue's serial number (-1: never). */
   lastServed = -1;
 
-  constructor(private readonly queue: AsrQueue) {}
+  constructor(
+    private readonly queue: AsrQueue,
+    readonly session: string | undefined,
+  ) {}
 
   get pending(): number {
     return this.waiting.length + this.running;
@@ -145,8 +156,8 @@ export class AsrQueue {
   }
 
   /** A new lane (one per session), taking its turn after the lanes already open. */
-  openLane(): AsrLane {
-    const lane = new Lane(this);
+  openLane(options: LaneOptions = {}): AsrLane {
+    const lane = new Lane(this, options.session);
     if (!this.closed) this.lanes.push(lane);
     else lane.closed = true;
     return lane;
@@ -184,7 +195,7 @@ export class AsrQueue {
   }
 
   /** @internal */
-  submit(lane: Lane, samples: Float32Array, { language, signal }: EnqueueOptions): Promise<string | null> {
+  submit(lane: Lane, samples: Float32Array, { language, signal, conversation }: EnqueueOptions): Promise<string | null> {
     if (signal?.aborted) return Promise.reject(abortError());
     if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
     if (!this.engine) return Promise.resolve(null);
@@ -212,6 +223,7 @@ export class AsrQueue {
         samples,
         language,
         signal,
+        conversation,
         resolve,
         reject,
         detach: () => signal?.removeEventListener('abort', onAbort),
@@ -260,7 +272,12 @@ export class AsrQueue {
 
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
     try {
-      const result = await engine.transcribe(job.samples, { language: job.language, signal: job.signal });
+      const result = await engine.transcribe(job.samples, {
+        language: job.language,
+        signal: job.signal,
+        ...(job.lane.session !== undefined ? { session: job.lane.session } : {}),
+        ...(job.conversation !== undefined ? { conversation: job.conversation } : {}),
+      });
       if (job.signal?.aborted) job.reject(abortError());
       else job.resolve(this.filter(result));
     } catch (err) {

@@ -284,6 +284,9 @@ describeReal('WhisperServerEngine heals engine faults (real whisper.cpp)', () =>
     expect(cpu.timeoutMsFor(16_000)).toBe(15_000);
     expect(cpu.timeoutMsFor(7 * 16_000)).toBe(75_000);
     expect(engineWith({ requestTimeout: { baseMs: 1000, perAudioSecondMs: 500 } }).timeoutMsFor(4 * 16_000)).toBe(3000);
+    // A part left out is the device's.
+    expect(engineWith({ requestTimeout: { baseMs: 1000 } }).timeoutMsFor(4 * 16_000)).toBe(41_000);
+    expect(engineWith({ requestTimeout: { perAudioSecondMs: 500 } }).timeoutMsFor(4 * 16_000)).toBe(7000);
   });
 
   it('a hung child (SIGSTOP) times out the job with code "timeout", is SIGKILLed and replaced; the next job is served', async () => {

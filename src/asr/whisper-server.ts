@@ -53,8 +53,8 @@ export interface WhisperServerOptions {
   threads?: number;
   /** How long the model may take to load before a start counts as failed. */
   startTimeoutMs?: number;
-  /** Per-request time limit; defaults by device (CPU_REQUEST_TIMEOUT / GPU_REQUEST_TIMEOUT). */
-  requestTimeout?: RequestTimeout;
+  /** Per-request time limit; a part left out is the device's (CPU_REQUEST_TIMEOUT / GPU_REQUEST_TIMEOUT). */
+  requestTimeout?: Partial<RequestTimeout>;
   /** First restart delay after a failure; doubles per consecutive failure. */
   restartBaseMs?: number;
   restartMaxMs?: number;
@@ -167,7 +167,7 @@ export class WhisperServerEngine implements AsrEngine {
 
   /** The time limit for a request with `samples` samples of audio. */
   timeoutMsFor(samples: number): number {
-    const t = this.opts.requestTimeout ?? (this.device === 'cpu' ? CPU_REQUEST_TIMEOUT : GPU_REQUEST_TIMEOUT);
+    const t = { ...(this.device === 'cpu' ? CPU_REQUEST_TIMEOUT : GPU_REQUEST_TIMEOUT), ...this.opts.requestTimeout };
     return Math.round(t.baseMs + (t.perAudioSecondMs * samples) / SAMPLE_RATE);
   }
 

@@ -3,7 +3,7 @@
  * and one recognition queue shared by every session, and the per-session parts made from them.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { startAsr, type AsrEngine, type AsrLog } from '../asr/index.js';
+import { startAsr, type AsrEngine, type AsrLog, type AsrQueue } from '../asr/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
@@ -22,6 +22,7 @@ import type {
   ConversationFront,
   EnrollmentResult,
   PipelineFactory,
+  Recognizer,
   SavedVoiceData,
   SpeakerRoom,
 } from './ports.js';
@@ -154,6 +155,21 @@ function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): Speake
  * The shared pipeline plus a `close()` that frees its models, and the loaded models themselves
  * for the offline file path (src/files/), which uses them outside a session.
  */
+/** A session's recognizer: its own lane of the shared queue, its jobs tagged with `session`. */
+export function laneRecognizer(queue: AsrQueue, session?: string): Recognizer {
+  const lane = queue.openLane(session !== undefined ? { session } : {});
+  return {
+    transcribe: (samples, language, signal, conversation) => lane.enqueue(samples, { language, signal, ...(conversation !== undefined ? { conversation } : {}) }),
+    get pending() {
+      return lane.pending;
+    },
+    get capacity() {
+      return lane.capacity;
+    },
+    close: () => lane.close(),
+  };
+}
+
 export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel };
 
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
@@ -191,19 +207,7 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       };
     },
     createRoom: () => new Room(encoder, vad, config),
-    createRecognizer() {
-      const lane = asr.queue.openLane();
-      return {
-        transcribe: (samples, language, signal) => lane.enqueue(samples, { language, signal }),
-        get pending() {
-          return lane.pending;
-        },
-        get capacity() {
-          return lane.capacity;
-        },
-        close: () => lane.close(),
-      };
-    },
+    createRecognizer: (session) => laneRecognizer(asr.queue, session),
     encoder,
     vad,
     async close() {

@@ -1,10 +1,14 @@
 /**
  * What a session exchanges with the rest of the server, as narrow interfaces owned here: the
  * connection it talks through, the pipeline stages it drives. The transport and the pipeline
- * stages conform to these types (structurally); the session imports nothing from them.
+ * stages conform to these types; the session imports nothing from them. The segment and part
+ * values come from `pipeline-types.ts`, shared with the speaker stage that produces them.
  * `pipeline.ts` builds the stages from the real modules; tests may pass fakes.
  */
+import type { AssignedPart, ClosedSegment } from '../pipeline-types.js';
 import type { ServerMessage, SpeakerId } from '../protocol/messages.js';
+
+export type { AssignedPart, ClosedSegment };
 
 /** What a session may do to its connection. */
 export interface Connection {
@@ -14,26 +18,6 @@ export interface Connection {
   resume(): void;
   /** Close with a WebSocket close code (4400 bad request, 4401 auth, 1008 policy, 1011 internal). */
   close(code: number, reason: string): void;
-}
-
-/** A closed speech segment: speech bounds plus the audio around them (all sample indices). */
-export interface ClosedSegment {
-  /** Speech bounds, absolute sample indices. */
-  startSample: number;
-  endSample: number;
-  /** Audio of the segment (may include padding before/after the speech bounds). */
-  audio: Float32Array;
-  /** Absolute sample index of `audio[0]`. */
-  audioStartSample: number;
-}
-
-/** One speaker-homogeneous part of a segment, with its speaker (null: neither voice). */
-export interface AssignedPart {
-  startSample: number;
-  endSample: number;
-  speakerId: SpeakerId | null;
-  /** Cosine similarity to speaker 0 and speaker 1. */
-  similarity: [number, number];
 }
 
 /** Frames → gates → VAD → segmenter for one conversation. */
@@ -76,12 +60,17 @@ export type AdoptResult = { ok: true; speechSeconds: number } | { ok: false; rea
 
 /**
  * A session's own place in the shared recognition queue (served in turn with the other
- * sessions'). Failures carry a `code`: `overloaded`/`closed` from the queue, or the engine's
- * `timeout`/`crashed`/`failed`.
+ * sessions'). Failures carry a `code`: `overloaded`/`closed` from the queue, the local
+ * engine's `timeout`/`crashed`/`failed`, or the remote path's (workers behind Redis)
+ * `unavailable`/`no_workers`/`deadline`/`dead_letter`/`engine`.
  */
 export interface Recognizer {
-  /** Filtered text ('' = nothing recognised), or null when no ASR model is loaded. Rejects on overload/abort/engine failure. */
-  transcribe(samples: Float32Array, language: string, signal: AbortSignal): Promise<string | null>;
+  /**
+   * Filtered text ('' = nothing recognised), or null when no ASR model is loaded. Rejects on
+   * overload/abort/engine failure. `conversation` is an opaque id a remote engine carries with
+   * the job (for logs and metrics).
+   */
+  transcribe(samples: Float32Array, language: string, signal: AbortSignal, conversation?: string): Promise<string | null>;
   /** This session's jobs not finished yet. */
   readonly pending: number;
   /** How many may wait at once now (shrinks as sessions open); the session waits beyond it. */
@@ -96,6 +85,6 @@ export interface PipelineFactory {
   /** A front for one conversation; with `room`, it also cuts open segments at speaker changes. */
   createFront(room?: SpeakerRoom): ConversationFront;
   createRoom(): SpeakerRoom;
-  /** One per session. */
-  createRecognizer(): Recognizer;
+  /** One per session; `session` is an opaque id carried with its jobs (never the access token). */
+  createRecognizer(session?: string): Recognizer;
 }

@@ -2,6 +2,7 @@
  * One connection's lifecycle: a tagged-union state machine fed by one ordered inbox, so audio
  * and control messages are handled exactly in arrival order, with bounded buffering.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { pcm16ToFloat } from '../audio/wav.js';
@@ -43,6 +44,23 @@ const ASR_TAIL_SAMPLES = Math.round(0.15 * SAMPLE_RATE);
  * messages while the session is busy (e.g. a stop waiting for recognition).
  */
 export const MAX_INBOX_ITEMS = 1024;
+/**
+ * Recognition failures the client hears about as `asr_failed`, by the failure's `code` (the
+ * local engine's and the remote path's, see `Recognizer`), each with its cause in words. The
+ * engine's own message stays in the server log: it may name hosts or files.
+ */
+const ASR_FAILURE_CAUSES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    timeout: 'the engine took too long and is being restarted',
+    crashed: 'the engine stopped and is being restarted',
+    failed: 'the engine answered with an error',
+    unavailable: 'the recognition queue is unreachable',
+    no_workers: 'no recognition worker is running',
+    deadline: 'no worker answered in time',
+    dead_letter: 'every attempt at this segment failed',
+    engine: "a worker's engine failed on this segment",
+  }),
+);
 /** How long a dropped connection may take to close its open segment and finish its text. */
 const SUSPEND_TIMEOUT_MS = 8000;
 
@@ -82,7 +100,9 @@ export class Session {
     private readonly opts: SessionOptions,
   ) {
     this.room = opts.pipeline.createRoom();
-    this.recognizer = opts.pipeline.createRecognizer();
+    // An opaque id, not derived from the connection or its token: it only groups this
+    // session's recognition jobs (a remote engine carries it for logs and metrics).
+    this.recognizer = opts.pipeline.createRecognizer(randomUUID());
     // Each recognition job waiting in the queue listens on this signal; their number is bounded
     // by the queue's size, which may be above Node's default warning threshold of 10.
     setMaxListeners(opts.config.ASR_QUEUE_MAX + 16, this.abort.signal);
@@ -367,7 +387,7 @@ export class Session {
       }
       if (this.closed) return;
       this.pendingAsr++;
-      const text = this.recognise(partAudio(seg, part), st.language).finally(() => {
+      const text = this.recognise(partAudio(seg, part), st.language, st.log?.id).finally(() => {
         this.pendingAsr--;
         const wake = this.asrSlotFreed;
         this.asrSlotFreed = null;
@@ -390,17 +410,18 @@ export class Session {
   }
 
   /** Text for one part; never rejects (a failure gives "" and a coded error). */
-  private async recognise(samples: Float32Array, language: string): Promise<string | null> {
+  private async recognise(samples: Float32Array, language: string, conversation: string | undefined): Promise<string | null> {
     try {
-      return await this.recognizer.transcribe(samples, language, this.abort.signal);
+      return await this.recognizer.transcribe(samples, language, this.abort.signal, conversation);
     } catch (err) {
       if (this.abort.signal.aborted) return null;
       const code = (err as { code?: string }).code;
+      const cause = code !== undefined ? ASR_FAILURE_CAUSES.get(code) : undefined;
       if (code === 'overloaded') {
         this.error('overloaded', 'speech recognition is overloaded; this segment was not transcribed');
-      } else if (code === 'timeout' || code === 'crashed' || code === 'failed') {
+      } else if (cause !== undefined) {
         this.opts.log.warn(`transcription failed (${code}): ${(err as Error).message}`);
-        this.error('asr_failed', `speech recognition failed for one segment (${code}); it recovers for the next ones`);
+        this.error('asr_failed', `speech recognition failed for one segment (${code}: ${cause}); it recovers for the next ones`);
       } else {
         this.opts.log.warn(`transcription failed: ${(err as Error).message}`);
         this.error('internal', 'speech recognition failed for one segment');

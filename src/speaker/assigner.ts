@@ -14,6 +14,7 @@
  * own room and microphone. A short turn that stays uncertain is left null.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
+import type { AssignedPart, ClosedSegment as SegmentAudio } from '../pipeline-types.js';
 import { hasWindowedEmbedding } from './builtin.js';
 import { adaptProfile, cosine, matchSpeaker, type MatchResult, type SpeakerId } from './matcher.js';
 import type { SpeakerProfile } from './types.js';
@@ -127,22 +128,7 @@ export function decideShortTurn(e: ShortTurnEvidence, o: Pick<AssignerOptions, '
   return best;
 }
 
-export interface SegmentAudio {
-  /** Speech bounds, absolute sample indices. */
-  startSample: number;
-  endSample: number;
-  /** Audio of the segment (may include padding before/after the speech bounds). */
-  audio: Float32Array;
-  /** Absolute sample index of `audio[0]`. */
-  audioStartSample: number;
-}
-
-export interface AssignedPart {
-  startSample: number;
-  endSample: number;
-  speakerId: SpeakerId | null;
-  similarity: [number, number];
-}
+export type { AssignedPart, SegmentAudio };
 
 export class SpeakerAssigner {
   private readonly encoder: SpeakerEncoder;

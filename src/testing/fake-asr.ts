@@ -1,10 +1,13 @@
 /** Fake speech-recognition engines for tests: same interface as the real one, no model. */
-import type { AsrEngine, AsrResult } from '../asr/types.js';
+import type { AsrEngine, AsrJobOptions, AsrResult } from '../asr/types.js';
 
 export interface FakeAsrCall {
   samples: Float32Array;
   language: string;
   signal: AbortSignal | undefined;
+  /** The opaque session and conversation ids the job carried, if any. */
+  session: string | undefined;
+  conversation: string | undefined;
   /** Settles this call (manual mode): a text (reported without confidence figures) or a full result. */
   resolve(text: string | AsrResult): void;
   reject(err: unknown): void;
@@ -41,7 +44,7 @@ export class FakeAsrEngine implements AsrEngine {
     this.loaded = true;
   }
 
-  transcribe(samples: Float32Array, { language, signal }: { language: string; signal?: AbortSignal }): Promise<AsrResult> {
+  transcribe(samples: Float32Array, { language, signal, session, conversation }: AsrJobOptions): Promise<AsrResult> {
     if (signal?.aborted) return Promise.reject(new DOMException('aborted', 'AbortError'));
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
@@ -66,7 +69,7 @@ export class FakeAsrEngine implements AsrEngine {
       () => undefined,
       () => undefined,
     );
-    this.calls.push({ samples, language, signal, resolve: resolveCall, reject: rejectCall, settled });
+    this.calls.push({ samples, language, signal, session, conversation, resolve: resolveCall, reject: rejectCall, settled });
 
     if (!this.options.manual) {
       setTimeout(() => {

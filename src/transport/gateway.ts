@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.js';
-import type { ServerMessage } from '../protocol/messages.js';
+import type { Connection } from '../session/ports.js';
 import { clientIp, originAllowed, presentedToken, type TokenGate } from './auth.js';
 import { parseRequestTarget } from './request-target.js';
 
@@ -16,16 +16,6 @@ export interface SessionHandle {
   onBinary(data: Buffer): void;
   /** Frees everything; safe to call twice. */
   close(): Promise<void>;
-}
-
-/** What a session may do to its connection. */
-export interface Connection {
-  send(msg: ServerMessage): void;
-  /** Stop reading from the socket (backpressure) / start again. */
-  pause(): void;
-  resume(): void;
-  /** Close with a WebSocket close code (4400 bad request, 4401 auth, 1008 policy, 1011 internal). */
-  close(code: number, reason: string): void;
 }
 
 export interface GatewayOptions {

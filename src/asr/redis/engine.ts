@@ -15,10 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { floatToPcm16 } from '../../audio/wav.js';
 import type { AsrEngine, AsrJobOptions } from '../types.js';
 import {
   connectRedis,
-  floatToPcm16,
   jobFields,
   JOBS_MAXLEN,
   parseResult,

@@ -313,6 +313,23 @@ describe.skipIf(!hasRedisServer() && !inCi)('Redis Streams recognition queue (re
     manual.calls[0]!.resolve('ok');
     expect(await p).toBe('ok');
   });
+
+  it("carries the lane's session id and the segment's conversation id to the worker's engine", async () => {
+    const manual = new FakeAsrEngine({ manual: true });
+    await worker(manual);
+    const { asr, engine } = await service();
+    await until(() => engine.slots() === 1, 2000, 'a live worker');
+    const lane = asr.queue.openLane({ session: 'sess-7f3a' });
+    const p = lane.enqueue(audio(1600), { language: 'en', signal: signal(), conversation: 'conv-20261129-1' });
+    await until(() => manual.calls.length === 1, 2000, 'the job to start');
+    const [[, fields]] = (await admin.xrange(keys.jobs, '-', '+')) as Array<[string, string[]]>;
+    const field = (name: string) => fields![fields!.indexOf(name) + 1];
+    expect([field('session'), field('conv')]).toEqual(['sess-7f3a', 'conv-20261129-1']);
+    expect([manual.calls[0]!.session, manual.calls[0]!.conversation]).toEqual(['sess-7f3a', 'conv-20261129-1']);
+    manual.calls[0]!.resolve('ok');
+    expect(await p).toBe('ok');
+    lane.close();
+  });
 });
 
 describe.skipIf(!hasRedisServer() && !inCi)('Redis with a password', () => {

@@ -82,24 +82,6 @@ export class RemoteAsrError extends Error {
 /** A worker's answer: the engine's whole result (JSON, whatever shape it has) or a coded error. */
 export type JobResult = { id: string; ok: true; result: unknown; worker: string } | { id: string; ok: false; code: RemoteAsrErrorCode; message: string; worker: string };
 
-export function floatToPcm16(samples: Float32Array): Buffer {
-  const out = Buffer.allocUnsafe(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i]!));
-    out.writeInt16LE(Math.round(s < 0 ? s * 0x8000 : s * 0x7fff), i * 2);
-  }
-  return out;
-}
-
-export function pcm16ToFloat(pcm: Buffer): Float32Array {
-  const out = new Float32Array(pcm.length >> 1);
-  for (let i = 0; i < out.length; i++) {
-    const v = pcm.readInt16LE(i * 2);
-    out[i] = v < 0 ? v / 0x8000 : v / 0x7fff;
-  }
-  return out;
-}
-
 /** XADD field list for a job. */
 export function jobFields(job: Job): Array<string | Buffer> {
   return [

@@ -18,12 +18,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { pcm16ToFloat } from '../../audio/wav.js';
 import type { AsrEngine } from '../types.js';
 import {
   connectRedis,
   DEAD_MAXLEN,
   parseJob,
-  pcm16ToFloat,
   redactUrl,
   resultFields,
   RESULTS_MAXLEN,
