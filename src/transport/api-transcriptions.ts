@@ -1,14 +1,16 @@
 /**
  * `/api/transcriptions`: upload a recording, follow its processing, export or cancel it.
  *
- * - `POST /api/transcriptions?language=ko&speakers=1|2&title=…` with the file as the request
- *   body → `202 {id}`. The body is streamed to disk, never held in memory. A declared length
+ * - `POST /api/transcriptions?language=ko&speakers=1|2&voices=id1,id2&title=…` with the file as
+ *   the request body → `202 {id}`. `voices` (two saved voice ids) attributes as live instead of
+ *   clustering; an unknown or incompatible voice is refused (400) before the body is read. The body is streamed to disk, never held in memory. A declared length
  *   over `MAX_UPLOAD_MB` is refused with 413 before any of it is read; an undeclared one
  *   (chunked) is cut off with 413 as soon as it passes the limit. A client that disconnects
  *   mid-upload leaves nothing: the partial file is deleted.
  * - `GET /api/transcriptions/:id` → `{id, status: queued|running|done|failed, progress, eta_s,
  *   error?, conversation_id?, …}`.
- * - `GET /api/transcriptions/:id/export?format=txt|srt|vtt|json` → the result (409 until done).
+ * - `GET /api/transcriptions/:id/export?format=txt|srt|vtt|json` → the result (409 until done):
+ *   the stored conversation's export when the server keeps results in its store.
  * - `DELETE /api/transcriptions/:id` → cancels (or forgets a finished job); 204.
  *
  * The caller (server.ts) has already checked the token; answers carry the security headers.
