@@ -296,3 +296,51 @@ describe('Segmenter early cut', () => {
     expect(rest.startSample).toBe(frameFloor(S(7.1)));
   });
 });
+
+describe('Segmenter level rule (quietBelowSegmentDb)', () => {
+  /** Tone stretches at the given levels; the model calls every frame speech (0.95), as Silero does on babble, except digital silence. */
+  function drive(parts: Array<[dbfs: number | null, seconds: number]>, options: SegmenterOptions): SegmentEvent[] {
+    const x = concat(...parts.map(([dbfs, s]) => (dbfs === null ? silence(s) : tone({ durationS: s, dbfs }))));
+    const s = new Segmenter(options);
+    const out: SegmenterEvent[] = [];
+    for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
+      const frame = x.subarray(at, at + FRAME_SAMPLES);
+      const sound = rmsDbfs(frame) > -90;
+      out.push(...s.push(frame, at, sound ? 0.95 : 0, sound));
+    }
+    out.push(...s.flush());
+    return out.filter((e): e is SegmentEvent => e.kind === 'segment');
+  }
+  const rule = { quietBelowSegmentDb: 25 };
+
+  it('ends a turn where its level falls far below it, though the model still says speech (a tail, a far voice)', () => {
+    // 35 dB below: under the reference (decaying 10 dB/s) minus 25 dB for the whole 500 ms.
+    const parts: Array<[number | null, number]> = [[null, 0.5], [-20, 1.5], [-55, 2], [null, 1]];
+    const off = drive(parts, {});
+    expect(off).toHaveLength(1);
+    expect(off[0]!.endSample).toBeGreaterThanOrEqual(S(4)); // without the rule the babble is speech
+    const on = drive(parts, rule);
+    expect(on[0]!.endSample).toBeLessThanOrEqual(S(2) + S(0.16) + FRAME_SAMPLES); // the turn, plus at most the smoothing window
+    expect(on[0]!.endSample).toBeGreaterThanOrEqual(frameFloor(S(2)));
+    expect(on[0]!.endReason).toBe('silence');
+  });
+
+  it('keeps a quieter voice that answers at once (20 dB below the first)', () => {
+    const on = drive([[null, 0.5], [-20, 1.5], [-40, 2], [null, 1]], rule);
+    expect(on).toHaveLength(1);
+    expect(on[0]!.endSample).toBe(frameCeil(S(4)));
+  });
+
+  it('lets the reference decay, so a voice 28 dB quieter that goes on speaking is kept', () => {
+    const on = drive([[null, 0.5], [-20, 1.5], [-48, 2], [null, 1]], rule);
+    expect(on[0]!.startSample).toBe(frameFloor(S(0.5)));
+    expect(on[on.length - 1]!.endSample).toBe(frameCeil(S(4)));
+    const noRelease = drive([[null, 0.5], [-20, 1.5], [-48, 2], [null, 1]], { ...rule, quietReleaseDbPerS: 0 });
+    expect(noRelease[0]!.endSample).toBeLessThan(S(2.3));
+  });
+
+  it('rejects nonsense settings', () => {
+    expect(() => new Segmenter({ quietBelowSegmentDb: -1 })).toThrow(/quietBelowSegmentDb/);
+    expect(() => new Segmenter({ quietReleaseDbPerS: Number.NaN })).toThrow(/quietReleaseDbPerS/);
+  });
+});

@@ -24,6 +24,12 @@
  *   the last one (or the cut point). `audio` covers `preRollMs` before the start (clamped to
  *   what was received, and never before a preceding cut) up to `tailMs` after the end (clamped
  *   to what was received; no tail at a cut).
+ * - Level rule (`quietBelowSegmentDb`, off by default; the server turns it on): a speech frame
+ *   whose level, smoothed over `levelSmoothingMs`, is more than `quietBelowSegmentDb` below the
+ *   open segment's reference level does not extend the segment; it counts as a pause for the
+ *   `silenceMs` rule. The reference is the loudest smoothed level of the segment's speech,
+ *   decaying by `quietReleaseDbPerS` while the speech is quieter (so a quieter voice that goes on
+ *   speaking becomes the reference within a second or two, instead of being cut off).
  * - The caller may cut the open segment where it found a speaker change ({@link Segmenter.cutNear}):
  *   the same cut as at `maxSegmentMs` (quietest frame of a window, the rest continues at once),
  *   with the reason `speaker_change`.
@@ -64,6 +70,18 @@ export interface SegmenterOptions {
   tailMs?: number;
   /** Segments with less speech than this in total are discarded as noise. Default 96 ms. */
   minSpeechMs?: number;
+  /**
+   * Level rule (0: off). A speech frame whose smoothed level is more than this many dB below
+   * the open segment's reference level does not extend the segment (see the module comment).
+   * The end of a turn trails off, and a reverberation tail decays (60 dB in one RT60, 0.3–0.7 s
+   * in a room), far below the voice that made them, while Silero, and the hysteresis down to
+   * `negativeThreshold`, often still call them speech. Default 0.
+   */
+  quietBelowSegmentDb?: number;
+  /** How fast the reference level of the level rule decays while the speech is quieter, dB/s. Default 10. */
+  quietReleaseDbPerS?: number;
+  /** Window of the smoothed level (mean power of the last frames, the new one included), ms. Default 160 ms. */
+  levelSmoothingMs?: number;
   /** Sample rate of the frames. Default 16 000 Hz. */
   sampleRateHz?: number;
 }
@@ -100,6 +118,8 @@ interface FrameRecord {
   endSample: number;
   samples: Float32Array;
   rmsDbfs: number;
+  /** Mean power of the last `levelSmoothingMs` of frames, this one included, in dBFS. */
+  smoothDbfs: number;
   prob: number;
   gatePass: boolean;
   speech: boolean;
@@ -114,6 +134,8 @@ interface OpenSegment {
   continued: boolean;
   /** For the rest of a cut segment: its audio starts at the cut point, without pre-roll. */
   audioStartSample: number | null;
+  /** Reference level of the level rule, dBFS (loudest smoothed speech, decaying). */
+  referenceDbfs: number;
 }
 
 interface Resolved {
@@ -128,6 +150,10 @@ interface Resolved {
   preRollSamples: number;
   tailSamples: number;
   minSpeechSamples: number;
+  quietBelowSegmentDb: number;
+  quietReleaseDbPerS: number;
+  levelSmoothingSamples: number;
+  sampleRateHz: number;
 }
 
 function resolve(o: SegmenterOptions): Resolved {
@@ -155,7 +181,14 @@ function resolve(o: SegmenterOptions): Resolved {
     preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
     tailSamples: ms(o.tailMs, 100, 'tailMs'),
     minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
+    quietBelowSegmentDb: o.quietBelowSegmentDb ?? 0,
+    quietReleaseDbPerS: o.quietReleaseDbPerS ?? 10,
+    levelSmoothingSamples: ms(o.levelSmoothingMs, 160, 'levelSmoothingMs'),
+    sampleRateHz: rate,
   };
+  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS]] as const) {
+    if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${k} must be a finite number ≥ 0`);
+  }
   if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
   return r;
 }
@@ -171,6 +204,8 @@ export class Segmenter {
   /** No segment's audio starts before this sample (the last cut point). */
   private floorSample = 0;
   private open: OpenSegment | null = null;
+  /** Power (mean square) and length of the most recent frames, for the smoothed level. */
+  private recentPower: Array<{ power: number; samples: number }> = [];
 
   constructor(options: SegmenterOptions = {}) {
     this.o = resolve(options);
@@ -200,11 +235,13 @@ export class Segmenter {
     if (samples.length === 0) return events;
     const o = this.o;
     const threshold = this.open ? o.negativeThreshold : o.threshold;
+    const level = rmsDbfs(samples);
     const rec: FrameRecord = {
       startSample,
       endSample: startSample + samples.length,
       samples: samples.slice(),
-      rmsDbfs: rmsDbfs(samples),
+      rmsDbfs: level,
+      smoothDbfs: this.smoothLevel(level, samples.length),
       prob: speechProbability,
       gatePass,
       speech: gatePass && speechProbability >= threshold,
@@ -223,10 +260,18 @@ export class Segmenter {
         confirmed: false,
         continued: false,
         audioStartSample: null,
+        referenceDbfs: rec.smoothDbfs,
       };
-      for (const f of this.frames) if (f !== rec && f.speech) this.open.speechSamples += f.samples.length;
+      for (const f of this.frames) {
+        if (f !== rec && f.speech) {
+          this.open.speechSamples += f.samples.length;
+          this.open.referenceDbfs = Math.max(this.open.referenceDbfs, f.smoothDbfs);
+        }
+      }
     } else if (rec.speech) {
-      this.open.lastSpeechEndSample = rec.endSample;
+      const seg = this.open;
+      seg.referenceDbfs = Math.max(seg.referenceDbfs - (o.quietReleaseDbPerS * samples.length) / o.sampleRateHz, rec.smoothDbfs);
+      if (o.quietBelowSegmentDb <= 0 || rec.smoothDbfs >= seg.referenceDbfs - o.quietBelowSegmentDb) seg.lastSpeechEndSample = rec.endSample;
     }
     const seg = this.open;
     if (rec.speech) seg.speechSamples += samples.length;
@@ -288,6 +333,7 @@ export class Segmenter {
 
   /** Forgets everything (a new stream starting at sample 0). */
   reset(): void {
+    this.recentPower = [];
     this.frames = [];
     this.floorSample = 0;
     this.open = null;
@@ -295,6 +341,17 @@ export class Segmenter {
 
   private get receivedEndSample(): number {
     return this.frames.length > 0 ? this.frames[this.frames.length - 1]!.endSample : this.floorSample;
+  }
+
+  /** Smoothed level (dBFS): mean power of the last `levelSmoothingMs` of frames, the new one included. */
+  private smoothLevel(levelDbfs: number, samples: number): number {
+    this.recentPower.push({ power: 10 ** (levelDbfs / 10), samples });
+    let total = 0;
+    for (const p of this.recentPower) total += p.samples;
+    while (this.recentPower.length > 1 && total - this.recentPower[0]!.samples >= this.o.levelSmoothingSamples) total -= this.recentPower.shift()!.samples;
+    let energy = 0;
+    for (const p of this.recentPower) energy += p.power * p.samples;
+    return 10 * Math.log10(Math.max(energy / Math.max(1, total), 1e-12));
   }
 
   private audioStartFor(seg: OpenSegment): number {
@@ -389,6 +446,7 @@ export class Segmenter {
       confirmed: true,
       continued: true,
       audioStartSample: cutSample,
+      referenceDbfs: seg.referenceDbfs,
     };
     events.push({ kind: 'speech_start', startSample: restStart });
   }

@@ -26,6 +26,7 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
     varianceGateDb2: config.VARIANCE_GATE,
     noiseMarginDb: config.NOISE_MARGIN_DB,
     farBelowSpeechDb: config.FAR_BELOW_SPEECH_DB,
+    quietBelowSegmentDb: config.QUIET_BELOW_SEGMENT_DB,
     threshold: config.VAD_THRESHOLD,
     negativeThreshold: config.VAD_NEGATIVE_THRESHOLD,
     silenceMs: config.SILENCE_MS,
