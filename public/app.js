@@ -783,7 +783,7 @@ function renderSavedVoices() {
   ui.cards.forEach((card) => {
     const first = new Option(t('pickSavedVoice'), '');
     const options = savedVoices.map((v) => {
-      const other = encoder && v.encoder && v.encoder !== encoder;
+      const other = encoder && v.encoder && v.encoder.split('@')[0] !== encoder;
       const o = new Option(other ? t('otherModel', { name: v.name }) : v.name, v.id);
       o.disabled = Boolean(other);
       return o;

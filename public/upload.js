@@ -171,7 +171,12 @@ export function initUpload(token, language) {
         setStatus(item, v.eta_s === null ? t('fileProcessingNoEta', { p }) : t('fileProcessing', { p, left: clock(v.eta_s) }), v.progress, 'running');
       } else if (v.status === 'done') {
         setStatus(item, t('fileDone', { d: clock(v.duration_s), n: v.speakers }), 1, 'done');
-        setActions(item, [button(t('fileOpen'), () => open(item), 'button small primary')]);
+        // The result is a stored conversation (listed in History like a live one).
+        item.conversationId = v.conversation_id;
+        setActions(item, [
+          button(t('fileOpen'), () => open(item), 'button small primary'),
+          button(t('fileHistory'), () => (location.hash = `#history/${item.conversationId}`)),
+        ]);
         return;
       } else {
         setStatus(item, t('fileFailed', { message: v.error?.message ?? v.status }), null, 'failed');
@@ -183,7 +188,7 @@ export function initUpload(token, language) {
   }
 
   async function open(item) {
-    const r = await fetch(`/api/transcriptions/${item.id}/export?format=json`, { headers: auth, cache: 'no-store' });
+    const r = await fetch(`/api/conversations/${item.conversationId}`, { headers: auth, cache: 'no-store' });
     if (!r.ok) return;
     const conv = await r.json();
     const names = new Map(conv.speakers.map((s) => [s.id, s.name]));
@@ -195,9 +200,9 @@ export function initUpload(token, language) {
       view.addSegment(s);
       view.addTranscription({ ...s, text: withText ? s.text : null });
     }
-    $('#file-result-title').textContent = conv.title;
+    $('#file-result-title').textContent = conv.title ?? '';
     const exports = $('#file-exports');
-    exports.replaceChildren(...EXPORTS.map((f) => button(t('fileExport', { f }), () => download(item, conv.title, f), 'button')));
+    exports.replaceChildren(...EXPORTS.map((f) => button(t('fileExport', { f }), () => download(item, conv.title ?? '', f), 'button')));
     result.hidden = false;
     result.dataset.transcription = item.id;
     log.scrollTop = 0;
@@ -205,11 +210,11 @@ export function initUpload(token, language) {
 
   /** A result with no text at all came from diarization-only mode. */
   function hasText(conv) {
-    return conv.segments.some((s) => s.text.trim() !== '');
+    return conv.segments.some((s) => (s.text ?? '').trim() !== '');
   }
 
   async function download(item, title, format) {
-    const r = await fetch(`/api/transcriptions/${item.id}/export?format=${format}`, { headers: auth, cache: 'no-store' });
+    const r = await fetch(`/api/conversations/${item.conversationId}/export?format=${format}`, { headers: auth, cache: 'no-store' });
     if (!r.ok) return;
     const url = URL.createObjectURL(await r.blob());
     const a = document.createElement('a');

@@ -1,10 +1,10 @@
 /**
  * `npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko]
- *   [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav]`
+ *   [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2]`
  *
  * Transcribes one recording in-process (no server) through the same offline path as the
- * upload API: decode, the live speech front, clustering (or the two enrollment clips),
- * recognition. A progress bar goes to stderr (percent, speed × real time, time left), the
+ * upload API: decode, the live speech front, clustering (or the two enrollment clips, or two
+ * saved voices of the server's store under DATA_DIR), recognition. A progress bar goes to stderr (percent, speed × real time, time left), the
  * result to stdout or `--out`. Models and settings come from the same environment variables
  * as the server (e.g. `ASR_MODEL=none` for diarization only).
  *
@@ -15,12 +15,15 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { DecodeError, decodeAudio } from '../src/files/decode.js';
 import { EXPORT_FORMATS, exportConversation, type ExportFormat } from '../src/files/export.js';
-import { FileJobError, transcribeFile, type FileProgress } from '../src/files/pipeline.js';
+import { FileJobError, transcribeFile, type FileProgress, type TranscribeFileOptions } from '../src/files/pipeline.js';
+import { loadSavedVoices, parseVoiceIds } from '../src/files/voices.js';
+import { fromRoot } from '../src/paths.js';
+import { ConversationStore } from '../src/storage/store.js';
 import { fileStagesFrom } from '../src/files/stages.js';
 import { createLogger } from '../src/log.js';
 import { buildPipeline } from '../src/session/pipeline.js';
 
-const USAGE = 'usage: npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko] [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav]';
+const USAGE = 'usage: npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko] [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2]';
 
 class UsageError extends Error {}
 
@@ -32,10 +35,11 @@ interface CliArgs {
   speakers: 1 | 2;
   enrollA: string | null;
   enrollB: string | null;
+  voices: string | null;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null };
+  const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null, voices: null };
   const rest = [...argv];
   while (rest.length) {
     const arg = rest.shift()!;
@@ -69,12 +73,18 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       case 'enroll-b':
         a.enrollB = value;
         break;
+      case 'voices':
+        if (!parseVoiceIds(value)) throw new UsageError('--voices takes two saved voice ids separated by a comma');
+        a.voices = value;
+        break;
       default:
         throw new UsageError(`unknown option --${key}`);
     }
   }
   if (!a.file) throw new UsageError('no input file');
   if ((a.enrollA === null) !== (a.enrollB === null)) throw new UsageError('--enroll-a and --enroll-b go together');
+  if (a.voices !== null && a.enrollA !== null) throw new UsageError('give either --voices or --enroll-a/--enroll-b');
+  if (a.voices !== null && a.speakers === 1) throw new UsageError('--voices is for two speakers');
   return a;
 }
 
@@ -134,7 +144,18 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', () => controller.abort());
   try {
     pipeline = await buildPipeline(config, {}, log);
-    const enroll = args.enrollA && args.enrollB ? { clips: [await readClip(args.enrollA), await readClip(args.enrollB)] as [Float32Array, Float32Array] } : undefined;
+    let voiceNames: string[] | null = null;
+    let enroll: TranscribeFileOptions['enroll'] = args.enrollA && args.enrollB ? { clips: [await readClip(args.enrollA), await readClip(args.enrollB)] as [Float32Array, Float32Array] } : undefined;
+    if (args.voices !== null) {
+      // Read-only use of the server's store: nothing is written there.
+      const found = await loadSavedVoices(new ConversationStore(fromRoot(config.DATA_DIR)), pipeline.encoder, args.voices);
+      if (!found.ok) {
+        process.stderr.write(`error (${found.code}): ${found.message}\n`);
+        return 1;
+      }
+      enroll = { profiles: found.profiles };
+      voiceNames = found.voices.map((v) => v.name);
+    }
     const t0 = performance.now();
     const result = await transcribeFile({ path: resolve(args.file) }, fileStagesFrom(pipeline, config), {
       language: args.language,
@@ -145,6 +166,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
     const c = result.conversation;
+    if (voiceNames) c.speakers = c.speakers.map((s) => ({ ...s, name: voiceNames![s.id] ?? s.name }));
     process.stderr.write(
       `done: ${c.duration_s.toFixed(1)} s of audio in ${result.processing_s.toFixed(1)} s (${(c.duration_s / Math.max(0.01, result.processing_s)).toFixed(1)}× real time); ` +
         `${c.segments.length} segments, ${c.speakers.length} speaker${c.speakers.length === 1 ? '' : 's'} (${result.attribution}); decoder ${result.decoder}; ` +

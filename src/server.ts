@@ -14,6 +14,8 @@ import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
 import { FileJobs } from './files/jobs.js';
+import { keepInStore } from './files/keep.js';
+import { loadSavedVoices } from './files/voices.js';
 import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Conversations } from './session/conversations.js';
@@ -117,9 +119,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const tokenGate = config.AUTH ? new TokenGate(token) : null;
   // Uploaded recordings and their speech spools: a private folder, removed at close.
   const uploadDir = await mkdtemp(join(tmpdir(), 'duet-uploads-'));
-  const fileJobs = new FileJobs({ stages: fileStagesFrom(pipeline, config), maxJobs: MAX_FILE_JOBS, tmpDir: uploadDir, log: log.child('files') });
+  const fileJobs = new FileJobs({
+    stages: fileStagesFrom(pipeline, config),
+    maxJobs: MAX_FILE_JOBS,
+    tmpDir: uploadDir,
+    log: log.child('files'),
+    keep: (result, request) => keepInStore(store, result, request),
+  });
   const transcriptionsApi = createTranscriptionsApi({
     jobs: fileJobs,
+    voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
+    stored: (id) => store.get(id),
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
     log: log.child('files'),

@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSrt } from '../src/files/export.js';
 import { fromRoot } from '../src/paths.js';
+import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
+import { enrollSpeaker } from '../src/speaker/profile.js';
+import { encoderTag } from '../src/speaker/types.js';
+import { ConversationStore } from '../src/storage/store.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
@@ -65,6 +69,45 @@ describe('npm run transcribe', () => {
     expect(c.duration_s).toBeGreaterThan(100);
     expect(c.segments[0]).toMatchObject({ segment_id: 0, speaker_id: 0 });
   }, 90_000);
+
+  it('attributes with two saved voices of the store (--voices), and refuses unknown or incompatible ones', async () => {
+    const conv = loadConversation(NAME);
+    const dataDir = join(dir, 'data');
+    const store = new ConversationStore(dataDir);
+    await store.init();
+    const encoder = new BuiltinSpeakerEncoder();
+    await encoder.load();
+    const save = async (name: string, clip: Float32Array, tag = encoderTag(encoder)) => {
+      const r = await enrollSpeaker(encoder, clip);
+      if (!r.ok) throw new Error(r.reason);
+      const p = r.profile;
+      return (await store.saveVoice({ name, encoder: tag, profile: { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: 0 } })).id;
+    };
+    // Speaker 1 = A's voice, speaker 2 = B's.
+    const a = await save('Ana', conv.enrollA);
+    const b = await save('Ben', conv.enrollB);
+    const stale = await save('Old', conv.enrollB, 'builtin-mfcc-lda@000000000000');
+    await encoder.close();
+    const wav = join(CONVERSATIONS_DIR, NAME, 'conv.wav');
+    const r = await run([wav, '--format=srt', '--voices', `${a},${b}`], { DATA_DIR: dataDir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 speakers \(enrollment\)/);
+    const cues = parseSrt(r.stdout);
+    let right = 0;
+    for (const cue of cues) {
+      const overlap = (label: string) =>
+        conv.reference.filter((t) => t.speaker === label).reduce((s, t) => s + Math.max(0, Math.min(t.endS, cue.endS) - Math.max(t.startS, cue.startS)), 0);
+      const truth = overlap('A') >= overlap('B') ? 'Ana' : 'Ben';
+      if (cue.text.startsWith(`${truth}:`)) right++;
+    }
+    expect(right / cues.length).toBeGreaterThanOrEqual(0.9);
+    const unknown = await run([wav, '--voices', `${a},AAAAAAAAAAAAAAAAAAAAAA`], { DATA_DIR: dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown_voice/);
+    const incompatible = await run([wav, '--voices', `${a},${stale}`], { DATA_DIR: dataDir });
+    expect(incompatible.code).toBe(1);
+    expect(incompatible.stderr).toMatch(/voice_incompatible/);
+  }, 120_000);
 
   it('exits 1 on bad input and bad arguments, 2 when processing fails', async () => {
     const junk = join(dir, 'junk.bin');

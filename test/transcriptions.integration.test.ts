@@ -7,7 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeDer } from '../src/eval/der.js';
 import { parseSrt } from '../src/files/export.js';
+import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
+import { enrollSpeaker } from '../src/speaker/profile.js';
+import { encoderTag } from '../src/speaker/types.js';
+import { loadConversation } from '../src/testing/corpus.js';
 import type { RunningServer } from '../src/server.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
@@ -86,6 +91,79 @@ describe('/api/transcriptions', () => {
     expect(uploadsLeft()).toBe(0);
     expect((await call('DELETE', `/api/transcriptions/${id}`)).status).toBe(204);
     expect((await call('GET', `/api/transcriptions/${id}`)).status).toBe(404);
+  }, 90_000);
+
+  it('keeps the result in the conversation store: listed, opened, exported, renamed, deleted', async () => {
+    const wav = readFileSync(join(CONVERSATIONS_DIR, '1688-1998-easy', 'conv.wav'));
+    const posted = await call('POST', '/api/transcriptions?language=en&title=meeting.wav', wav);
+    const { view } = await waitDone((JSON.parse(posted.body) as { id: string }).id);
+    expect(view.status).toBe('done');
+    const cid = view.conversation_id as string;
+    const list = JSON.parse((await call('GET', '/api/conversations')).body) as Array<{ id: string; title: string; segments: number; ended_at: string | null; duration_s: number }>;
+    const item = list.find((c) => c.id === cid);
+    expect(item).toMatchObject({ title: 'meeting.wav', ended_at: expect.any(String) });
+    expect(item!.segments).toBeGreaterThan(5);
+    expect(item!.duration_s).toBeCloseTo(view.duration_s as number, 1);
+    const rec = JSON.parse((await call('GET', `/api/conversations/${cid}`)).body) as { language: string; models: { speaker: string }; speakers: unknown[]; segments: Array<{ speaker_id: number | null; start: number; end: number }> };
+    expect(rec).toMatchObject({ language: 'en', models: { speaker: 'builtin-mfcc-lda' } });
+    expect(rec.speakers).toHaveLength(2);
+    expect(new Set(rec.segments.map((x) => x.speaker_id))).toEqual(new Set([0, 1]));
+    const srt = parseSrt((await call('GET', `/api/conversations/${cid}/export?format=srt`)).body);
+    expect(srt).toHaveLength(rec.segments.length);
+    expect(srt[0]!.text).toMatch(/^Speaker 1:/);
+    // Renamed in the store: the transcription's own export follows.
+    expect((await call('PATCH', `/api/conversations/${cid}`, Buffer.from(JSON.stringify({ speakers: [{ id: 0, name: 'Ana' }] })), { 'Content-Type': 'application/json' })).status).toBe(200);
+    expect(parseSrt((await call('GET', `/api/transcriptions/${view.id}/export?format=srt`)).body)[0]!.text).toMatch(/^Ana:/);
+    expect((await call('DELETE', `/api/conversations/${cid}`)).status).toBe(200);
+    expect((await call('GET', `/api/transcriptions/${view.id}/export?format=srt`)).status).toBe(404);
+  }, 90_000);
+
+  it('attributes with two saved voices as live; unknown and incompatible voices are refused', async () => {
+    const conv = loadConversation('1688-1998-easy');
+    const encoder = new BuiltinSpeakerEncoder();
+    await encoder.load();
+    const save = async (name: string, clip: Float32Array, tag = encoderTag(encoder)) => {
+      const r = await enrollSpeaker(encoder, clip);
+      if (!r.ok) throw new Error(r.reason);
+      const p = r.profile;
+      const profile = { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: p.adaptedSegments };
+      return (await server.store.saveVoice({ name, encoder: tag, profile })).id;
+    };
+    const [first, second] = conv.speakerId.A === 0 ? [conv.enrollA, conv.enrollB] : [conv.enrollB, conv.enrollA];
+    const a = await save('Ana', first);
+    const b = await save('Ben', second);
+    const listed = JSON.parse((await call('GET', '/api/voices')).body) as Array<{ id: string; encoder: string }>;
+    expect(listed.find((v) => v.id === a)!.encoder).toMatch(/^builtin-mfcc-lda@[0-9a-f]{12}$/);
+
+    const wav = readFileSync(join(CONVERSATIONS_DIR, conv.name, 'conv.wav'));
+    const posted = await call('POST', `/api/transcriptions?language=en&voices=${a},${b}`, wav);
+    expect(posted.status, posted.body).toBe(202);
+    const { view } = await waitDone((JSON.parse(posted.body) as { id: string }).id);
+    expect(view.status).toBe('done');
+    const rec = JSON.parse((await call('GET', `/api/conversations/${view.conversation_id as string}`)).body) as { speakers: Array<{ id: number; name: string; voice_id: string }>; segments: Array<{ speaker_id: 0 | 1 | null; start: number; end: number }> };
+    expect(rec.speakers).toEqual([{ id: 0, name: 'Ana', voice_id: a }, { id: 1, name: 'Ben', voice_id: b }]);
+    const der = computeDer(
+      conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS })),
+      rec.segments.map((x) => ({ speaker: x.speaker_id, startS: x.start, endS: x.end })),
+      { durationS: conv.audio.length / 16_000 },
+    );
+    expect(der.der).toBeLessThan(0.05);
+
+    const refused = async (query: string) => {
+      const r = await call('POST', `/api/transcriptions?${query}`, wav.subarray(0, 64_000));
+      return { status: r.status, code: (JSON.parse(r.body) as { error: { code: string } }).error.code };
+    };
+    expect(await refused(`voices=${a},AAAAAAAAAAAAAAAAAAAAAA`)).toEqual({ status: 400, code: 'unknown_voice' });
+    // Saved with another version of the same encoder, or before versions were recorded.
+    const older = await save('Old', first, 'builtin-mfcc-lda@000000000000');
+    expect(await refused(`voices=${a},${older}`)).toEqual({ status: 400, code: 'voice_incompatible' });
+    const unversioned = await save('Older', first, 'builtin-mfcc-lda');
+    expect(await refused(`voices=${unversioned},${b}`)).toEqual({ status: 400, code: 'voice_incompatible' });
+    const neural = await save('Other', first, 'campplus-en-voxceleb@0123456789ab');
+    expect(await refused(`voices=${a},${neural}`)).toEqual({ status: 400, code: 'voice_incompatible' });
+    expect(await refused(`voices=${a}`)).toEqual({ status: 400, code: 'bad_voices' });
+    expect(uploadsLeft()).toBe(0);
+    await encoder.close();
   }, 90_000);
 
   it('needs the token', async () => {

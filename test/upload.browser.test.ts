@@ -32,7 +32,7 @@ describe('the recordings panel in Chromium', () => {
     rmSync(downloads, { recursive: true, force: true });
   });
 
-  it('queues two files, shows upload and processing progress, opens the result with exports', async () => {
+  it('queues two files, shows upload and processing progress, opens the result with exports, and lists both in History', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     const problems: string[] = [];
@@ -73,6 +73,11 @@ describe('the recordings panel in Chromium', () => {
     const saved = join(downloads, 'conv.srt');
     await download.saveAs(saved);
     expect(parseSrt(readFileSync(saved, 'utf8'))).toHaveLength(await bubbles.count());
+
+    // Both results are stored conversations: History lists them, and opens the first.
+    await items.nth(0).getByRole('button', { name: 'In History' }).click();
+    await expect.poll(() => page.locator('#history .history-name').allTextContents()).toEqual(expect.arrayContaining(['conv.wav', 'jfk.wav']));
+    await expect.poll(() => page.locator('#viewer-title').textContent()).toBe('conv.wav');
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -9,6 +9,8 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { FileTranscription } from './conversation.js';
 import { DecodeError } from './decode.js';
+import type { SpeakerProfile } from '../speaker/types.js';
+import type { SavedVoiceRef } from './voices.js';
 import { FileJobError, transcribeFile, type FileStages } from './pipeline.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -37,6 +39,10 @@ export interface JobRequest {
   title: string;
   language: string;
   speakers: 1 | 2;
+  /** Saved voices (already checked) to attribute with instead of clustering. */
+  profiles?: [SpeakerProfile, SpeakerProfile];
+  /** The saved voices those profiles came from (speaker 0, speaker 1). */
+  voices?: [SavedVoiceRef, SavedVoiceRef];
 }
 
 interface Job {
@@ -47,6 +53,8 @@ interface Job {
   startedMs: number | null;
   error?: { code: string; message: string };
   result?: FileTranscription;
+  /** Id of the stored conversation holding the result (`keep`), else the result's own id. */
+  conversationId?: string;
   abort: AbortController;
 }
 
@@ -57,8 +65,11 @@ export interface FileJobsOptions {
   /** Where the speech spool of a running job goes. */
   tmpDir?: string;
   log?: Logger;
-  /** Called with each finished job's result (e.g. to keep it in a conversation store). */
-  onDone?(result: FileTranscription): void;
+  /**
+   * Keeps each finished result (in the conversation store) and gives the id it is kept under;
+   * the job is done only once this resolves, so `conversation_id` is listed when reported.
+   */
+  keep?(result: FileTranscription, request: JobRequest): Promise<string>;
 }
 
 export class FileJobs {
@@ -129,7 +140,7 @@ export class FileJobs {
     const v: JobView = { id: job.id, status: job.status, progress: Math.round(job.progress * 1000) / 1000, eta_s: eta === null ? null : Math.round(eta), title: job.request.title };
     if (job.error) v.error = job.error;
     if (job.result) {
-      v.conversation_id = job.result.conversation.id;
+      v.conversation_id = job.conversationId ?? job.result.conversation.id;
       v.decoder = job.result.decoder;
       v.duration_s = job.result.conversation.duration_s;
       v.speakers = job.result.conversation.speakers.length;
@@ -143,17 +154,19 @@ export class FileJobs {
       job.status = 'running';
       job.startedMs = Date.now();
       try {
-        job.result = await transcribeFile({ path: job.request.filePath }, this.opts.stages, {
+        const result = await transcribeFile({ path: job.request.filePath }, this.opts.stages, {
           language: job.request.language,
           speakers: job.request.speakers,
+          ...(job.request.profiles ? { enroll: { profiles: job.request.profiles } } : {}),
           title: job.request.title,
           signal: job.abort.signal,
           tmpDir: this.opts.tmpDir,
           onProgress: (p) => (job.progress = p.progress),
         });
+        if (this.opts.keep) job.conversationId = await this.opts.keep(result, job.request);
+        job.result = result;
         job.status = 'done';
         job.progress = 1;
-        this.opts.onDone?.(job.result);
       } catch (err) {
         job.status = 'failed';
         if (err instanceof DecodeError || err instanceof FileJobError) job.error = { code: err.code, message: err.message };

@@ -4,7 +4,7 @@
  * one-speaker file, enrollment as live, hours of silence, cancellation, and the recognition
  * queue seeing one part of the file at a time.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,11 +82,13 @@ describe('transcribeFile', () => {
   });
 
   it('gets through ten hours of silence with no segments and leaves no spool behind', async () => {
-    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('duet-file-')).length;
-    const r = await transcribeFile({ lavfi: 'anullsrc=r=16000:cl=mono:d=36000' }, stages);
+    // A private spool folder: other test files' jobs spool into the system temp dir meanwhile.
+    const spoolDir = mkdtempSync(join(tmpdir(), 'duet-spool-test-'));
+    const r = await transcribeFile({ lavfi: 'anullsrc=r=16000:cl=mono:d=36000' }, stages, { tmpDir: spoolDir });
     expect(r.conversation.duration_s).toBe(36_000);
     expect(r.conversation.segments).toEqual([]);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('duet-file-')).length).toBe(before);
+    expect(readdirSync(spoolDir)).toEqual([]);
+    rmSync(spoolDir, { recursive: true, force: true });
     // ~30 s alone on two cores (1.15 GB of PCM through ffmpeg, the gates and the segmenter).
   }, 180_000);
 

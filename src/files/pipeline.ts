@@ -20,7 +20,7 @@ import { samplesToSeconds } from '../protocol/messages.js';
 import type { ClosedSegment, ConversationFront } from '../session/ports.js';
 import { SpeakerAssigner, type AssignedPart } from '../speaker/assigner.js';
 import { hasWindowedEmbedding } from '../speaker/builtin.js';
-import { clusterSpeakers, type ClusterItem } from '../speaker/cluster.js';
+import { clusterOptionsFor, clusterSpeakers, type ClusterItem } from '../speaker/cluster.js';
 import { enrollSpeaker, type SpeakerProfile } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
 import { collectSpeech, type CollectSpeechOptions } from '../vad/stream.js';
@@ -168,7 +168,7 @@ export async function transcribeFile(input: DecodeInput, stages: FileStages, opt
       assigner.setProfile(0, profiles[0]);
       assigner.setProfile(1, profiles[1]);
     } else if (cluster) {
-      const result = clusterSpeakers(items);
+      const result = clusterSpeakers(items, clusterOptionsFor(stages.encoder.scoreNorm));
       speakerCount = Math.max(speakerCount, result.speakers);
       if (result.speakers === 2) {
         attribution = 'clustering';
@@ -222,7 +222,7 @@ export async function transcribeFile(input: DecodeInput, stages: FileStages, opt
 }
 
 /** Clustering items of one segment: the whole speech, or windows of a long one. */
-async function itemsOf(encoder: SpeakerEncoder, seg: ClosedSegment, index: number): Promise<Array<ClusterItem & { segment: number }>> {
+export async function itemsOf(encoder: SpeakerEncoder, seg: ClosedSegment, index: number): Promise<Array<ClusterItem & { segment: number }>> {
   const from = Math.max(0, seg.startSample - seg.audioStartSample);
   const to = Math.min(seg.audio.length, seg.endSample - seg.audioStartSample);
   const speech = seg.audio.subarray(from, Math.max(from, to));

@@ -10,7 +10,7 @@ import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
-import type { SpeakerEncoder } from '../speaker/types.js';
+import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
 import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
 import type { VadModel } from '../vad/types.js';
@@ -78,7 +78,7 @@ class Room implements SpeakerRoom {
     const p = this.assigner.getProfile(id);
     if (!p) return null;
     return {
-      encoder: p.encoder,
+      encoder: encoderTag(this.encoder),
       profile: {
         mean: Array.from(p.mean),
         embeddings: p.embeddings.map((e) => Array.from(e)),
@@ -133,8 +133,12 @@ class Room implements SpeakerRoom {
  * A saved voice back as a profile, or null when another encoder (or version) made it or its
  * shape does not match this encoder's embeddings.
  */
-function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): SpeakerProfile | null {
-  if (voice.encoder !== encoder.name) return null;
+/**
+ * A saved voice as a profile of this encoder; null when it was made by another encoder, or by
+ * another version of this one (its `encoder` tag is `name@version`), or is malformed.
+ */
+export function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): SpeakerProfile | null {
+  if (voice.encoder !== encoderTag(encoder)) return null;
   const p = voice.profile as { mean?: unknown; embeddings?: unknown; speechSeconds?: unknown; adaptedSegments?: unknown } | null;
   const vector = (v: unknown): Float32Array | null =>
     Array.isArray(v) && v.length === encoder.dim && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? Float32Array.from(v as number[]) : null;
@@ -143,7 +147,7 @@ function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder): Speake
   const embeddings = p.embeddings.map(vector);
   if (!mean || embeddings.some((e) => e === null)) return null;
   return {
-    encoder: voice.encoder,
+    encoder: encoder.name,
     mean,
     embeddings: embeddings as Float32Array[],
     speechSeconds: typeof p.speechSeconds === 'number' ? p.speechSeconds : 0,

@@ -52,6 +52,7 @@ export interface SpeakerRoom {
 
 /** A voice's embeddings as JSON numbers, tagged with the encoder that made them. */
 export interface SavedVoiceData {
+  /** `name@version` of the encoder (see `encoderTag`); the name alone for an unversioned one. */
   encoder: string;
   profile: unknown;
 }

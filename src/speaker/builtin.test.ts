@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fromRoot } from '../paths.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
+import { encoderTag, modelVersion } from './types.js';
 import { utterance } from '../testing/dev-utterances.js';
 import { cosine } from './matcher.js';
 
@@ -10,6 +13,19 @@ describe('BuiltinSpeakerEncoder on real speech', () => {
   it('loads the shipped model', () => {
     expect(enc.name).toBe('builtin-mfcc-lda');
     expect(enc.dim).toBeGreaterThan(8);
+  });
+
+  it('has a version: the short hash of its model file, so a retrained model under the same name differs', async () => {
+    const file = readFileSync(fromRoot('models/builtin/speaker-lda.json'), 'utf8');
+    expect(enc.version).toBe(modelVersion(file));
+    expect(encoderTag(enc)).toMatch(/^builtin-mfcc-lda@[0-9a-f]{12}$/);
+    const model = JSON.parse(file) as { projection: number[] };
+    model.projection[0]! += 1e-3;
+    const retrained = new BuiltinSpeakerEncoder(model as never);
+    await retrained.load();
+    expect(retrained.name).toBe(enc.name);
+    expect(retrained.version).toMatch(/^[0-9a-f]{12}$/);
+    expect(retrained.version).not.toBe(enc.version);
   });
 
   it('gives unit-length, deterministic embeddings, even for 0.1 s', async () => {

@@ -12,7 +12,7 @@ import { fromRoot } from '../paths.js';
 import { FrontEnd, StatsPool, energeticFrames, type FrontEndOptions } from './features.js';
 import { normalizeInPlace } from './linalg.js';
 import { ScoreNormalizer, type ScoreNormOptions } from './snorm.js';
-import type { SpeakerEncoder } from './types.js';
+import { modelVersion, type SpeakerEncoder } from './types.js';
 
 /** Default location of the shipped model, relative to the repository root. */
 export const BUILTIN_MODEL_PATH = 'models/builtin/speaker-lda.json';
@@ -128,6 +128,8 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
   private projector: BuiltinProjector | null = null;
   scoreNorm: ScoreNormalizer | null = null;
   tooSimilarBound: number | undefined = undefined;
+  /** Short hash of the model file (or of the model object given), once loaded. */
+  version: string | undefined = undefined;
   private readonly source: string | BuiltinModel;
 
   /** A model path (relative to the repository root, or absolute), or a model object (tests). */
@@ -142,7 +144,9 @@ export class BuiltinSpeakerEncoder implements WindowedSpeakerEncoder {
 
   async load(): Promise<void> {
     if (this.projector) return;
-    const model = typeof this.source === 'string' ? (JSON.parse(await readFile(this.source, 'utf8')) as BuiltinModel) : this.source;
+    const text = typeof this.source === 'string' ? await readFile(this.source, 'utf8') : JSON.stringify(this.source);
+    const model = typeof this.source === 'string' ? (JSON.parse(text) as BuiltinModel) : this.source;
+    this.version = modelVersion(text);
     this.projector = new BuiltinProjector(model);
     if (model.cohort?.length && model.scoreNorm) {
       this.scoreNorm = new ScoreNormalizer(model.cohort.map((c) => Float32Array.from(c)), model.scoreNorm);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agglomerate2, clusterSpeakers, type ClusterItem } from './cluster.js';
+import { agglomerate2, clusterOptionsFor, clusterSpeakers, type ClusterItem } from './cluster.js';
 
 /** Deterministic pseudo-random numbers in [-1, 1). */
 function rng(seed: number): () => number {
@@ -46,6 +46,18 @@ describe('clusterSpeakers', () => {
   it('treats a tiny second cluster as noise, not a second person', () => {
     const items = [...voice(a, 60, 0.2, rand, 0), ...voice(b, 1, 0.2, rand, 1000)];
     expect(clusterSpeakers(items).speakers).toBe(1);
+  });
+
+  it('decides on the given similarity scale (the encoder normalised scores when it has them)', () => {
+    const items = [...voice(a, 20, 0.3, rand, 0), ...voice(b, 20, 0.3, rand, 1)];
+    const raw = clusterSpeakers(items, clusterOptionsFor(null));
+    expect(raw.speakers).toBe(2);
+    expect(raw.splitGain).toBeGreaterThan(0.02);
+    // A scale on which every pair is alike: the split explains nothing, so one speaker.
+    const flat = clusterSpeakers(items, clusterOptionsFor({ similarity: () => 0.5 }));
+    expect(flat.speakers).toBe(1);
+    expect(flat.splitGain).toBe(0);
+    expect(clusterOptionsFor({ similarity: () => 0 })).toMatchObject({ minSplitGain: 0.02, decisionScale: 'normalised' });
   });
 
   it('agglomerate2 splits two well separated groups exactly', () => {

@@ -3,7 +3,8 @@
  * and windows of long ones) are clustered into at most two speakers by average-linkage
  * agglomerative clustering on cosine similarity, refined by re-assigning every item to the
  * nearer centroid, and relabelled so that speaker 0 is the first to speak. Two clusters whose
- * centroids are nearly the same voice are one speaker.
+ * split explains too little (or whose centroids are nearly the same voice) are one speaker;
+ * that decision is made on the encoder's normalised similarity when it has one.
  */
 import { cosine } from './matcher.js';
 
@@ -20,15 +21,10 @@ export interface ClusterOptions {
   /** 1 forces one speaker; 2 (default) allows two. */
   maxSpeakers: 1 | 2;
   /**
-   * Two clusters are one voice when their centroids are at least this similar (cosine), or
-   * when splitting explains too little: the weighted mean cosine of the items to their own
-   * cluster's centroid gains less than `minSplitGain` over their cosine to the one global
-   * centroid. Calibrated with the built-in encoder on the dev data (`npm run bench:file`
-   * prints the file path's DER; the numbers below were measured by hand with a debug print):
-   * two-speaker conversations (clean and field) had centroid similarity 0.36–0.82 and gain
-   * 0.032–0.141; one speaker (jfk.wav, 12 utterances of each dev speaker) 0.70–0.91 and gain
-   * 0.005–0.028, the two with gain above 0.02 at similarity ≥ 0.876. Thin margins: another
-   * encoder needs its own values.
+   * Two clusters are one voice when their centroids are at least this similar, or when
+   * splitting explains too little: the weighted mean similarity of the items to their own
+   * cluster's centroid gains less than `minSplitGain` over their similarity to the one global
+   * centroid. Both on the scale of `similarity` (see `clusterOptionsFor`).
    */
   sameSpeakerSimilarity: number;
   minSplitGain: number;
@@ -38,8 +34,21 @@ export interface ClusterOptions {
   refineRounds: number;
   /** A cluster with less than this share of the speech is noise, not a second person. */
   minSpeakerShare: number;
+  /**
+   * Similarity used for the one-speaker decision (centroid similarity and split gain); the
+   * clustering itself always uses cosine. Default cosine.
+   */
+  similarity?: (a: Float32Array, b: Float32Array) => number;
+  /** Which scale the thresholds are for (documentation; the file path picks `similarity` from it). */
+  decisionScale: 'cosine' | 'normalised';
 }
 
+/**
+ * Raw-cosine decision: the values calibrated on the first built-in encoder. With today's
+ * encoders raw cosine does not separate one voice from two on the dev data (centroid
+ * similarity overlaps by 0.12, gain by 0.045: `scripts/calibrate-cluster.ts`), so it is only
+ * the fallback for an encoder without score normalisation.
+ */
 export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
   maxSpeakers: 2,
   sameSpeakerSimilarity: 0.85,
@@ -47,7 +56,30 @@ export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
   maxLinkageItems: 600,
   refineRounds: 5,
   minSpeakerShare: 0.05,
+  decisionScale: 'cosine',
 });
+
+/**
+ * Decision on the encoder's AS-normalised similarity (`encoder.scoreNorm`), the scale the
+ * live matcher uses. Measured with `npx tsx scripts/calibrate-cluster.ts` (README, "One speaker or
+ * two"): the split gain of one-speaker recordings (jfk.wav, each LibriSpeech dev speaker's
+ * utterances joined, the 8 field enrollment clips) is 0.001–0.012, of the 12 two-speaker dev
+ * conversations (clean and field) 0.031–0.111: 0.02 sits in the gap. The normalised centroid
+ * similarity does not separate them (one voice 0.79–0.99, two voices up to 0.96), so it takes
+ * no part (1 is never reached by tanh).
+ */
+export const NORMALISED_CLUSTER: Readonly<Omit<ClusterOptions, 'similarity'>> = Object.freeze({
+  ...DEFAULT_CLUSTER,
+  sameSpeakerSimilarity: 1,
+  minSplitGain: 0.02,
+  decisionScale: 'normalised',
+});
+
+/** Options for an encoder: the normalised decision when it has score normalisation, else raw cosine. */
+export function clusterOptionsFor(scoreNorm: { similarity(a: Float32Array, b: Float32Array): number } | null | undefined): Partial<ClusterOptions> {
+  if (!scoreNorm) return { ...DEFAULT_CLUSTER };
+  return { ...NORMALISED_CLUSTER, similarity: (a, b) => scoreNorm.similarity(a, b) };
+}
 
 export interface ClusterResult {
   /** Speakers found: 0 (no items), 1 or 2. */
@@ -56,8 +88,11 @@ export interface ClusterResult {
   labels: number[];
   /** Unit-length centroid of each speaker. */
   centroids: Float32Array[];
-  /** Cosine similarity of the two centroids before the one-speaker decision (null with < 2 clusters). */
+  /** Similarity of the two centroids before the one-speaker decision (null with < 2 clusters). */
   centroidSimilarity: number | null;
+  /** Split gain and the smaller cluster's share of the speech, before the decision (null with < 2 clusters). */
+  splitGain: number | null;
+  minorShare: number | null;
 }
 
 function normalised(v: Float32Array): Float32Array {
@@ -135,11 +170,19 @@ function spread(n: number, max: number): number[] {
 /** Clusters the items into one or two speakers; see the module comment. */
 export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<ClusterOptions> = {}): ClusterResult {
   const o = { ...DEFAULT_CLUSTER, ...options };
-  if (items.length === 0) return { speakers: 0, labels: [], centroids: [], centroidSimilarity: null };
+  if (items.length === 0) return { speakers: 0, labels: [], centroids: [], centroidSimilarity: null, splitGain: null, minorShare: null };
   const vecs = items.map((it) => normalised(it.embedding));
   const weights = items.map((it) => it.weightS);
-  const one = (sim: number | null): ClusterResult => ({ speakers: 1, labels: items.map(() => 0), centroids: [centroid(vecs, weights)], centroidSimilarity: sim });
+  const one = (sim: number | null, splitGain: number | null = null, minorShare: number | null = null): ClusterResult => ({
+    speakers: 1,
+    labels: items.map(() => 0),
+    centroids: [centroid(vecs, weights)],
+    centroidSimilarity: sim,
+    splitGain,
+    minorShare,
+  });
   if (o.maxSpeakers === 1 || items.length < 2) return one(null);
+  const similarity = o.similarity ?? cosine;
 
   const picked = spread(items.length, o.maxLinkageItems);
   const initial = agglomerate2(picked.map((i) => vecs[i]!), picked.map((i) => weights[i]!));
@@ -157,13 +200,14 @@ export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<
     if (same) break;
   }
   if (!labels.includes(0) || !labels.includes(1)) return one(null);
-  const sim = cosine(centroids[0]!, centroids[1]!);
+  const sim = similarity(centroids[0]!, centroids[1]!);
   const total = Math.max(1e-9, weights.reduce((a, w) => a + w, 0));
   const share = weights.reduce((a, w, i) => a + (labels[i] === 1 ? w : 0), 0) / total;
   const global = centroid(vecs, weights);
   let gain = 0;
-  vecs.forEach((v, i) => (gain += (weights[i]! * (cosine(v, centroids[labels[i]!]!) - cosine(v, global))) / total));
-  if (sim >= o.sameSpeakerSimilarity || gain < o.minSplitGain || Math.min(share, 1 - share) < o.minSpeakerShare) return one(sim);
+  vecs.forEach((v, i) => (gain += (weights[i]! * (similarity(v, centroids[labels[i]!]!) - similarity(v, global))) / total));
+  const minor = Math.min(share, 1 - share);
+  if (sim >= o.sameSpeakerSimilarity || gain < o.minSplitGain || minor < o.minSpeakerShare) return one(sim, gain, minor);
   // Speaker 0 = whoever speaks first.
   let first = 0;
   for (let i = 1; i < items.length; i++) if (items[i]!.start < items[first]!.start) first = i;
@@ -171,5 +215,5 @@ export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<
     labels = labels.map((l) => 1 - l);
     centroids = [centroids[1]!, centroids[0]!];
   }
-  return { speakers: 2, labels, centroids, centroidSimilarity: sim };
+  return { speakers: 2, labels, centroids, centroidSimilarity: sim, splitGain: gain, minorShare: minor };
 }

@@ -11,13 +11,13 @@
  * event loop (every session's audio, heartbeats, replies) for their whole duration. So the
  * extractor lives in a worker thread and embeddings come back as messages.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { speakerModel } from '../models/catalog.js';
 import { calibratedFromHalves, type ScoreNormalizer } from './snorm.js';
-import type { SpeakerEncoder } from './types.js';
+import { modelVersion, type SpeakerEncoder } from './types.js';
 
 /** The audio rate the whole pipeline runs at. */
 const SAMPLE_RATE = 16_000;
@@ -425,6 +425,8 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
   private meta: SpeakerModelMetadata | null = null;
   private readonly cohortSource: (() => Promise<Float32Array[]>) | undefined;
   scoreNorm: ScoreNormalizer | null = null;
+  /** Short hash of the model file, once loaded. */
+  version: string | undefined = undefined;
 
   constructor(options: NeuralSpeakerEncoderOptions) {
     this.modelPath = options.modelPath;
@@ -456,6 +458,7 @@ export class NeuralSpeakerEncoder implements SpeakerEncoder {
   private async doLoad(): Promise<void> {
     const file = basename(this.modelPath);
     const info = await readOnnxInfo(this.modelPath);
+    this.version = modelVersion(await readFile(this.modelPath));
     const meta = checkSpeakerMetadata(info.metadata, file);
     // sherpa-onnx copies output_dim values from the model's output whatever its real size, so
     // a mislabelled model would yield garbage; check against the declared output shape.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ScoreNormalizer } from './snorm.js';
 
 /** Speaker-embedding model boundary. */
@@ -22,8 +23,23 @@ export interface SpeakerEncoder {
    * absent: `DEFAULT_ENROLLMENT.tooSimilarBound`.
    */
   readonly tooSimilarBound?: number;
+  /**
+   * The model's version once loaded (a short hash of its file), so that voices saved with an
+   * earlier model of the same name are recognised as incompatible. Absent: the name alone.
+   */
+  readonly version?: string;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+/** What a saved voice records as its encoder: `name@version` (the name alone without a version). */
+export function encoderTag(encoder: Pick<SpeakerEncoder, 'name' | 'version'>): string {
+  return encoder.version ? `${encoder.name}@${encoder.version}` : encoder.name;
+}
+
+/** A short version of a model from its bytes (first 12 hex digits of SHA-256). */
+export function modelVersion(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 12);
 }
 
 /** An enrolled voice. Embeddings are personal data: never log them. */

@@ -31,6 +31,34 @@ describe('ids', () => {
 });
 
 describe('ConversationStore', () => {
+  it('stores a finished conversation at once (a transcribed file): listed, ended, with its texts', async () => {
+    const store = new ConversationStore(tmp());
+    await store.init();
+    const endedAt = new Date('2026-03-01T10:00:00Z');
+    const meta = await store.createFinished({
+      language: 'ko',
+      models,
+      speakers: [{ id: 0, name: null }, { id: 1, name: 'Ben', voice_id: newId() }],
+      startedAt: new Date('2026-03-01T09:59:00Z'),
+      title: 'interview.m4a',
+      endedAt,
+      audioS: 61.5,
+      segments: [
+        { segment_id: 0, speaker_id: 0, start: 0.5, end: 2, text: 'hello' },
+        { segment_id: 1, speaker_id: 1, start: 2.5, end: 4, text: null },
+      ],
+    });
+    const rec = await store.get(meta.id);
+    expect(rec).toMatchObject({ title: 'interview.m4a', language: 'ko', ended_at: endedAt.toISOString(), audio_s: 61.5, duration_s: 61.5 });
+    expect(rec!.segments).toEqual([
+      { segment_id: 0, speaker_id: 0, start: 0.5, end: 2, text: 'hello' },
+      { segment_id: 1, speaker_id: 1, start: 2.5, end: 4, text: null },
+    ]);
+    expect((await store.list()).map((c) => [c.id, c.segments, c.preview])).toEqual([[meta.id, 2, 'hello']]);
+    // A restart does not take it for an interrupted live conversation.
+    expect(await new ConversationStore(store.dataDir).init()).toEqual({ repaired: 0, ended: 0 });
+  });
+
   it('writes a conversation and reads it back with its segments', async () => {
     const store = new ConversationStore(tmp());
     await store.init();

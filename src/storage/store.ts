@@ -155,6 +155,28 @@ export class ConversationStore {
     return meta;
   }
 
+  /**
+   * Stores a conversation that is already finished (a transcribed file): meta, every segment
+   * with its text in one synced append, then the end. On failure nothing is left behind.
+   */
+  async createFinished(c: NewConversation & { title: string; endedAt: Date; audioS: number; segments: readonly StoredSegment[] }): Promise<ConversationMeta> {
+    const meta = await this.create(c);
+    try {
+      const lines = c.segments.flatMap((s) => {
+        const seg: EventRecord = { k: 'segment', segment_id: s.segment_id, speaker_id: s.speaker_id, start: s.start, end: s.end, similarity: [0, 0] };
+        const text: EventRecord = { k: 'transcription', segment_id: s.segment_id, speaker_id: s.speaker_id, text: s.text, timestamp: c.endedAt.toISOString(), start: s.start, end: s.end };
+        return [JSON.stringify(seg), JSON.stringify(text)];
+      });
+      if (lines.length) await this.serial(meta.id, () => this.fs.append(join(this.dirOf(meta.id), EVENTS), lines.join('\n') + '\n'));
+      const done = await this.updateMeta(meta.id, (m) => ({ ...m, title: c.title, ended_at: c.endedAt.toISOString(), audio_s: c.audioS }));
+      if (!done) throw new Error('the conversation vanished while it was stored');
+      return done;
+    } catch (err) {
+      await this.delete(meta.id).catch(() => false);
+      throw err;
+    }
+  }
+
   /** Appends one record and syncs it; resolves only once it is on disk. No-op once deleted. */
   append(id: string, record: EventRecord): Promise<void> {
     return this.serial(id, async () => {

@@ -1,14 +1,16 @@
 /**
  * `/api/transcriptions`: upload a recording, follow its processing, export or cancel it.
  *
- * - `POST /api/transcriptions?language=ko&speakers=1|2&title=…` with the file as the request
- *   body → `202 {id}`. The body is streamed to disk, never held in memory. A declared length
+ * - `POST /api/transcriptions?language=ko&speakers=1|2&voices=id1,id2&title=…` with the file as
+ *   the request body → `202 {id}`. `voices` (two saved voice ids) attributes as live instead of
+ *   clustering; an unknown or incompatible voice is refused (400) before the body is read. The body is streamed to disk, never held in memory. A declared length
  *   over `MAX_UPLOAD_MB` is refused with 413 before any of it is read; an undeclared one
  *   (chunked) is cut off with 413 as soon as it passes the limit. A client that disconnects
  *   mid-upload leaves nothing: the partial file is deleted.
  * - `GET /api/transcriptions/:id` → `{id, status: queued|running|done|failed, progress, eta_s,
  *   error?, conversation_id?, …}`.
- * - `GET /api/transcriptions/:id/export?format=txt|srt|vtt|json` → the result (409 until done).
+ * - `GET /api/transcriptions/:id/export?format=txt|srt|vtt|json` → the result (409 until done):
+ *   the stored conversation's export when the server keeps results in its store.
  * - `DELETE /api/transcriptions/:id` → cancels (or forgets a finished job); 204.
  *
  * The caller (server.ts) has already checked the token; answers carry the security headers.
@@ -20,7 +22,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EXPORT_FORMATS, EXPORT_MIME, exportConversation, type ExportFormat } from '../files/export.js';
-import type { FileJobs } from '../files/jobs.js';
+import type { FileJobs, JobRequest } from '../files/jobs.js';
+import type { SavedVoicesResult } from '../files/voices.js';
+import { EXPORT_TYPES as STORED_EXPORT_TYPES, exportConversation as exportStored } from '../storage/exports.js';
+import type { ConversationRecord as StoredRecord } from '../storage/types.js';
 import type { Logger } from '../log.js';
 import { SECURITY_HEADERS } from './static.js';
 
@@ -32,6 +37,10 @@ export interface TranscriptionsApiOptions {
   /** An upload that sends nothing for this long is dropped. Default 60 s. */
   idleTimeoutMs?: number;
   log?: Logger;
+  /** Resolves `voices=id1,id2` to the two profiles; absent: the query is refused (`voices_unsupported`). */
+  voices?(value: string): Promise<SavedVoicesResult>;
+  /** The stored conversation of a finished job (for its export, with later renames); absent: the job's own result. */
+  stored?(conversationId: string): Promise<StoredRecord | null>;
 }
 
 const PREFIX = '/api/transcriptions';
@@ -98,7 +107,21 @@ export function createTranscriptionsApi(opts: TranscriptionsApiOptions): (req: I
       const result = opts.jobs.result(id);
       if (!view) sendError(res, 404, 'not_found', 'no such transcription');
       else if (!result) sendError(res, 409, 'not_ready', `the transcription is ${view.status}`);
-      else {
+      else if (opts.stored && view.conversation_id) {
+        // Kept in the store: export what is stored now (renamed title and speakers included).
+        const rec = await opts.stored(view.conversation_id);
+        if (!rec) sendError(res, 404, 'not_found', 'the conversation of this transcription was deleted');
+        else {
+          const name = ((rec.title ?? '').replace(/\.[^.]*$/, '') || 'transcript').replace(/[^\w.-]+/g, '_');
+          res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            'Content-Type': STORED_EXPORT_TYPES[format],
+            'Cache-Control': 'no-store',
+            'Content-Disposition': `attachment; filename="${name}.${format}"`,
+          });
+          res.end(exportStored(rec, format));
+        }
+      } else {
         const body = exportConversation(result.conversation, format);
         const name = (result.conversation.title.replace(/\.[^.]*$/, '') || 'transcript').replace(/[^\w.-]+/g, '_');
         res.writeHead(200, {
@@ -121,8 +144,16 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: RequestTar
   const speakersParam = url.searchParams.get('speakers') ?? '2';
   if (!LANGUAGE.test(language)) return refuseUpload(req, res, 400, 'bad_language', 'language must be a code such as en, ko or auto');
   if (speakersParam !== '1' && speakersParam !== '2') return refuseUpload(req, res, 400, 'bad_speakers', 'speakers must be 1 or 2');
-  if (url.searchParams.has('voices')) {
-    return refuseUpload(req, res, 400, 'voices_unsupported', 'saved voices are not available on this server; use speakers=2 (clustering)');
+  let profiles: JobRequest['profiles'];
+  let voices: JobRequest['voices'];
+  const voicesParam = url.searchParams.get('voices');
+  if (voicesParam !== null) {
+    if (!opts.voices) return refuseUpload(req, res, 400, 'voices_unsupported', 'saved voices are not available on this server; use speakers=2 (clustering)');
+    if (speakersParam === '1') return refuseUpload(req, res, 400, 'bad_speakers', 'saved voices are for two speakers; leave out speakers=1');
+    const found = await opts.voices(voicesParam);
+    if (!found.ok) return refuseUpload(req, res, 400, found.code, found.message);
+    profiles = found.profiles;
+    voices = found.voices;
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > opts.maxUploadBytes) {
@@ -190,7 +221,7 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: RequestTar
     await rm(file, { force: true });
     return sendError(res, 400, 'empty_input', 'the file is empty (0 bytes)');
   }
-  const view = opts.jobs.create({ filePath: file, title, language, speakers: Number(speakersParam) as 1 | 2 });
+  const view = opts.jobs.create({ filePath: file, title, language, speakers: Number(speakersParam) as 1 | 2, ...(profiles ? { profiles, voices } : {}) });
   if (!view) return sendError(res, 503, 'busy', 'too many transcriptions are queued; try again later');
   sendJson(res, 202, { id: view.id });
 }
