@@ -12,18 +12,15 @@
  * read-only, a speaker rename shows, an SRT download has the new name, a saved voice can be
  * picked in a Korean phone-sized page, and deletions ask first.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type WebSocketRoute } from 'playwright-core';
+import type { Browser, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { fromRoot } from '../src/paths.js';
-import { startServer } from '../src/server.js';
-import { buildFakeMicWav, type FakeMicTimeline } from './helpers/browser-fake-mic.js';
+import type { FakeMicTimeline } from './helpers/browser-fake-mic.js';
+import { startBrowserRig, type BrowserRig, type RunningServer } from './helpers/browser-rig.js';
 import { attribution, capturedS, readBubbles, waitForFileTime } from './helpers/browser-page.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = fromRoot('test-output/browser-resume');
 const CONVERSATION = '1688-1998-easy';
 /** Seconds of conv.wav played: ends in the pause after B's turn at 33.5–41.8 s. */
@@ -33,8 +30,6 @@ const DROP_AT_CONV_S = 16.5;
 /** Reconnects are held this long (ms): the page reconnects inside B's turn 20.2–27.5 s. */
 const DROP_MS = 6000;
 const AFTER_PART_S = 0.5;
-
-type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,49 +59,18 @@ function parseSrt(text: string): SrtCue[] {
 }
 
 describe('resume after a drop, then the history (Chromium)', () => {
+  let rig: BrowserRig;
   let server: RunningServer;
   let browser: Browser;
   let timeline: FakeMicTimeline;
-  let certDir: string;
-  let dataDir: string;
-  const wavPath = join(OUT_DIR, `fake-mic-${process.pid}.wav`);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-    }
-    mkdirSync(OUT_DIR, { recursive: true });
-    timeline = buildFakeMicWav(wavPath, { conversation: CONVERSATION, conversationS: CONVERSATION_S });
-    certDir = mkdtempSync(join(tmpdir(), 'duet-resume-certs-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'duet-resume-data-'));
-    const config = loadConfig({}, [], {
-      HOST: '127.0.0.1',
-      PORT: 0,
-      ASR_MODEL: 'none',
-      TLS_CERT: join(certDir, 'fullchain.pem'),
-      TLS_KEY: join(certDir, 'privkey.pem'),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    server = await startServer(config);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wavPath}`,
-        '--ignore-certificate-errors',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    rig = await startBrowserRig({ outDir: OUT_DIR, conversation: CONVERSATION, conversationS: CONVERSATION_S, prefix: 'duet-resume' });
+    ({ server, browser, timeline } = rig);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    rmSync(wavPath, { force: true });
+    await rig?.close();
   });
 
   it('resumes a dropped conversation without losing or repeating a segment; lists, renames and exports it', async () => {

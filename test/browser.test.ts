@@ -9,18 +9,15 @@
  * `#mic-info[data-captured-s]`) is the position in the file. Every click waits for a position
  * inside a silence of the file; see test/helpers/browser-fake-mic.ts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { fromRoot } from '../src/paths.js';
-import { startServer } from '../src/server.js';
-import { buildFakeMicWav, type FakeMicTimeline } from './helpers/browser-fake-mic.js';
+import type { FakeMicTimeline } from './helpers/browser-fake-mic.js';
+import { startBrowserRig, type BrowserRig, type RunningServer } from './helpers/browser-rig.js';
 import { attribution, capturedS, readBubbles, waitForFileTime } from './helpers/browser-page.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = fromRoot('test-output/browser');
 const CONVERSATION = '1688-1998-easy';
 /** Seconds of conv.wav played: ends in the pause after B's turn at 33.5–41.8 s. */
@@ -28,53 +25,19 @@ const CONVERSATION_S = 42.5;
 /** Clicks happen this long after the end of a part (inside the following silence). */
 const AFTER_PART_S = 0.5;
 
-type RunningServer = Awaited<ReturnType<typeof startServer>>;
-
 describe('the chat page in Chromium', () => {
+  let rig: BrowserRig;
   let server: RunningServer;
   let browser: Browser;
   let timeline: FakeMicTimeline;
-  let certDir: string;
-  let dataDir: string;
-  // Per process, so two test runs in one checkout never rewrite the file Chromium is playing.
-  const wavPath = join(OUT_DIR, `fake-mic-${process.pid}.wav`);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-    }
-    mkdirSync(OUT_DIR, { recursive: true });
-    timeline = buildFakeMicWav(wavPath, { conversation: CONVERSATION, conversationS: CONVERSATION_S });
-    certDir = mkdtempSync(join(tmpdir(), 'duet-browser-certs-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'duet-browser-data-'));
-    const config = loadConfig({}, [], {
-      HOST: '127.0.0.1',
-      PORT: 0,
-      ASR_MODEL: 'none',
-      TLS_CERT: join(certDir, 'fullchain.pem'),
-      TLS_KEY: join(certDir, 'privkey.pem'),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    });
-    server = await startServer(config);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wavPath}`,
-        '--ignore-certificate-errors',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    rig = await startBrowserRig({ outDir: OUT_DIR, conversation: CONVERSATION, conversationS: CONVERSATION_S, prefix: 'duet-browser' });
+    ({ server, browser, timeline } = rig);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    rmSync(wavPath, { force: true });
+    await rig?.close();
   });
 
   it('registers two voices and shows the conversation on both sides', async () => {

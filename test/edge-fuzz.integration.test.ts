@@ -4,6 +4,7 @@
  * the upgrade path. Every one must be answered with an HTTP status line, or closed when it was
  * cut short; the process must not throw; and a normal session must still work afterwards.
  */
+import { seededRandom } from '../src/testing/signals.js';
 import type { TLSSocket } from 'node:tls';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,17 +19,8 @@ const PARALLEL = 16;
 /** A case not answered or closed within this long fails. */
 const CASE_TIMEOUT_MS = 5000;
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failing case can be replayed from its number. */
+const rng = seededRandom;
 
 interface Case {
   n: number;
