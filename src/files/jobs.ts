@@ -153,6 +153,9 @@ export class FileJobs {
       const job = this.queue.shift()!;
       job.status = 'running';
       job.startedMs = Date.now();
+      // The outcome is published only after the uploaded file is gone, so a client that sees
+      // `done` or `failed` never finds the upload still on disk.
+      let finish: () => void;
       try {
         const result = await transcribeFile({ path: job.request.filePath }, this.opts.stages, {
           language: job.request.language,
@@ -163,20 +166,27 @@ export class FileJobs {
           tmpDir: this.opts.tmpDir,
           onProgress: (p) => (job.progress = p.progress),
         });
-        if (this.opts.keep) job.conversationId = await this.opts.keep(result, job.request);
-        job.result = result;
-        job.status = 'done';
-        job.progress = 1;
+        const conversationId = this.opts.keep ? await this.opts.keep(result, job.request) : undefined;
+        finish = () => {
+          if (conversationId !== undefined) job.conversationId = conversationId;
+          job.result = result;
+          job.status = 'done';
+          job.progress = 1;
+        };
       } catch (err) {
-        job.status = 'failed';
-        if (err instanceof DecodeError || err instanceof FileJobError) job.error = { code: err.code, message: err.message };
+        let error: { code: string; message: string };
+        if (err instanceof DecodeError || err instanceof FileJobError) error = { code: err.code, message: err.message };
         else {
           this.opts.log?.error(`file job failed: ${(err as Error).stack ?? String(err)}`);
-          job.error = { code: 'internal', message: 'processing failed' };
+          error = { code: 'internal', message: 'processing failed' };
         }
-      } finally {
-        await rm(job.request.filePath, { force: true });
+        finish = () => {
+          job.status = 'failed';
+          job.error = error;
+        };
       }
+      await rm(job.request.filePath, { force: true }).catch(() => undefined);
+      finish();
     }
   }
 }
