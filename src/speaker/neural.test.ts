@@ -305,6 +305,22 @@ describe('NeuralSpeakerEncoder keeps the event loop free', () => {
     await expect(enc.embed(a)).rejects.toThrow(/not loaded/);
   }, 120_000);
 
+  it('closes while an embedding is being computed: the caller is told, the process lives on', async () => {
+    const path = writeModel('heavy-close.onnx', heavyModel(720));
+    const enc = new NeuralSpeakerEncoder({ modelPath: path });
+    await enc.load();
+    const inFlight = enc.embed(voice(160, 3));
+    // Give the worker the message, so the native computation is running when close() comes.
+    await new Promise((r) => setTimeout(r, 20));
+    await enc.close();
+    await expect(inFlight).rejects.toThrow(/closed/);
+    // A second encoder still works afterwards (the process and the addon are intact).
+    const again = new NeuralSpeakerEncoder({ modelPath: path });
+    await again.load();
+    expect((await again.embed(voice(161, 2))).length).toBe(16);
+    await again.close();
+  }, 60_000);
+
   it('fails pending and later embeddings clearly once closed', async () => {
     const enc = new NeuralSpeakerEncoder({ modelPath: writeModel('heavy2.onnx', heavyModel(60)) });
     await enc.load();

@@ -358,12 +358,23 @@ function resolveAddon(): string {
   return createRequire(import.meta.url).resolve('sherpa-onnx-node');
 }
 
+/** Longest wait at close for the worker's computation in progress (one window: well under 1 s). */
+const CLOSE_DRAIN_MS = 5000;
+
 async function workerBackend(modelPath: string, numThreads: number): Promise<Backend> {
   const addonPath = resolveAddon();
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { addonPath, modelPath, numThreads } });
   const pending = new Map<number, { resolve(e: Float32Array): void; reject(err: Error): void }>();
   let nextId = 0;
   let broken: Error | null = null;
+  /**
+   * Embeddings the worker has been asked for and not yet answered, whether or not their caller
+   * still waits. The worker is terminated only when this is 0: terminating it while the native
+   * extractor is inside a computation makes the addon's return into the dying thread throw a
+   * C++ exception that aborts the whole process.
+   */
+  let outstanding = 0;
+  let drained: (() => void) | null = null;
   const failAll = (err: Error) => {
     broken ??= err;
     for (const p of pending.values()) p.reject(err);
@@ -375,6 +386,8 @@ async function workerBackend(modelPath: string, numThreads: number): Promise<Bac
       if (msg.kind === 'ready') resolve(msg.dim);
       else if (msg.kind === 'failed') reject(new Error(msg.message));
       else {
+        outstanding--;
+        if (outstanding === 0) drained?.();
         const p = pending.get(msg.id);
         if (!p) return;
         pending.delete(msg.id);
@@ -390,6 +403,8 @@ async function workerBackend(modelPath: string, numThreads: number): Promise<Bac
     worker.on('exit', (code) => {
       reject(new Error(`speaker encoder thread exited (${code})`));
       failAll(new Error(`speaker encoder thread exited (${code})`));
+      outstanding = 0;
+      drained?.();
     });
   }).catch(async (err: unknown) => {
     await worker.terminate();
@@ -403,6 +418,7 @@ async function workerBackend(modelPath: string, numThreads: number): Promise<Bac
       const id = nextId++;
       return new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
+        outstanding++;
         // Held open only while an embedding is on its way.
         worker.ref();
         worker.postMessage({ id, input }, [input.buffer as ArrayBuffer]);
@@ -410,6 +426,13 @@ async function workerBackend(modelPath: string, numThreads: number): Promise<Bac
     },
     async close() {
       failAll(new Error('neural speaker encoder closed'));
+      if (outstanding > 0) {
+        // Let the computation in progress finish (bounded), then stop the thread.
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, CLOSE_DRAIN_MS).unref();
+        });
+      }
       await worker.terminate();
     },
   };
