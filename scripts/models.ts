@@ -206,7 +206,7 @@ export async function ensureModels(config: ModelsConfig, options: EnsureModelsOp
   } else if (speaker.state === 'missing' && speakerWanted && download) {
     speaker = await fetchOne(sEntry, speaker);
   } else if (speaker.state === 'missing' && !speakerWanted) {
-    speaker.reason = 'not requested (SPEAKER_ENCODER=auto uses the built-in encoder; add --speaker to fetch it)';
+    speaker.reason = 'not requested (SPEAKER_ENCODER=auto uses the built-in encoder; add --speaker --trust-on-first-use to fetch it)';
   }
 
   const asrOk = asr.state === 'present' || asr.state === 'downloaded' || asr.state === 'disabled';

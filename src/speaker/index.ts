@@ -69,7 +69,7 @@ export async function createSpeakerEncoder(
   const log = options.log;
   const makeBuiltin = options.builtin ?? (() => new BuiltinSpeakerEncoder());
   const modelPath = speakerModelPath(config);
-  const fetchHint = `run "npm run models -- --speaker" to download it`;
+  const fetchHint = `run "npm run models -- --speaker --trust-on-first-use" to download it (its publisher gives no checksum)`;
 
   const loadBuiltin = async (why: string): Promise<SpeakerEncoder> => {
     const enc = makeBuiltin();

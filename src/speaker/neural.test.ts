@@ -371,7 +371,7 @@ describe('createSpeakerEncoder', () => {
 
   it('neural requires the model file, with a clear error', async () => {
     await expect(createSpeakerEncoder(config('neural', 'absent.onnx'), { builtin: fakeBuiltin })).rejects.toThrow(
-      /SPEAKER_ENCODER=neural but the speaker model .*absent\.onnx does not exist; run "npm run models -- --speaker"/,
+      /SPEAKER_ENCODER=neural but the speaker model .*absent\.onnx does not exist; run "npm run models -- --speaker --trust-on-first-use"/,
     );
     const enc = await createSpeakerEncoder(config('neural'), { builtin: fakeBuiltin });
     expect(enc).toBeInstanceOf(NeuralSpeakerEncoder);
