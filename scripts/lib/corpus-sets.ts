@@ -7,31 +7,19 @@ import { join } from 'node:path';
 import { decodeWav } from '../../src/audio/wav.js';
 import { parseRttm } from '../../src/eval/rttm.js';
 import { parseUem, type SpanS } from '../../src/eval/speech.js';
-import type { Conversation } from '../../src/testing/corpus.js';
+import { loadConversationDir, namesIn, type Conversation } from '../../src/testing/corpus.js';
 import { CORPUS_DIR } from '../../src/testing/paths.js';
 
 export type ConversationSet = 'conversations' | 'field';
 
 /** Names listed in a set's index.json. */
 export function setNames(set: ConversationSet): string[] {
-  const index = JSON.parse(readFileSync(join(CORPUS_DIR, set, 'index.json'), 'utf8')) as Array<{ name: string }>;
-  return index.map((c) => c.name);
+  return namesIn(CORPUS_DIR, set);
 }
 
 /** One conversation of a set, in the same shape as `loadConversation`. */
 export function loadSetConversation(set: ConversationSet, name: string): Conversation {
-  const dir = join(CORPUS_DIR, set, name);
-  const wav = (f: string) => decodeWav(readFileSync(join(dir, f))).samples;
-  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { hard?: boolean; speaker_id: Record<string, 0 | 1> };
-  return {
-    name,
-    hard: meta.hard ?? false,
-    speakerId: meta.speaker_id,
-    enrollA: wav('enroll_A.wav'),
-    enrollB: wav('enroll_B.wav'),
-    audio: wav('conv.wav'),
-    reference: parseRttm(readFileSync(join(dir, 'conv.rttm'), 'utf8')),
-  };
+  return loadConversationDir(join(CORPUS_DIR, set, name), name);
 }
 
 /** One real-ami excerpt: audio, every speaker's turns, and its scored spans. */
@@ -44,12 +32,12 @@ export interface RealRecording {
 
 export function realAmiRecordings(): RealRecording[] {
   const dir = join(CORPUS_DIR, 'real-ami');
-  const rttm = readFileSync(join(dir, 'reference.rttm'), 'utf8').split(/\r?\n/);
+  const rttm = readFileSync(join(dir, 'reference.rttm'), 'utf8');
   const uem = parseUem(readFileSync(join(dir, 'reference.uem'), 'utf8'));
   return [...uem.keys()].sort().map((name) => ({
     name,
     audio: decodeWav(readFileSync(join(dir, `${name}.wav`))).samples,
-    reference: parseRttm(rttm.filter((l) => l.trim().split(/\s+/)[1] === name).join('\n')),
+    reference: parseRttm(rttm, name),
     uem: uem.get(name)!,
   }));
 }

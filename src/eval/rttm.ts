@@ -7,12 +7,16 @@ export interface RttmTurn {
   endS: number;
 }
 
-/** Parses `SPEAKER <file> <chan> <start> <dur> <NA> <NA> <name> …` lines; other lines are skipped. */
-export function parseRttm(text: string): RttmTurn[] {
+/**
+ * Parses `SPEAKER <file> <chan> <start> <dur> <NA> <NA> <name> …` lines; other lines are skipped,
+ * and so are lines of other files when `fileId` is given.
+ */
+export function parseRttm(text: string, fileId?: string): RttmTurn[] {
   const turns: RttmTurn[] = [];
   for (const line of text.split(/\r?\n/)) {
     const f = line.trim().split(/\s+/);
     if (f[0] !== 'SPEAKER' || f.length < 8) continue;
+    if (fileId !== undefined && f[1] !== fileId) continue;
     const startS = Number(f[3]);
     const durS = Number(f[4]);
     if (!Number.isFinite(startS) || !Number.isFinite(durS) || durS < 0) continue;

@@ -26,8 +26,9 @@ export interface Conversation {
 /** Conversation folders of a corpus, in the order they are searched by name. */
 const KINDS = ['conversations', 'field'] as const;
 
-function namesIn(corpusDir: string): string[] {
-  return JSON.parse(readFileSync(join(corpusDir, 'conversations', 'index.json'), 'utf8')).map((c: { name: string }) => c.name);
+/** Names listed in `<corpusDir>/<kind>/index.json`. */
+export function namesIn(corpusDir: string, kind: (typeof KINDS)[number] = 'conversations'): string[] {
+  return JSON.parse(readFileSync(join(corpusDir, kind, 'index.json'), 'utf8')).map((c: { name: string }) => c.name);
 }
 
 function loadFrom(corpusDir: string, name: string): Conversation {
@@ -35,11 +36,16 @@ function loadFrom(corpusDir: string, name: string): Conversation {
   if (dir === undefined) {
     throw new Error(`conversation ${name} not found in ${corpusDir} (looked in ${KINDS.join(', ')}); tests may use only the vendored ones, see test/fixtures/README.md`);
   }
+  return loadConversationDir(dir, name);
+}
+
+/** One conversation folder (enroll_A/B.wav, conv.wav, conv.rttm, meta.json). */
+export function loadConversationDir(dir: string, name: string): Conversation {
   const wav = (f: string) => decodeWav(readFileSync(join(dir, f))).samples;
-  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { hard: boolean; speaker_id: Record<string, 0 | 1> };
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { hard?: boolean; speaker_id: Record<string, 0 | 1> };
   return {
     name,
-    hard: meta.hard,
+    hard: meta.hard ?? false,
     speakerId: meta.speaker_id,
     enrollA: wav('enroll_A.wav'),
     enrollB: wav('enroll_B.wav'),

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
-import type { RttmTurn } from '../eval/rttm.js';
+import { parseRttm, type RttmTurn } from '../eval/rttm.js';
+import { parseUem } from '../eval/speech.js';
 import { CORPUS_DIR } from './paths.js';
 
 export const REAL_AMI_DIR = join(CORPUS_DIR, 'real-ami');
@@ -25,18 +26,8 @@ export function realAmiNames(dir = REAL_AMI_DIR): string[] {
 }
 
 export function loadRealAmi(name: string, dir = REAL_AMI_DIR): RealAmiFile {
-  const turns: RttmTurn[] = [];
-  for (const line of readFileSync(join(dir, 'reference.rttm'), 'utf8').split(/\r?\n/)) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] !== 'SPEAKER' || f[1] !== name || f.length < 8) continue;
-    const startS = Number(f[3]);
-    turns.push({ speaker: f[7]!, startS, endS: startS + Number(f[4]) });
-  }
-  let uem = { startS: 0, endS: Infinity };
-  for (const line of readFileSync(join(dir, 'reference.uem'), 'utf8').split(/\r?\n/)) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] === name) uem = { startS: Number(f[2]), endS: Number(f[3]) };
-  }
+  const turns = parseRttm(readFileSync(join(dir, 'reference.rttm'), 'utf8'), name);
+  const uem = parseUem(readFileSync(join(dir, 'reference.uem'), 'utf8')).get(name)?.at(-1) ?? { startS: 0, endS: Infinity };
   const audio = decodeWav(readFileSync(join(dir, `${name}.wav`))).samples;
   return { name, audio, turns, uem };
 }
