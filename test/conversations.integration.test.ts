@@ -13,7 +13,7 @@ import { hasOpusEncoder } from '../src/storage/audio.js';
 import { nodeFs, type StorageFs } from '../src/storage/fs.js';
 import { ConversationStore } from '../src/storage/store.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
-import { loadConversation, type Conversation } from '../src/testing/corpus.js';
+import { attributedShare, loadConversation, type Conversation } from '../src/testing/corpus.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { api } from './helpers/api.js';
 import { startTestServer } from './helpers/server.js';
@@ -163,17 +163,7 @@ describe('a dropped connection resumed mid-speech (1688-1998-easy)', () => {
     expect(coverage(conv, shownSegs)).toBeGreaterThanOrEqual(base - 0.02);
     expect(coverage(conv, shownSegs, dropS - 2, dropS + 2)).toBeGreaterThanOrEqual(coverage(conv, baseline, dropS - 2, dropS + 2) - 0.1);
     // The restored voices still attribute the speech after the resume.
-    let agree = 0;
-    let total = 0;
-    for (const s of fresh) {
-      for (let t = s.start; t < s.end; t += 0.01) {
-        const ref = conv.reference.find((r) => t >= r.startS && t < r.endS);
-        if (!ref) continue;
-        total++;
-        if (s.speaker_id === conv.speakerId[ref.speaker]) agree++;
-      }
-    }
-    expect(agree / total).toBeGreaterThan(0.8);
+    expect(attributedShare(conv, fresh)).toBeGreaterThan(0.8);
 
     // The stored record holds exactly what was shown, with its text, and the conversation ended.
     const rec = (await api(server.url, server.token, 'GET', `/api/conversations/${id}`)).json<{ ended_at: string | null; segments: Array<{ segment_id: number; start: number; end: number; text: string | null }>; speakers: Array<{ id: number; name: string | null }> }>();

@@ -13,6 +13,7 @@ import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
 import { enrollSpeaker } from '../src/speaker/profile.js';
 import { encoderTag } from '../src/speaker/types.js';
 import { ConversationStore } from '../src/storage/store.js';
+import { profileToJson } from '../src/session/pipeline.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
@@ -80,8 +81,7 @@ describe('npm run transcribe', () => {
     const save = async (name: string, clip: Float32Array, tag = encoderTag(encoder)) => {
       const r = await enrollSpeaker(encoder, clip);
       if (!r.ok) throw new Error(r.reason);
-      const p = r.profile;
-      return (await store.saveVoice({ name, encoder: tag, profile: { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: 0 } })).id;
+      return (await store.saveVoice({ name, encoder: tag, profile: profileToJson(r.profile) })).id;
     };
     // Speaker 1 = A's voice, speaker 2 = B's.
     const a = await save('Ana', conv.enrollA);

@@ -12,6 +12,7 @@ import { parseSrt } from '../src/files/export.js';
 import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
 import { enrollSpeaker } from '../src/speaker/profile.js';
 import { encoderTag } from '../src/speaker/types.js';
+import { profileToJson } from '../src/session/pipeline.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import type { RunningServer } from '../src/server.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
@@ -125,9 +126,7 @@ describe('/api/transcriptions', () => {
     const save = async (name: string, clip: Float32Array, tag = encoderTag(encoder)) => {
       const r = await enrollSpeaker(encoder, clip);
       if (!r.ok) throw new Error(r.reason);
-      const p = r.profile;
-      const profile = { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: p.adaptedSegments };
-      return (await server.store.saveVoice({ name, encoder: tag, profile })).id;
+      return (await server.store.saveVoice({ name, encoder: tag, profile: profileToJson(r.profile) })).id;
     };
     const [first, second] = conv.speakerId.A === 0 ? [conv.enrollA, conv.enrollB] : [conv.enrollB, conv.enrollA];
     const a = await save('Ana', first);

@@ -77,15 +77,7 @@ class Room implements SpeakerRoom {
   exportVoice(id: SpeakerId): SavedVoiceData | null {
     const p = this.assigner.getProfile(id);
     if (!p) return null;
-    return {
-      encoder: encoderTag(this.encoder),
-      profile: {
-        mean: Array.from(p.mean),
-        embeddings: p.embeddings.map((e) => Array.from(e)),
-        speechSeconds: p.speechSeconds,
-        adaptedSegments: p.adaptedSegments,
-      },
-    };
+    return { encoder: encoderTag(this.encoder), profile: profileToJson(p) };
   }
 
   adoptVoice(id: SpeakerId, voice: SavedVoiceData): AdoptResult {
@@ -127,6 +119,11 @@ class Room implements SpeakerRoom {
     const parts = await this.assigner.assign(segment);
     if (parts.length === 1 && parts[0]!.speakerId === null) await this.enrollSpeech(1, speech, speech.length / SAMPLE_RATE);
   }
+}
+
+/** A profile's embeddings as plain JSON numbers (what a saved voice stores; never audio). */
+export function profileToJson(p: SpeakerProfile): SavedVoiceData['profile'] {
+  return { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: p.adaptedSegments };
 }
 
 /**

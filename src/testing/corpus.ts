@@ -54,6 +54,24 @@ export function loadConversationDir(dir: string, name: string): Conversation {
   };
 }
 
+/**
+ * Share of reference speech (10 ms steps inside `segments`) attributed to its true speaker:
+ * how well a run's `segment` messages match `conv`'s reference.
+ */
+export function attributedShare(conv: Conversation, segments: ReadonlyArray<{ start: number; end: number; speaker_id: 0 | 1 | null }>): number {
+  let agree = 0;
+  let total = 0;
+  for (const s of segments) {
+    for (let t = s.start; t < s.end; t += 0.01) {
+      const ref = conv.reference.find((r) => t >= r.startS && t < r.endS);
+      if (!ref) continue;
+      total++;
+      if (s.speaker_id === conv.speakerId[ref.speaker]) agree++;
+    }
+  }
+  return agree / total;
+}
+
 /** Names of the vendored test conversations (`conversations/index.json` of the fixtures). */
 export function conversationNames(): string[] {
   return namesIn(FIXTURE_CORPUS_DIR);
