@@ -81,6 +81,7 @@ while [ "$stop" -eq 0 ]; do
   echo "tunnel: ssh exited with code ${code}; reconnecting in ${backoff} s" >&2
   sleep "$backoff" &
   nap=$!
+  [ "$stop" -eq 1 ] && kill "$nap" 2>/dev/null  # signal landed before nap was set
   wait "$nap"
   nap=''
   backoff=$(( backoff * 2 )); [ "$backoff" -gt 60 ] && backoff=60
