@@ -239,7 +239,7 @@ describe.skipIf(!hasRedisServer() && !inCi)('Redis Streams recognition queue (re
     const t0 = Date.now();
     expect(await code(asr.queue.enqueue(audio(1600), { language: 'en', signal: signal() }))).toBe('deadline');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(2000);
     // The worker's engine call is aborted at the same deadline, and the job cleaned up.
     await until(() => stuck.calls[0]?.signal?.aborted === true, 1000, 'the worker to abort its run');
     await until(async () => (await counts()).pending === 0, 2000, 'the job acknowledged');
@@ -278,7 +278,7 @@ describe.skipIf(!hasRedisServer() && !inCi)('Redis Streams recognition queue (re
     expect(await inFlight).toBe('unavailable');
     // Refused at once: Redis unreachable, or (once the lost connection dropped the worker list) no workers.
     expect(await code(asr.queue.enqueue(audio(1600), { language: 'en', signal: signal() }))).toMatch(/^(unavailable|no_workers)$/);
-    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeLessThan(3000);
     expect(engine.slots()).toBe(0);
     await redis.restart();
     // Reconnects (≤ 1 s apart), the worker recreates the group and announces itself again.
