@@ -90,6 +90,15 @@ export const ConfigSchema = z
     FAR_BELOW_SPEECH_DB: range(0, 0, 60, 'dB'),
     /** A speech frame this many dB below the open segment's reference level (its loudest speech, smoothed over 160 ms, decaying 10 dB/s) does not keep the segment open; 0 = off. */
     QUIET_BELOW_SEGMENT_DB: range(25, 0, 60, 'dB'),
+    /**
+     * Noisy-room rule: a frame more than this many dB below the conversation's speech level (the
+     * 90th percentile of its recent speech, smoothed over 320 ms) AND within
+     * CONVERSATION_FLOOR_MARGIN_DB of the room's floor neither opens nor extends a segment:
+     * distant babble between turns. 0 = off.
+     */
+    QUIET_BELOW_CONVERSATION_DB: range(12, 0, 60, 'dB'),
+    /** The floor condition of that rule, dB above the 2nd percentile of the last 30 s of levels; 0 = no floor condition. */
+    CONVERSATION_FLOOR_MARGIN_DB: range(7, 0, 60, 'dB'),
     /** Speech probability that starts a segment. */
     VAD_THRESHOLD: range(0.5, 0.01, 1),
     /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */

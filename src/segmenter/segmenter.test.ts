@@ -344,3 +344,59 @@ describe('Segmenter level rule (quietBelowSegmentDb)', () => {
     expect(() => new Segmenter({ quietReleaseDbPerS: Number.NaN })).toThrow(/quietReleaseDbPerS/);
   });
 });
+
+describe('Segmenter conversation level rule (quietBelowConversationDb + conversationFloorMarginDb)', () => {
+  /** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
+  function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
+    const s = new Segmenter(options);
+    const out: SegmenterEvent[] = [];
+    let at = 0;
+    for (const [durationS, dbfs, prob] of parts) {
+      const x = tone({ durationS, dbfs, frequencyHz: 300 });
+      for (let i = 0; i + FRAME_SAMPLES <= x.length; i += FRAME_SAMPLES, at += FRAME_SAMPLES) out.push(...s.push(x.subarray(i, i + FRAME_SAMPLES), at, prob, true));
+    }
+    out.push(...s.flush());
+    return out.filter((e): e is SegmentEvent => e.kind === 'segment');
+  }
+  const rule: SegmenterOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2 };
+  // A noisy room: a −40 dBFS floor, two near voices at −18 dBFS, and between their turns distant
+  // babble at −36 dBFS that the model scores as confidently as the voices (as Silero does).
+  const room: Array<[number, number, number]> = [[3, -40, 0.05]];
+  for (let k = 0; k < 4; k++) room.push([2, -18, 0.95], [1.5, -36, 0.9]);
+
+  it('ends each turn in the babble after it and opens none in the babble', () => {
+    const segs = stretches(room, rule);
+    expect(segs).toHaveLength(4);
+    for (const [k, seg] of segs.entries()) {
+      const speechStart = 3 + 3.5 * k;
+      // Frames of the voice and the smoothing window's lag into the babble (320 ms), no more.
+      expect(seg.startSample / 16_000).toBeGreaterThan(speechStart - 0.35);
+      expect(seg.endSample / 16_000).toBeLessThan(speechStart + 2 + 0.35);
+      expect(seg.endReason).toBe('silence');
+    }
+  });
+
+  it('is off by default: the babble joins the turns into one long stretch', () => {
+    const segs = stretches(room, {});
+    const speech = segs.reduce((a, s) => a + s.endSample - s.startSample, 0) / 16_000;
+    expect(speech).toBeGreaterThan(12.5);
+  });
+
+  it('keeps soft speech in a quiet room: far below the loud voice, far above the floor', () => {
+    const quiet: Array<[number, number, number]> = [[3, -80, 0.01]];
+    for (let k = 0; k < 3; k++) quiet.push([2, -18, 0.95], [1.5, -40, 0.9], [0.7, -80, 0.01]);
+    const segs = stretches(quiet, rule);
+    expect(segs).toHaveLength(3);
+    for (const seg of segs) expect((seg.endSample - seg.startSample) / 16_000).toBeGreaterThan(3.4);
+  });
+
+  it('waits for enough speech before judging, and refuses nonsense settings', () => {
+    // Under 2 s of confident frames (voice and babble alike) heard so far: nothing is judged far.
+    const first = stretches([[1, -40, 0.05], [1, -18, 0.95], [0.9, -36, 0.9], [0.6, -40, 0.05]], rule);
+    expect(first).toHaveLength(1);
+    expect(first[0]!.endSample / 16_000).toBeGreaterThan(2.85);
+    expect(() => new Segmenter({ quietBelowConversationDb: -1 })).toThrow(/quietBelowConversationDb/);
+    expect(() => new Segmenter({ conversationFloorPercentile: 101 })).toThrow(/conversationFloorPercentile/);
+    expect(() => new Segmenter({ conversationFloorMarginDb: Number.NaN })).toThrow(/conversationFloorMarginDb/);
+  });
+});

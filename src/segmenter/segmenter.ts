@@ -78,6 +78,33 @@ export interface SegmenterOptions {
    * `negativeThreshold`, often still call them speech. Default 0.
    */
   quietBelowSegmentDb?: number;
+  /**
+   * Conversation level rule (0: off). A frame whose smoothed level is more than this many dB
+   * below the conversation's speech level neither opens nor extends a segment. The speech
+   * level is the `conversationPercentile` of the smoothed levels of the frames that reached
+   * `threshold` in the last `conversationWindowMs`: the two people at the microphone, not
+   * the segment at hand. Unlike the segment rule, it also holds when a segment is all distant
+   * babble (its own loudest frame is the babble), and it does not drift down during a pause.
+   * Inactive until `conversationMinSpeechMs` of such frames were heard. Default 0.
+   */
+  quietBelowConversationDb?: number;
+  /**
+   * With the conversation rule, a frame is far only when it is also within this many dB of
+   * the conversation's floor (the `conversationFloorPercentile` of every frame's smoothed
+   * level in the window): in a quiet room even very soft speech is far above the floor and is
+   * kept; in a noisy one the babble is what lies just above it. 0: no floor condition. Default 0.
+   */
+  conversationFloorMarginDb?: number;
+  /** Percentile (0–100) of all recent frames' smoothed levels that is the floor. Default 10. */
+  conversationFloorPercentile?: number;
+  /** Window of the smoothed level the conversation rule judges (mean power of the last frames), ms. Default 320. */
+  conversationSmoothingMs?: number;
+  /** History of the conversation speech level, ms. Default 30 000. */
+  conversationWindowMs?: number;
+  /** Percentile (0–100) of that history that is the speech level. Default 90. */
+  conversationPercentile?: number;
+  /** Frames at `threshold` needed before the conversation rule acts, ms. Default 2000. */
+  conversationMinSpeechMs?: number;
   /** How fast the reference level of the level rule decays while the speech is quieter, dB/s. Default 10. */
   quietReleaseDbPerS?: number;
   /** Window of the smoothed level (mean power of the last frames, the new one included), ms. Default 160 ms. */
@@ -122,6 +149,8 @@ interface FrameRecord {
   smoothDbfs: number;
   prob: number;
   gatePass: boolean;
+  /** Vetoed by the conversation level rule (distant babble): never speech, never joins an onset. */
+  far: boolean;
   speech: boolean;
 }
 
@@ -153,6 +182,13 @@ interface Resolved {
   quietBelowSegmentDb: number;
   quietReleaseDbPerS: number;
   levelSmoothingSamples: number;
+  quietBelowConversationDb: number;
+  conversationFloorMarginDb: number;
+  conversationFloorPercentile: number;
+  conversationSmoothingSamples: number;
+  conversationWindowSamples: number;
+  conversationPercentile: number;
+  conversationMinSpeechSamples: number;
   sampleRateHz: number;
 }
 
@@ -184,9 +220,19 @@ function resolve(o: SegmenterOptions): Resolved {
     quietBelowSegmentDb: o.quietBelowSegmentDb ?? 0,
     quietReleaseDbPerS: o.quietReleaseDbPerS ?? 10,
     levelSmoothingSamples: ms(o.levelSmoothingMs, 160, 'levelSmoothingMs'),
+    quietBelowConversationDb: o.quietBelowConversationDb ?? 0,
+    conversationFloorMarginDb: o.conversationFloorMarginDb ?? 0,
+    conversationFloorPercentile: o.conversationFloorPercentile ?? 10,
+    conversationSmoothingSamples: ms(o.conversationSmoothingMs, 320, 'conversationSmoothingMs'),
+    conversationWindowSamples: ms(o.conversationWindowMs, 30_000, 'conversationWindowMs'),
+    conversationPercentile: o.conversationPercentile ?? 90,
+    conversationMinSpeechSamples: ms(o.conversationMinSpeechMs, 2000, 'conversationMinSpeechMs'),
     sampleRateHz: rate,
   };
-  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS]] as const) {
+  for (const [k, v] of [['conversationPercentile', r.conversationPercentile], ['conversationFloorPercentile', r.conversationFloorPercentile]] as const) {
+    if (!(v >= 0 && v <= 100)) throw new Error(`segmenter: ${k} must be in [0, 100]`);
+  }
+  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${k} must be a finite number ≥ 0`);
   }
   if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
@@ -206,6 +252,15 @@ export class Segmenter {
   private open: OpenSegment | null = null;
   /** Power (mean square) and length of the most recent frames, for the smoothed level. */
   private recentPower: Array<{ power: number; samples: number }> = [];
+  /** Smoothed levels of recent frames at `threshold`, for the conversation level rule. */
+  private speechLevels: Array<{ endSample: number; dbfs: number; samples: number }> = [];
+  /** Smoothed levels of all recent frames, for the floor of the conversation level rule. */
+  private allLevels: Array<{ endSample: number; dbfs: number }> = [];
+  private conversationFloorDbfs = -Infinity;
+  private speechLevelSamples = 0;
+  /** The conversation speech level (dBFS), recomputed every few frames; null until known. */
+  private conversationDbfs: number | null = null;
+  private framesSinceLevel = 0;
 
   constructor(options: SegmenterOptions = {}) {
     this.o = resolve(options);
@@ -236,15 +291,19 @@ export class Segmenter {
     const o = this.o;
     const threshold = this.open ? o.negativeThreshold : o.threshold;
     const level = rmsDbfs(samples);
+    this.recordPower(level, samples.length);
+    const smoothDbfs = this.smoothLevel(o.levelSmoothingSamples);
+    const far = o.quietBelowConversationDb > 0 && this.farBelowConversation(this.smoothLevel(o.conversationSmoothingSamples), startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
     const rec: FrameRecord = {
       startSample,
       endSample: startSample + samples.length,
       samples: samples.slice(),
       rmsDbfs: level,
-      smoothDbfs: this.smoothLevel(level, samples.length),
+      smoothDbfs,
       prob: speechProbability,
       gatePass,
-      speech: gatePass && speechProbability >= threshold,
+      far,
+      speech: gatePass && speechProbability >= threshold && !far,
     };
     this.frames.push(rec);
 
@@ -334,6 +393,12 @@ export class Segmenter {
   /** Forgets everything (a new stream starting at sample 0). */
   reset(): void {
     this.recentPower = [];
+    this.speechLevels = [];
+    this.allLevels = [];
+    this.conversationFloorDbfs = -Infinity;
+    this.speechLevelSamples = 0;
+    this.conversationDbfs = null;
+    this.framesSinceLevel = 0;
     this.frames = [];
     this.floorSample = 0;
     this.open = null;
@@ -343,14 +408,60 @@ export class Segmenter {
     return this.frames.length > 0 ? this.frames[this.frames.length - 1]!.endSample : this.floorSample;
   }
 
-  /** Smoothed level (dBFS): mean power of the last `levelSmoothingMs` of frames, the new one included. */
-  private smoothLevel(levelDbfs: number, samples: number): number {
+  /**
+   * The conversation level rule for one frame: records its smoothed level when it reached
+   * `threshold`, and tells whether it is too far below the conversation's speech level.
+   */
+  private farBelowConversation(smoothDbfs: number, endSample: number, samples: number, confident: boolean): boolean {
+    const o = this.o;
+    if (o.quietBelowConversationDb <= 0) return false;
+    if (confident) {
+      this.speechLevels.push({ endSample, dbfs: smoothDbfs, samples });
+      this.speechLevelSamples += samples;
+    }
+    const from = endSample - o.conversationWindowSamples;
+    while (this.speechLevels.length && this.speechLevels[0]!.endSample <= from) this.speechLevelSamples -= this.speechLevels.shift()!.samples;
+    if (o.conversationFloorMarginDb > 0) {
+      this.allLevels.push({ endSample, dbfs: smoothDbfs });
+      // Bounded like the speech levels: drop what left the window (an index, not shift() per frame).
+      let drop = 0;
+      while (drop < this.allLevels.length && this.allLevels[drop]!.endSample <= from) drop++;
+      if (drop) this.allLevels.splice(0, drop);
+    }
+    if (this.speechLevelSamples < o.conversationMinSpeechSamples) {
+      this.conversationDbfs = null;
+      return false;
+    }
+    // A percentile over up to a window of frames: recomputed every 8 frames (~0.25 s) is plenty.
+    if (this.conversationDbfs === null || ++this.framesSinceLevel >= 8) {
+      this.framesSinceLevel = 0;
+      const sorted = this.speechLevels.map((x) => x.dbfs).sort((a, b) => a - b);
+      this.conversationDbfs = percentileOf(sorted, o.conversationPercentile);
+      if (o.conversationFloorMarginDb > 0) this.conversationFloorDbfs = percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), o.conversationFloorPercentile);
+    }
+    if (smoothDbfs >= this.conversationDbfs - o.quietBelowConversationDb) return false;
+    return o.conversationFloorMarginDb <= 0 || smoothDbfs < this.conversationFloorDbfs + o.conversationFloorMarginDb;
+  }
+
+  /** Keeps the power of the newest frame, as much history as the longest smoothing window needs. */
+  private recordPower(levelDbfs: number, samples: number): void {
     this.recentPower.push({ power: 10 ** (levelDbfs / 10), samples });
+    const keep = Math.max(this.o.levelSmoothingSamples, this.o.quietBelowConversationDb > 0 ? this.o.conversationSmoothingSamples : 0);
     let total = 0;
     for (const p of this.recentPower) total += p.samples;
-    while (this.recentPower.length > 1 && total - this.recentPower[0]!.samples >= this.o.levelSmoothingSamples) total -= this.recentPower.shift()!.samples;
+    while (this.recentPower.length > 1 && total - this.recentPower[0]!.samples >= keep) total -= this.recentPower.shift()!.samples;
+  }
+
+  /** Smoothed level (dBFS): mean power of the newest frames covering `windowSamples` (at least the newest frame). */
+  private smoothLevel(windowSamples: number): number {
     let energy = 0;
-    for (const p of this.recentPower) energy += p.power * p.samples;
+    let total = 0;
+    for (let i = this.recentPower.length - 1; i >= 0; i--) {
+      const p = this.recentPower[i]!;
+      energy += p.power * p.samples;
+      total += p.samples;
+      if (total >= windowSamples) break;
+    }
     return 10 * Math.log10(Math.max(energy / Math.max(1, total), 1e-12));
   }
 
@@ -472,7 +583,7 @@ export class Segmenter {
     const limit = Math.max(this.floorSample, rec.startSample - this.o.onsetLookBackSamples);
     for (let i = this.frames.length - 2; i >= 0; i--) {
       const f = this.frames[i]!;
-      if (f.startSample < limit || !f.gatePass || f.prob < this.o.negativeThreshold) break;
+      if (f.startSample < limit || !f.gatePass || f.far || f.prob < this.o.negativeThreshold) break;
       f.speech = true;
       start = f.startSample;
     }
@@ -498,4 +609,9 @@ export class Segmenter {
     }
     return out;
   }
+}
+
+/** The `p`-th percentile (0–100) of an ascending, non-empty array (nearest rank below). */
+function percentileOf(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

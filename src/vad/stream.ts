@@ -27,6 +27,12 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
     noiseMarginDb: config.NOISE_MARGIN_DB,
     farBelowSpeechDb: config.FAR_BELOW_SPEECH_DB,
     quietBelowSegmentDb: config.QUIET_BELOW_SEGMENT_DB,
+    quietBelowConversationDb: config.QUIET_BELOW_CONVERSATION_DB,
+    conversationFloorMarginDb: config.CONVERSATION_FLOOR_MARGIN_DB,
+    // Measured on real-ami, dev and field with scripts/tune-front.ts (README: "Speech front"):
+    // the 2nd percentile as the floor sits in a flat region of the trade-off.
+    conversationFloorPercentile: 2,
+    levelSmoothingMs: 320,
     threshold: config.VAD_THRESHOLD,
     negativeThreshold: config.VAD_NEGATIVE_THRESHOLD,
     silenceMs: config.SILENCE_MS,
