@@ -37,7 +37,7 @@ const line = (name: string, s: SpeechScore) => `| ${name} | ${s.speechS.toFixed(
 const pooled: Array<[string, SpeechScore]> = [];
 
 try {
-  console.log(`speech front: silence floor ${config.RMS_GATE_DBFS} dBFS, noise margin ${config.NOISE_MARGIN_DB} dB, far gate ${config.FAR_BELOW_SPEECH_DB || 'off'}${config.FAR_BELOW_SPEECH_DB ? ' dB' : ''}, segment level rule ${config.QUIET_BELOW_SEGMENT_DB || 'off'}${config.QUIET_BELOW_SEGMENT_DB ? ' dB' : ''}, variance gate ${config.VARIANCE_GATE} dB², VAD threshold ${config.VAD_THRESHOLD}/${config.VAD_NEGATIVE_THRESHOLD}; collar 0.25 s`);
+  console.log(`speech front: silence floor ${config.RMS_GATE_DBFS} dBFS, noise margin ${config.NOISE_MARGIN_DB} dB, far gate ${config.FAR_BELOW_SPEECH_DB || 'off'}${config.FAR_BELOW_SPEECH_DB ? ' dB' : ''}, segment level rule ${config.QUIET_BELOW_SEGMENT_DB || 'off'}${config.QUIET_BELOW_SEGMENT_DB ? ' dB' : ''}, noisy-room rule ${config.QUIET_BELOW_CONVERSATION_DB ? `${config.QUIET_BELOW_CONVERSATION_DB} dB under speech & ${config.CONVERSATION_FLOOR_MARGIN_DB} dB over floor` : 'off'}, variance gate ${config.VARIANCE_GATE} dB², VAD threshold ${config.VAD_THRESHOLD}/${config.VAD_NEGATIVE_THRESHOLD}; collar 0.25 s`);
   console.log('');
   if (sets.includes('real-ami')) {
     console.log('| real-ami file | speech s | missed | false alarm |');

@@ -88,7 +88,7 @@ export const ConfigSchema = z
     NOISE_MARGIN_DB: range(5, 0, 40, 'dB'),
     /** Frames more than this many dB below the conversation's tracked speech level are far voices; 0 = off. */
     FAR_BELOW_SPEECH_DB: range(0, 0, 60, 'dB'),
-    /** A speech frame this many dB below the open segment's reference level (its loudest speech, smoothed over 160 ms, decaying 10 dB/s) does not keep the segment open; 0 = off. */
+    /** A speech frame this many dB below the open segment's reference level (its loudest speech, smoothed over 320 ms, decaying 10 dB/s) does not keep the segment open; 0 = off. */
     QUIET_BELOW_SEGMENT_DB: range(25, 0, 60, 'dB'),
     /**
      * Noisy-room rule: a frame more than this many dB below the conversation's speech level (the
