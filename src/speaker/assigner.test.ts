@@ -146,3 +146,36 @@ describe('SpeakerAssigner conversation evidence', () => {
     expect(parts[0]!.similarity[1]).toBeCloseTo(s![1], 6);
   });
 });
+
+describe('SpeakerAssigner conversation evidence is chosen on the profile scores', () => {
+  // A code encoder: a part's embedding is its first three samples, so a test sets it exactly.
+  const codeEncoder = { name: 'code', dim: 3, load: async () => {}, close: async () => {}, embed: async (x: Float32Array) => Float32Array.from(x.subarray(0, 3)) };
+  const part = (code: number[], seconds = 1.8) => {
+    const audio = new Float32Array(Math.round(seconds * 16_000));
+    audio.set(code);
+    return audio;
+  };
+  const profile = (mean: number[]): SpeakerProfile => ({ encoder: 'code', mean: Float32Array.from(mean), embeddings: [Float32Array.from(mean)], speechSeconds: 10, adaptedSegments: 0 });
+
+  it('does not keep a part the evidence vouched for but the enrolled voices did not', async () => {
+    const a = new SpeakerAssigner(codeEncoder);
+    a.setProfile(0, profile([1, 0, 0]));
+    a.setProfile(1, profile([0, 1, 0]));
+    let at = 0;
+    const assign = async (code: number[]) => {
+      const audio = part(code);
+      const parts = await a.assign({ startSample: at, endSample: at + audio.length, audio, audioStartSample: at });
+      at += audio.length + 16_000;
+      return parts[0]!.speakerId;
+    };
+    expect(await assign([1, 0, 0])).toBe(0); // evidence for 0
+    expect(await assign([0, 0.8, 0.6])).toBe(1); // evidence for 1, heard "in this room" (third axis)
+    // Mostly room: the enrolled voice 1 scores it only 0.5 (not confident), the room-heavy
+    // evidence of 1 makes the blend 0.79 — assigned 1, but it must not become evidence itself.
+    expect(await assign([0, 0.5, 0.866])).toBe(1);
+    // Pure room: scored only against the evidence kept. With the part above kept it would be
+    // 0.7 × 0.866 = 0.61 (and the pool would keep drifting to the room); without, 0.7 × 0.6 = 0.42.
+    const s = await a.scoreWindow(part([0, 0, 1]));
+    expect(s![1]).toBeCloseTo(0.42, 2);
+  });
+});

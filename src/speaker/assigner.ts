@@ -63,6 +63,8 @@ export interface AssignerOptions {
   sessionAbove: number;
   sessionMargin: number;
   sessionKeep: number;
+  /** Judge which parts become evidence on the profile scores alone (see `collect`). */
+  sessionFromProfiles: boolean;
 }
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
@@ -85,6 +87,7 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   sessionAbove: 0.1,
   sessionMargin: 0.3,
   sessionKeep: 8,
+  sessionFromProfiles: true,
 });
 
 /**
@@ -228,11 +231,18 @@ export class SpeakerAssigner {
     return { speakerId: decideByMargin(similarity, o), similarity };
   }
 
-  /** Keeps a confident, long enough part as conversation evidence for its speaker. */
-  private collect(embedding: Float32Array, match: MatchResult, samples: number): void {
+  /**
+   * Keeps a confident, long enough part as conversation evidence for its speaker. Confidence is
+   * judged on the profile scores alone when `sessionFromProfiles` (not the blended ones the part
+   * was assigned with): blended scores lean on the evidence already kept, so one mistaken part
+   * would vouch for the next and the pool would drift to the wrong voice.
+   */
+  private collect(embedding: Float32Array, blended: MatchResult, samples: number): void {
     const o = this.opts;
-    const id = match.speakerId;
-    if (o.sessionWeight <= 0 || id === null || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
+    if (o.sessionWeight <= 0 || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
+    const match = o.sessionFromProfiles ? matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm) : blended;
+    const id = o.sessionFromProfiles ? (match.similarity[1] > match.similarity[0] ? 1 : 0) : match.speakerId;
+    if (id === null || (o.sessionFromProfiles && blended.speakerId !== id)) return;
     const best = match.similarity[id];
     if (best < o.threshold + o.sessionAbove || best - match.similarity[id === 0 ? 1 : 0] < o.sessionMargin) return;
     const kept = this.session[id];
