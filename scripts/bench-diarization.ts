@@ -1,5 +1,5 @@
 /**
- * `npm run bench:diarization [-- --encoder=auto|builtin|neural] [--sets=dev,field] [--no-ami]`
+ * `npm run bench:diarization [-- --encoder=auto|builtin|neural] [--sets=dev,field] [--no-ami] [--chunk-ms=200]`
  *
  * Runs every conversation of each set in the shared corpus (`conversations/` = dev, `field/`)
  * through the real server over WSS (enroll A as speaker 0 and B as speaker 1, stream faster
@@ -27,6 +27,9 @@ import { fmt, percentile } from './lib/realtime.js';
 const args = parseFlags();
 const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'field' };
 const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
+// Audio per WebSocket frame: 200 ms by default; the page sends 100 ms (`--chunk-ms=100`). The
+// online change watch scores windows as audio arrives, so its cuts can move with the chunking.
+const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 200) * 16_000) / 1000);
 
 const namesOf = (set: string): string[] => setNames(SETS[set]!);
 const conversationOf = (set: string, name: string): Conversation => loadSetConversation(SETS[set]!, name);
@@ -62,7 +65,7 @@ try {
     }
     const from = client.messages.length;
     client.send({ type: 'start_transcription' });
-    await client.streamAudio(conv.audio, { frameSamples: 3200 });
+    await client.streamAudio(conv.audio, { frameSamples: chunkSamples });
     client.send({ type: 'stop_transcription' });
     await client.next((m) => m.type === 'transcription_stopped', 300_000, from);
     const hyp: LabelledTurn[] = [];

@@ -104,15 +104,15 @@ export const ConfigSchema = z
     /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */
     VAD_NEGATIVE_THRESHOLD: range(0.1, 0.01, 1),
     /** Cut an open segment as soon as the other enrolled voice takes over (online speaker-change watch). */
-    CHANGE_WATCH: bool.default(false),
+    CHANGE_WATCH: bool.default(true),
     /** Window scored by that watch, ending at the newest audio, in ms. */
     CHANGE_WATCH_WINDOW_MS: intRange(1000, 300, 5000, 'ms'),
     /** Audio between two scorings of the watch, in ms. */
     CHANGE_WATCH_HOP_MS: intRange(250, 32, 2000, 'ms'),
     /** Similarity margin (best minus other) that makes a watched window decisive. */
-    CHANGE_WATCH_MARGIN: range(0.05, 0, 2),
+    CHANGE_WATCH_MARGIN: range(0.3, 0, 2),
     /** Consecutive decisive windows of the other voice that confirm a change. */
-    CHANGE_WATCH_CONFIRM: intRange(2, 1, 10),
+    CHANGE_WATCH_CONFIRM: intRange(3, 1, 10),
     SILENCE_MS: intRange(500, 32, 10_000, 'ms'),
     /** Longest segment; Whisper reads at most 30 s at once. */
     MAX_SEGMENT_MS: intRange(7000, 1000, 30_000, 'ms'),

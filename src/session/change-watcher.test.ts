@@ -69,6 +69,69 @@ describe('SpeakerChangeWatcher', () => {
     }
   });
 
+  it('does not take a turn whose first second sounds like the other voice for a change', async () => {
+    // One voice (A) all along, but the first scored window of the segment leans to B, as the
+    // first second of a real turn often does. Before the segment's speaker was established by
+    // confirmWindows agreeing windows, that one window made the right ones that follow a "change".
+    const { front } = fakeFront(1, 100);
+    let first = true;
+    const score = async () => {
+      const s = first ? ([0.3, 0.8] as const) : ([0.9, 0.1] as const);
+      first = false;
+      return s;
+    };
+    const w = new SpeakerChangeWatcher(score);
+    for (let t = 1; t <= 8; t += 0.1) {
+      front.state.received = Math.round(t * RATE);
+      await w.check(front);
+    }
+    expect(front.state.cuts).toHaveLength(0);
+  });
+
+  it('scores the same windows, and cuts at the same sample, whatever the chunking', async () => {
+    // Audio = its own sample indices, so the scorer sees exactly which samples a window holds.
+    const indices = Float32Array.from({ length: 9 * RATE }, (_, i) => i);
+    const cutsFor = async (chunkS: number) => {
+      const state = { received: 0, start: RATE as number | null, cuts: [] as number[], windows: [] as string[] };
+      const front: WatchedFront = {
+        get openStartSample() {
+          return state.start;
+        },
+        get receivedSamples() {
+          return state.received;
+        },
+        openAudio: (from: number) => indices.subarray(Math.max(from, state.start ?? 0), state.received),
+        cutNear: (centre: number) => {
+          state.cuts.push(centre);
+          state.start = centre;
+          return [{ kind: 'segment' }];
+        },
+      };
+      // A voice change at 4.03 s; a window scores by the share of each voice in it.
+      const score = async (w: Float32Array) => {
+        const from = w[0]!;
+        const to = w[w.length - 1]! + 1;
+        state.windows.push(`${from}-${to}`);
+        const change = 4.03 * RATE;
+        const a = Math.max(0, Math.min(to, change) - from);
+        return [a / (to - from), 1 - a / (to - from)] as const;
+      };
+      const w = new SpeakerChangeWatcher(score);
+      for (let t = 1 + chunkS; t <= 8; t += chunkS) {
+        state.received = Math.round(t * RATE);
+        await w.check(front);
+      }
+      return state;
+    };
+    const a = await cutsFor(0.1);
+    for (const chunkS of [0.2, 0.37, 1.3]) {
+      const b = await cutsFor(chunkS);
+      expect(b.cuts).toEqual(a.cuts);
+      expect(b.windows.slice(0, 8)).toEqual(a.windows.slice(0, 8));
+    }
+    expect(a.cuts).toHaveLength(1);
+  });
+
   it('does nothing without an open segment or a score, and rejects nonsense settings', async () => {
     const { front, score } = fakeFront(1, 4);
     front.state.start = null;
