@@ -3,25 +3,35 @@ import { SpeakerChangeWatcher, type WatchedFront } from './change-watcher.js';
 
 const RATE = 16_000;
 
-/** A front with one open segment from `startS`, whose voice is A until `changeS`, then B. */
-function fakeFront(startS: number, changeS: number) {
-  const state = { received: 0, start: Math.round(startS * RATE) as number | null, cuts: [] as number[] };
-  const front: WatchedFront & { state: typeof state } = {
-    state,
+interface FrontState {
+  received: number;
+  start: number | null;
+  cuts: number[];
+}
+
+/** A front over `state` whose open audio from a sample is what `audio` makes of it; cuts are recorded. */
+function frontOver(state: FrontState, audio: (from: number) => Float32Array): WatchedFront {
+  return {
     get openStartSample() {
       return state.start;
     },
     get receivedSamples() {
       return state.received;
     },
-    // The "audio" of a window is its [from, to) range; the scorer reads it back.
-    openAudio: (from: number) => Float32Array.of(Math.max(from, state.start ?? 0), state.received),
+    openAudio: (from: number) => audio(Math.max(from, state.start ?? 0)),
     cutNear: (centre: number) => {
       state.cuts.push(centre);
       state.start = centre;
       return [{ kind: 'segment' }];
     },
   };
+}
+
+/** A front with one open segment from `startS`, whose voice is A until `changeS`, then B. */
+function fakeFront(startS: number, changeS: number) {
+  const state: FrontState = { received: 0, start: Math.round(startS * RATE), cuts: [] };
+  // The "audio" of a window is its [from, to) range; the scorer reads it back.
+  const front = Object.assign(frontOver(state, (from) => Float32Array.of(from, state.received)), { state });
   // Similarity pair: the share of the window spoken by A vs by B.
   const score = async (w: Float32Array) => {
     const [from, to] = [w[0]!, w[1]!];
@@ -93,20 +103,7 @@ describe('SpeakerChangeWatcher', () => {
     const indices = Float32Array.from({ length: 9 * RATE }, (_, i) => i);
     const cutsFor = async (chunkS: number) => {
       const state = { received: 0, start: RATE as number | null, cuts: [] as number[], windows: [] as string[] };
-      const front: WatchedFront = {
-        get openStartSample() {
-          return state.start;
-        },
-        get receivedSamples() {
-          return state.received;
-        },
-        openAudio: (from: number) => indices.subarray(Math.max(from, state.start ?? 0), state.received),
-        cutNear: (centre: number) => {
-          state.cuts.push(centre);
-          state.start = centre;
-          return [{ kind: 'segment' }];
-        },
-      };
+      const front = frontOver(state, (from) => indices.subarray(from, state.received));
       // A voice change at 4.03 s; a window scores by the share of each voice in it.
       const score = async (w: Float32Array) => {
         const from = w[0]!;
