@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/tune-front.ts [--variants=FILE.json] [--sets=real-ami,conversations,field]`
+ * `npx tsx scripts/tune-front.ts [--variants=FILE.json] [--sets=real-ami,conversations,field] [--per-file=true]`
  *
  * Tuning aid for the speech front: scores many settings quickly. Silero's probability of every
  * frame of every recording is computed once (the model sees every frame in order, as in the
