@@ -179,3 +179,42 @@ describe('SpeakerAssigner conversation evidence is chosen on the profile scores'
     expect(s![1]).toBeCloseTo(0.42, 2);
   });
 });
+
+describe('SpeakerAssigner conversation evidence by clustering', () => {
+  const codeEncoder = { name: 'code', dim: 3, load: async () => {}, close: async () => {}, embed: async (x: Float32Array) => Float32Array.from(x.subarray(0, 3)) };
+  const unit = (v: number[]) => {
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const profile = (mean: number[]): SpeakerProfile => ({ encoder: 'code', mean: Float32Array.from(mean), embeddings: [Float32Array.from(mean)], speechSeconds: 10, adaptedSegments: 0 });
+
+  /** Assigns 1.8 s parts with the given embeddings in turn; returns the speaker of the last. */
+  async function lastSpeaker(clusterMinParts: number, codes: number[][]) {
+    const a = new SpeakerAssigner(codeEncoder, { clusterMinParts });
+    a.setProfile(0, profile([1, 0, 0]));
+    a.setProfile(1, profile([0, 1, 0]));
+    let at = 0;
+    let last: number | null = null;
+    for (const code of codes) {
+      const audio = new Float32Array(Math.round(1.8 * 16_000));
+      audio.set(code);
+      last = (await a.assign({ startSample: at, endSample: at + audio.length, audio, audioStartSample: at }))[0]!.speakerId;
+      at += audio.length + 16_000;
+    }
+    return last;
+  }
+
+  it('gives a part the profiles get wrong to the voice whose other parts it sounds like', async () => {
+    // In this room he (speaker 0) sounds like [0.6, 0.3, +0.74] and she like [0.3, 0.6, −0.74]:
+    // the profiles favour the right voice for each, the third axis (the room, the two places)
+    // tells them apart. One of his turns, [0.3, 0.45, 0.84], scores higher for her profile.
+    const him = unit([0.6, 0.3, 0.74]);
+    const her = unit([0.3, 0.6, -0.74]);
+    const odd = unit([0.3, 0.45, 0.84]);
+    const talk = [him, her, him, her, him, her, odd];
+    // Off: the profiles (and evidence kept by profile score) do not give it to him …
+    expect(await lastSpeaker(0, talk)).not.toBe(0);
+    // … on: it clusters with his turns, and his cluster is named by all of their votes.
+    expect(await lastSpeaker(6, talk)).toBe(0);
+  });
+});

@@ -16,6 +16,7 @@
 import { SAMPLE_RATE } from '../audio/constants.js';
 import type { AssignedPart, ClosedSegment as SegmentAudio } from '../pipeline-types.js';
 import { hasWindowedEmbedding } from './builtin.js';
+import { clusterOptionsFor, clusterSpeakers } from './cluster.js';
 import { adaptProfile, cosine, matchSpeaker, type MatchResult, type SpeakerId } from './matcher.js';
 import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
@@ -65,6 +66,17 @@ export interface AssignerOptions {
   sessionKeep: number;
   /** Judge which parts become evidence on the profile scores alone (see `collect`). */
   sessionFromProfiles: boolean;
+  /**
+   * Conversation evidence by clustering (0: off): every part of at least `clusterMinS` is kept
+   * (its embedding, length and profile scores; the last `clusterKeep`); once there are
+   * `clusterMinParts`, they are clustered into two voices (the file path's `clusterSpeakers`)
+   * and each cluster is named by its members' summed profile votes, so one part the profiles
+   * got wrong cannot name a cluster of many they got right. The evidence term is then the
+   * similarity to the cluster centroid of each speaker instead of the best kept part.
+   */
+  clusterMinParts: number;
+  clusterMinS: number;
+  clusterKeep: number;
 }
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
@@ -88,6 +100,9 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   sessionMargin: 0.3,
   sessionKeep: 8,
   sessionFromProfiles: true,
+  clusterMinParts: 6,
+  clusterMinS: 1,
+  clusterKeep: 120,
 });
 
 /**
@@ -141,6 +156,10 @@ export class SpeakerAssigner {
   private last: { speakerId: SpeakerId; endSample: number; embedding: Float32Array } | null = null;
   /** Confident parts of this conversation per speaker (embeddings only, in memory). */
   private readonly session: [Float32Array[], Float32Array[]] = [[], []];
+  /** Every long enough part, for the clustering evidence (embeddings and scores only, in memory). */
+  private history: Array<{ embedding: Float32Array; weightS: number; vote: number }> = [];
+  /** Each speaker's cluster centroid, once the clustering evidence has them. */
+  private centroids: [Float32Array, Float32Array] | null = null;
 
   constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
     this.encoder = encoder;
@@ -153,6 +172,8 @@ export class SpeakerAssigner {
     this.last = null;
     this.session[0] = [];
     this.session[1] = [];
+    this.history = [];
+    this.centroids = null;
   }
 
   getProfile(id: SpeakerId): SpeakerProfile | null {
@@ -220,8 +241,13 @@ export class SpeakerAssigner {
     const norm = this.encoder.scoreNorm;
     const m = matchSpeaker(embedding, this.profiles, o.threshold, norm);
     if (!this.profiles[0] || !this.profiles[1]) return m;
-    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return { ...m, speakerId: decideByMargin(m.similarity, o) };
     const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
+    if (o.sessionWeight > 0 && this.centroids) {
+      const c = this.centroids;
+      const similarity: [number, number] = [0, 1].map((k) => (1 - o.sessionWeight) * m.similarity[k]! + o.sessionWeight * sim(embedding, c[k]!)) as [number, number];
+      return { speakerId: decideByMargin(similarity, o), similarity };
+    }
+    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return { ...m, speakerId: decideByMargin(m.similarity, o) };
     const blend = (k: SpeakerId) => {
       let best = -1;
       for (const e of this.session[k]) best = Math.max(best, sim(embedding, e));
@@ -239,6 +265,7 @@ export class SpeakerAssigner {
    */
   private collect(embedding: Float32Array, blended: MatchResult, samples: number): void {
     const o = this.opts;
+    if (o.clusterMinParts > 0) this.addToHistory(embedding, samples);
     if (o.sessionWeight <= 0 || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
     const match = o.sessionFromProfiles ? matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm) : blended;
     const id = o.sessionFromProfiles ? (match.similarity[1] > match.similarity[0] ? 1 : 0) : match.speakerId;
@@ -248,6 +275,26 @@ export class SpeakerAssigner {
     const kept = this.session[id];
     kept.push(embedding);
     if (kept.length > o.sessionKeep) kept.shift();
+  }
+
+  /** Keeps a part for the clustering evidence and re-clusters (see `clusterMinParts`). */
+  private addToHistory(embedding: Float32Array, samples: number): void {
+    const o = this.opts;
+    const [p0, p1] = this.profiles;
+    if (!p0 || !p1 || samples < o.clusterMinS * SAMPLE_RATE) return;
+    const m = matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm);
+    this.history.push({ embedding, weightS: samples / SAMPLE_RATE, vote: m.similarity[0] - m.similarity[1] });
+    if (this.history.length > o.clusterKeep) this.history.shift();
+    this.centroids = null;
+    if (this.history.length < o.clusterMinParts) return;
+    const r = clusterSpeakers(this.history.map((h, i) => ({ embedding: h.embedding, start: i, weightS: h.weightS })), clusterOptionsFor(this.encoder.scoreNorm));
+    if (r.speakers !== 2) return;
+    // Name the clusters by their members' summed votes (speech-weighted); only when the two
+    // clusters vote for different voices.
+    const votes = [0, 0];
+    r.labels.forEach((l, i) => (votes[l]! += this.history[i]!.weightS * this.history[i]!.vote));
+    if (votes[0]! > 0 && votes[1]! < 0) this.centroids = [r.centroids[0]!, r.centroids[1]!];
+    else if (votes[0]! < 0 && votes[1]! > 0) this.centroids = [r.centroids[1]!, r.centroids[0]!];
   }
 
   private maybeAdapt(embedding: Float32Array, match: MatchResult): void {
