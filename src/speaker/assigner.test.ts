@@ -147,15 +147,16 @@ describe('SpeakerAssigner conversation evidence', () => {
   });
 });
 
+/** A code encoder: a part's embedding is its first three samples, so a test sets it exactly. */
+const codeEncoder = { name: 'code', dim: 3, load: async () => {}, close: async () => {}, embed: async (x: Float32Array) => Float32Array.from(x.subarray(0, 3)) };
+const profile = (mean: number[]): SpeakerProfile => ({ encoder: 'code', mean: Float32Array.from(mean), embeddings: [Float32Array.from(mean)], speechSeconds: 10, adaptedSegments: 0 });
+
 describe('SpeakerAssigner conversation evidence is chosen on the profile scores', () => {
-  // A code encoder: a part's embedding is its first three samples, so a test sets it exactly.
-  const codeEncoder = { name: 'code', dim: 3, load: async () => {}, close: async () => {}, embed: async (x: Float32Array) => Float32Array.from(x.subarray(0, 3)) };
   const part = (code: number[], seconds = 1.8) => {
     const audio = new Float32Array(Math.round(seconds * 16_000));
     audio.set(code);
     return audio;
   };
-  const profile = (mean: number[]): SpeakerProfile => ({ encoder: 'code', mean: Float32Array.from(mean), embeddings: [Float32Array.from(mean)], speechSeconds: 10, adaptedSegments: 0 });
 
   it('does not keep a part the evidence vouched for but the enrolled voices did not', async () => {
     const a = new SpeakerAssigner(codeEncoder);
@@ -181,12 +182,10 @@ describe('SpeakerAssigner conversation evidence is chosen on the profile scores'
 });
 
 describe('SpeakerAssigner conversation evidence by clustering', () => {
-  const codeEncoder = { name: 'code', dim: 3, load: async () => {}, close: async () => {}, embed: async (x: Float32Array) => Float32Array.from(x.subarray(0, 3)) };
   const unit = (v: number[]) => {
     const n = Math.hypot(...v);
     return v.map((x) => x / n);
   };
-  const profile = (mean: number[]): SpeakerProfile => ({ encoder: 'code', mean: Float32Array.from(mean), embeddings: [Float32Array.from(mean)], speechSeconds: 10, adaptedSegments: 0 });
 
   /** Assigns 1.8 s parts with the given embeddings in turn; returns the speaker of the last. */
   async function lastSpeaker(clusterMinParts: number, codes: number[][]) {
