@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import type { Browser, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromRoot } from '../src/paths.js';
+import { parseSrt } from '../src/files/export.js';
 import type { FakeMicTimeline } from './helpers/browser-fake-mic.js';
 import { startBrowserRig, type BrowserRig, type RunningServer } from './helpers/browser-rig.js';
-import { attribution, capturedS, readBubbles, waitForFileTime } from './helpers/browser-page.js';
+import { attribution, capturedS, readBubbles, waitForFileTime, watchProblems } from './helpers/browser-page.js';
 
 const OUT_DIR = fromRoot('test-output/browser-resume');
 const CONVERSATION = '1688-1998-easy';
@@ -32,31 +33,6 @@ const DROP_MS = 6000;
 const AFTER_PART_S = 0.5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface SrtCue {
-  index: number;
-  startS: number;
-  endS: number;
-  text: string;
-}
-
-function srtTime(s: string): number {
-  const m = /^(\d\d):(\d\d):(\d\d),(\d\d\d)$/.exec(s);
-  if (!m) throw new Error(`bad SRT time ${s}`);
-  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 1000;
-}
-
-function parseSrt(text: string): SrtCue[] {
-  return text
-    .replace(/\r\n/g, '\n')
-    .trim()
-    .split(/\n\n+/)
-    .map((block) => {
-      const [index, times, ...lines] = block.split('\n');
-      const [a, b] = times.split(' --> ');
-      return { index: Number(index), startS: srtTime(a), endS: srtTime(b), text: lines.join('\n') };
-    });
-}
 
 describe('resume after a drop, then the history (Chromium)', () => {
   let rig: BrowserRig;
@@ -76,12 +52,8 @@ describe('resume after a drop, then the history (Chromium)', () => {
   it('resumes a dropped conversation without losing or repeating a segment; lists, renames and exports it', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 }, acceptDownloads: true });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      // The held reconnect and the dropped socket are expected; anything else is a problem.
-      if (msg.type() === 'error' && !/WebSocket|ERR_|net::/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
-    });
+    // The held reconnect and the dropped socket are expected; anything else is a problem.
+    const problems = watchProblems(page, /WebSocket|ERR_|net::/i);
 
     // Test hook: keep the page's AudioContexts reachable, to suspend one as a phone call would.
     await context.addInitScript(() => {
@@ -258,7 +230,10 @@ describe('resume after a drop, then the history (Chromium)', () => {
     expect(download.suggestedFilename()).toMatch(/\.srt$/);
     const srtPath = join(OUT_DIR, 'conversation.srt');
     await download.saveAs(srtPath);
-    const cues = parseSrt(readFileSync(srtPath, 'utf8'));
+    const srt = readFileSync(srtPath, 'utf8');
+    // Every timing line in SRT's exact form (HH:MM:SS,mmm --> HH:MM:SS,mmm).
+    for (const line of srt.split(/\r?\n/).filter((l) => l.includes('-->'))) expect(line).toMatch(/^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$/);
+    const cues = parseSrt(srt);
     expect(cues.map((c) => c.index)).toEqual(ids.map((_, i) => i + 1));
     for (let i = 0; i < cues.length; i++) {
       expect(cues[i].endS).toBeGreaterThan(cues[i].startS);

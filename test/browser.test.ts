@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromRoot } from '../src/paths.js';
 import type { FakeMicTimeline } from './helpers/browser-fake-mic.js';
 import { startBrowserRig, type BrowserRig, type RunningServer } from './helpers/browser-rig.js';
-import { attribution, capturedS, readBubbles, waitForFileTime } from './helpers/browser-page.js';
+import { attribution, capturedS, readBubbles, waitForFileTime, watchProblems } from './helpers/browser-page.js';
 
 const OUT_DIR = fromRoot('test-output/browser');
 const CONVERSATION = '1688-1998-easy';
@@ -47,11 +47,7 @@ describe('the chat page in Chromium', () => {
       acceptDownloads: true,
     });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
+    const problems = watchProblems(page);
 
     await page.goto(`${server.url}?token=${encodeURIComponent(server.token)}`);
     // The token is kept for the tab but removed from the address bar.

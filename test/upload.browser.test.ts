@@ -13,6 +13,7 @@ import type { RunningServer } from '../src/server.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
 import { startTestServer } from './helpers/server.js';
+import { watchProblems } from './helpers/browser-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -35,11 +36,7 @@ describe('the recordings panel in Chromium', () => {
   it('queues two files, shows upload and processing progress, opens the result with exports, and lists both in History', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
+    const problems = watchProblems(page);
     await page.goto(`${server.url}?token=${encodeURIComponent(server.token)}`);
     await expect.poll(() => page.locator('#files-title').textContent()).toMatch(/Transcribe a recording/);
 

@@ -16,6 +16,19 @@ export interface BubbleData {
   pending: boolean;
 }
 
+/**
+ * Collects what went wrong on a page: uncaught page errors, and console errors except those
+ * matching `expectedConsole` (e.g. a socket the test drops on purpose). Assert it is empty.
+ */
+export function watchProblems(page: Page, expectedConsole?: RegExp): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !expectedConsole?.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  return problems;
+}
+
 /** Seconds of the microphone file played so far, as the page reports it. */
 export async function capturedS(page: Page): Promise<number> {
   return page.evaluate(() => Number((document.querySelector('#mic-info') as HTMLElement).dataset.capturedS ?? 0));
