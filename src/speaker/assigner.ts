@@ -64,8 +64,6 @@ export interface AssignerOptions {
   sessionAbove: number;
   sessionMargin: number;
   sessionKeep: number;
-  /** Judge which parts become evidence on the profile scores alone (see `collect`). */
-  sessionFromProfiles: boolean;
   /**
    * Conversation evidence by clustering (0: off): every part of at least `clusterMinS` is kept
    * (its embedding, length and profile scores; the last `clusterKeep`); once there are
@@ -99,7 +97,6 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   sessionAbove: 0.1,
   sessionMargin: 0.3,
   sessionKeep: 8,
-  sessionFromProfiles: true,
   clusterMinParts: 6,
   clusterMinS: 1,
   clusterKeep: 120,
@@ -258,32 +255,36 @@ export class SpeakerAssigner {
   }
 
   /**
-   * Keeps a confident, long enough part as conversation evidence for its speaker. Confidence is
-   * judged on the profile scores alone when `sessionFromProfiles` (not the blended ones the part
-   * was assigned with): blended scores lean on the evidence already kept, so one mistaken part
-   * would vouch for the next and the pool would drift to the wrong voice.
+   * Keeps a long enough part as conversation evidence: in the clustering history, and, when it
+   * is confident, in its speaker's kept parts. Both are judged on the enrolled profiles' scores
+   * alone, never on the blended ones the part was assigned with: blended scores lean on the
+   * evidence already kept, so one mistaken part would vouch for the next and the evidence would
+   * drift to the wrong voice.
    */
   private collect(embedding: Float32Array, blended: MatchResult, samples: number): void {
     const o = this.opts;
-    if (o.clusterMinParts > 0) this.addToHistory(embedding, samples);
-    if (o.sessionWeight <= 0 || samples < o.sessionMinS * SAMPLE_RATE || !this.profiles[0] || !this.profiles[1]) return;
-    const match = o.sessionFromProfiles ? matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm) : blended;
-    const id = o.sessionFromProfiles ? (match.similarity[1] > match.similarity[0] ? 1 : 0) : match.speakerId;
-    if (id === null || (o.sessionFromProfiles && blended.speakerId !== id)) return;
-    const best = match.similarity[id];
-    if (best < o.threshold + o.sessionAbove || best - match.similarity[id === 0 ? 1 : 0] < o.sessionMargin) return;
+    const toHistory = o.clusterMinParts > 0 && samples >= o.clusterMinS * SAMPLE_RATE;
+    const toSession = o.sessionWeight > 0 && samples >= o.sessionMinS * SAMPLE_RATE;
+    if ((!toHistory && !toSession) || !this.profiles[0] || !this.profiles[1]) return;
+    const profile = matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm).similarity;
+    if (toHistory) this.addToHistory(embedding, samples, profile[0] - profile[1]);
+    if (!toSession) return;
+    const id = profile[1] > profile[0] ? 1 : 0;
+    if (blended.speakerId !== id) return;
+    const best = profile[id];
+    if (best < o.threshold + o.sessionAbove || best - profile[id === 0 ? 1 : 0] < o.sessionMargin) return;
     const kept = this.session[id];
     kept.push(embedding);
     if (kept.length > o.sessionKeep) kept.shift();
   }
 
-  /** Keeps a part for the clustering evidence and re-clusters (see `clusterMinParts`). */
-  private addToHistory(embedding: Float32Array, samples: number): void {
+  /**
+   * Keeps a part for the clustering evidence, with its profile vote (score for speaker 0 minus
+   * score for 1), and re-clusters (see `clusterMinParts`).
+   */
+  private addToHistory(embedding: Float32Array, samples: number, vote: number): void {
     const o = this.opts;
-    const [p0, p1] = this.profiles;
-    if (!p0 || !p1 || samples < o.clusterMinS * SAMPLE_RATE) return;
-    const m = matchSpeaker(embedding, this.profiles, o.threshold, this.encoder.scoreNorm);
-    this.history.push({ embedding, weightS: samples / SAMPLE_RATE, vote: m.similarity[0] - m.similarity[1] });
+    this.history.push({ embedding, weightS: samples / SAMPLE_RATE, vote });
     if (this.history.length > o.clusterKeep) this.history.shift();
     this.centroids = null;
     if (this.history.length < o.clusterMinParts) return;
