@@ -423,10 +423,7 @@ export class Segmenter {
     while (this.speechLevels.length && this.speechLevels[0]!.endSample <= from) this.speechLevelSamples -= this.speechLevels.shift()!.samples;
     if (o.conversationFloorMarginDb > 0) {
       this.allLevels.push({ endSample, dbfs: smoothDbfs });
-      // Bounded like the speech levels: drop what left the window (an index, not shift() per frame).
-      let drop = 0;
-      while (drop < this.allLevels.length && this.allLevels[drop]!.endSample <= from) drop++;
-      if (drop) this.allLevels.splice(0, drop);
+      while (this.allLevels[0]!.endSample <= from) this.allLevels.shift();
     }
     if (this.speechLevelSamples < o.conversationMinSpeechSamples) {
       this.conversationDbfs = null;
