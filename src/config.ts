@@ -99,6 +99,12 @@ export const ConfigSchema = z
     QUIET_BELOW_CONVERSATION_DB: range(12, 0, 60, 'dB'),
     /** The floor condition of that rule, dB above the 2nd percentile of the last 30 s of levels; 0 = no floor condition. */
     CONVERSATION_FLOOR_MARGIN_DB: range(7, 0, 60, 'dB'),
+    /**
+     * A room whose speech level is less than this many dB over its floor is noisy: there the
+     * floor condition widens by 2 dB per dB under it (babble rises well over the floor). Judged
+     * after 10 s of speech. 0 = off.
+     */
+    NOISY_ROOM_SNR_DB: range(32, 0, 80, 'dB'),
     /** Speech probability that starts a segment. */
     VAD_THRESHOLD: range(0.5, 0.01, 1),
     /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */

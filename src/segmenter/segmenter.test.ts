@@ -390,6 +390,32 @@ describe('Segmenter conversation level rule (quietBelowConversationDb + conversa
     for (const seg of segs) expect((seg.endSample - seg.startSample) / 16_000).toBeGreaterThan(3.4);
   });
 
+  it('in a noisy room, also ends turns in babble that rises well over the floor, once 10 s of speech were heard', () => {
+    // Floor −40 dBFS, voices −18: 22 dB of speech over the floor, a noisy room. The babble at
+    // −31 dBFS is 13 dB under the voices but 9 dB over the floor, outside the plain 7 dB margin.
+    const noisy: Array<[number, number, number]> = [[3, -40, 0.05]];
+    for (let k = 0; k < 6; k++) noisy.push([2, -18, 0.95], [1.5, -31, 0.9]);
+    const speechS = (segs: SegmentEvent[]) => segs.reduce((a, x) => a + x.endSample - x.startSample, 0) / 16_000;
+    // Without the widening the babble joins the turns (cut only at the 7 s limit).
+    expect(speechS(stretches(noisy, { ...rule, noisyRoomSnrDb: 0 }))).toBeGreaterThan(19);
+    const segs = stretches(noisy, { ...rule, noisyRoomSnrDb: 32 });
+    // By the fourth turn's end 10 s of confident frames were heard (voices and babble alike):
+    // from there on every turn ends in the babble after it, and the next opens at its voice.
+    const ends = segs.map((x) => x.endSample / 16_000);
+    for (let k = 3; k < 6; k++) expect(ends.some((e) => e > 3 + 3.5 * k + 1.9 && e < 3 + 3.5 * k + 2 + 0.35)).toBe(true);
+    for (const seg of segs.slice(-2)) {
+      const k = Math.round((seg.startSample / 16_000 - 3) / 3.5);
+      expect(seg.startSample / 16_000).toBeGreaterThan(3 + 3.5 * k - 0.35);
+      expect(seg.endSample / 16_000).toBeLessThan(3 + 3.5 * k + 2 + 0.35);
+    }
+    // A quiet room (62 dB of speech over the floor) is left as it was.
+    const quiet: Array<[number, number, number]> = [[3, -80, 0.01]];
+    for (let k = 0; k < 6; k++) quiet.push([2, -18, 0.95], [1.5, -40, 0.9], [0.7, -80, 0.01]);
+    for (const seg of stretches(quiet, { ...rule, noisyRoomSnrDb: 32 })) expect((seg.endSample - seg.startSample) / 16_000).toBeGreaterThan(3.4);
+    expect(() => new Segmenter({ noisyRoomSnrDb: -3 })).toThrow(/noisyRoomSnrDb/);
+    expect(() => new Segmenter({ noisyRoomMarginPerDb: Number.POSITIVE_INFINITY })).toThrow(/noisyRoomMarginPerDb/);
+  });
+
   it('waits for enough speech before judging, and refuses nonsense settings', () => {
     // Under 2 s of confident frames (voice and babble alike) heard so far: nothing is judged far.
     const first = stretches([[1, -40, 0.05], [1, -18, 0.95], [0.9, -36, 0.9], [0.6, -40, 0.05]], rule);

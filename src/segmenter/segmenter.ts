@@ -95,6 +95,20 @@ export interface SegmenterOptions {
    * kept; in a noisy one the babble is what lies just above it. 0: no floor condition. Default 0.
    */
   conversationFloorMarginDb?: number;
+  /**
+   * Noisy room (0: off). When the conversation's speech level is less than this many dB over
+   * its floor — a room whose noise is loud next to the voices — the floor margin widens by
+   * `noisyRoomMarginPerDb` for every dB under it, so babble that rises well over the floor (it
+   * comes and goes with its talkers) is still far. In a quiet room (real meetings: 31–48 dB,
+   * the clean sets: 39–47 dB) nothing changes. Judged only after `noisyRoomMinSpeechMs` of
+   * confident frames: a speech level and a floor from a few seconds are too rough to act on.
+   * Default 0.
+   */
+  noisyRoomSnrDb?: number;
+  /** Widening of the floor margin per dB of speech-over-floor under `noisyRoomSnrDb`. Default 2. */
+  noisyRoomMarginPerDb?: number;
+  /** Confident frames heard before the noisy-room widening acts, ms. Default 10 000. */
+  noisyRoomMinSpeechMs?: number;
   /** Percentile (0–100) of all recent frames' smoothed levels that is the floor. Default 10. */
   conversationFloorPercentile?: number;
   /** Window of the smoothed level the conversation rule judges (mean power of the last frames), ms. Default 320. */
@@ -189,6 +203,9 @@ interface Resolved {
   conversationWindowSamples: number;
   conversationPercentile: number;
   conversationMinSpeechSamples: number;
+  noisyRoomSnrDb: number;
+  noisyRoomMarginPerDb: number;
+  noisyRoomMinSpeechSamples: number;
   sampleRateHz: number;
 }
 
@@ -227,12 +244,15 @@ function resolve(o: SegmenterOptions): Resolved {
     conversationWindowSamples: ms(o.conversationWindowMs, 30_000, 'conversationWindowMs'),
     conversationPercentile: o.conversationPercentile ?? 90,
     conversationMinSpeechSamples: ms(o.conversationMinSpeechMs, 2000, 'conversationMinSpeechMs'),
+    noisyRoomSnrDb: o.noisyRoomSnrDb ?? 0,
+    noisyRoomMarginPerDb: o.noisyRoomMarginPerDb ?? 2,
+    noisyRoomMinSpeechSamples: ms(o.noisyRoomMinSpeechMs, 10_000, 'noisyRoomMinSpeechMs'),
     sampleRateHz: rate,
   };
   for (const [k, v] of [['conversationPercentile', r.conversationPercentile], ['conversationFloorPercentile', r.conversationFloorPercentile]] as const) {
     if (!(v >= 0 && v <= 100)) throw new Error(`segmenter: ${k} must be in [0, 100]`);
   }
-  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb]] as const) {
+  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb], ['noisyRoomSnrDb', r.noisyRoomSnrDb], ['noisyRoomMarginPerDb', r.noisyRoomMarginPerDb]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${k} must be a finite number ≥ 0`);
   }
   if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
@@ -437,7 +457,12 @@ export class Segmenter {
       if (o.conversationFloorMarginDb > 0) this.conversationFloorDbfs = percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), o.conversationFloorPercentile);
     }
     if (smoothDbfs >= this.conversationDbfs - o.quietBelowConversationDb) return false;
-    return o.conversationFloorMarginDb <= 0 || smoothDbfs < this.conversationFloorDbfs + o.conversationFloorMarginDb;
+    if (o.conversationFloorMarginDb <= 0) return true;
+    let margin = o.conversationFloorMarginDb;
+    if (o.noisyRoomSnrDb > 0 && this.speechLevelSamples >= o.noisyRoomMinSpeechSamples) {
+      margin += o.noisyRoomMarginPerDb * Math.max(0, o.noisyRoomSnrDb - (this.conversationDbfs - this.conversationFloorDbfs));
+    }
+    return smoothDbfs < this.conversationFloorDbfs + margin;
   }
 
   /** Keeps the power of the newest frame, as much history as the longest smoothing window needs. */
