@@ -108,7 +108,7 @@ export const ConfigSchema = z
     /** Speech probability that starts a segment. */
     VAD_THRESHOLD: range(0.5, 0.01, 1),
     /** Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD. */
-    VAD_NEGATIVE_THRESHOLD: range(0.1, 0.01, 1),
+    VAD_NEGATIVE_THRESHOLD: range(0.06, 0.01, 1),
     /** Cut an open segment as soon as the other enrolled voice takes over (online speaker-change watch). */
     CHANGE_WATCH: bool.default(true),
     /** Window scored by that watch, ending at the newest audio, in ms. */
