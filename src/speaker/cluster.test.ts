@@ -48,6 +48,22 @@ describe('clusterSpeakers', () => {
     expect(clusterSpeakers(items).speakers).toBe(1);
   });
 
+  it('sets a few odd items aside and still finds two similar voices behind them', () => {
+    // Two voices that are more alike than either is to a handful of odd items (babble, a
+    // cough): average linkage splits the odd items off first, a 3 % cluster.
+    const unit = (k: number) => Array.from({ length: 16 }, (_, i) => (i === k ? 1 : 0));
+    const near = unit(0);
+    const other = unit(0).map((v, i) => (i === 1 ? 0.75 : v));
+    const odd = unit(2);
+    const items = [...voice(near, 30, 0.12, rand, 0), ...voice(other, 30, 0.12, rand, 5), ...voice(odd, 2, 0.05, rand, 2000)];
+    expect(clusterSpeakers(items, { outlierRounds: 0 }).speakers).toBe(1);
+    const r = clusterSpeakers(items);
+    expect(r.speakers).toBe(2);
+    expect(r.labels.slice(0, 30).every((l) => l === 0)).toBe(true);
+    expect(r.labels.slice(30, 60).every((l) => l === 1)).toBe(true);
+    expect(r.labels).toHaveLength(62);
+  });
+
   it('decides on the given similarity scale (the encoder normalised scores when it has them)', () => {
     const items = [...voice(a, 20, 0.3, rand, 0), ...voice(b, 20, 0.3, rand, 1)];
     const raw = clusterSpeakers(items, clusterOptionsFor(null));

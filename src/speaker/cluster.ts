@@ -35,6 +35,14 @@ export interface ClusterOptions {
   /** A cluster with less than this share of the speech is noise, not a second person. */
   minSpeakerShare: number;
   /**
+   * When the split found such a small cluster, its items are set aside as outliers (babble,
+   * a cough, a door) and the rest is clustered again, at most this many times; the items set
+   * aside are then given to the nearer centroid. Average linkage isolates a few odd items
+   * before it splits two similar voices, so without this a recording with a little noise is
+   * called one speaker. Default 2.
+   */
+  outlierRounds: number;
+  /**
    * Similarity used for the one-speaker decision (centroid similarity and split gain); the
    * clustering itself always uses cosine. Default cosine.
    */
@@ -56,6 +64,7 @@ export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
   maxLinkageItems: 600,
   refineRounds: 5,
   minSpeakerShare: 0.05,
+  outlierRounds: 2,
   decisionScale: 'cosine',
 });
 
@@ -184,29 +193,48 @@ export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<
   if (o.maxSpeakers === 1 || items.length < 2) return one(null);
   const similarity = o.similarity ?? cosine;
 
-  const picked = spread(items.length, o.maxLinkageItems);
-  const initial = agglomerate2(picked.map((i) => vecs[i]!), picked.map((i) => weights[i]!));
-  let centroids = [0, 1].map((c) => {
-    const members = picked.filter((_, k) => initial[k] === c);
-    return centroid(members.map((i) => vecs[i]!), members.map((i) => weights[i]!));
-  });
-  let labels: number[] = [];
-  for (let round = 0; round < o.refineRounds; round++) {
-    const next = vecs.map((v) => (cosine(v, centroids[0]!) >= cosine(v, centroids[1]!) ? 0 : 1));
-    const same = next.every((l, i) => l === labels[i]);
-    labels = next;
-    if (!labels.includes(0) || !labels.includes(1)) break;
-    centroids = [0, 1].map((c) => centroid(vecs.filter((_, i) => labels[i] === c), weights.filter((_, i) => labels[i] === c)));
-    if (same) break;
-  }
-  if (!labels.includes(0) || !labels.includes(1)) return one(null);
-  const sim = similarity(centroids[0]!, centroids[1]!);
   const total = Math.max(1e-9, weights.reduce((a, w) => a + w, 0));
-  const share = weights.reduce((a, w, i) => a + (labels[i] === 1 ? w : 0), 0) / total;
-  const global = centroid(vecs, weights);
+  const active = new Uint8Array(items.length).fill(1);
+  let labels: number[] = [];
+  let centroids: Float32Array[] = [];
+  let sim = 0;
   let gain = 0;
-  vecs.forEach((v, i) => (gain += (weights[i]! * (similarity(v, centroids[labels[i]!]!) - similarity(v, global))) / total));
-  const minor = Math.min(share, 1 - share);
+  let minor = 0;
+  for (let attempt = 0; ; attempt++) {
+    const members = Array.from({ length: items.length }, (_, i) => i).filter((i) => active[i]);
+    const picked = spread(members.length, o.maxLinkageItems).map((k) => members[k]!);
+    const initial = agglomerate2(picked.map((i) => vecs[i]!), picked.map((i) => weights[i]!));
+    centroids = [0, 1].map((c) => {
+      const inC = picked.filter((_, k) => initial[k] === c);
+      return centroid(inC.map((i) => vecs[i]!), inC.map((i) => weights[i]!));
+    });
+    labels = [];
+    for (let round = 0; round < o.refineRounds; round++) {
+      const next = vecs.map((v) => (cosine(v, centroids[0]!) >= cosine(v, centroids[1]!) ? 0 : 1));
+      const same = next.every((l, i) => l === labels[i]);
+      labels = next;
+      const inActive = (c: number) => members.some((i) => labels[i] === c);
+      if (!inActive(0) || !inActive(1)) break;
+      centroids = [0, 1].map((c) => {
+        const inC = members.filter((i) => labels[i] === c);
+        return centroid(inC.map((i) => vecs[i]!), inC.map((i) => weights[i]!));
+      });
+      if (same) break;
+    }
+    if (!members.some((i) => labels[i] === 0) || !members.some((i) => labels[i] === 1)) return one(null);
+    sim = similarity(centroids[0]!, centroids[1]!);
+    const activeTotal = Math.max(1e-9, members.reduce((a, i) => a + weights[i]!, 0));
+    const share = members.reduce((a, i) => a + (labels[i] === 1 ? weights[i]! : 0), 0) / activeTotal;
+    const global = centroid(vecs, weights);
+    gain = 0;
+    vecs.forEach((v, i) => (gain += (weights[i]! * (similarity(v, centroids[labels[i]!]!) - similarity(v, global))) / total));
+    minor = Math.min(share, 1 - share);
+    if (minor >= o.minSpeakerShare || attempt >= o.outlierRounds) break;
+    const small = share < 0.5 ? 1 : 0;
+    const left = members.filter((i) => labels[i] !== small);
+    if (left.length < 2) break;
+    for (const i of members) if (labels[i] === small) active[i] = 0;
+  }
   if (sim >= o.sameSpeakerSimilarity || gain < o.minSplitGain || minor < o.minSpeakerShare) return one(sim, gain, minor);
   // Speaker 0 = whoever speaks first.
   let first = 0;
