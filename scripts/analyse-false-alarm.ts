@@ -16,12 +16,12 @@
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../src/audio/constants.js';
 import { rmsDbfs } from '../src/audio/gates.js';
-import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { SpeechFront, speechFrontOptionsFromConfig } from '../src/vad/stream.js';
 import { SileroVad } from '../src/vad/silero.js';
 import type { VadStream } from '../src/vad/types.js';
 import { parseFlags } from './lib/args.js';
+import { frontSegments } from './lib/front.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
 
 const args = parseFlags();
@@ -61,12 +61,7 @@ try {
       },
       reset: () => inner.reset(),
     };
-    const front = new SpeechFront(recording, speechFrontOptionsFromConfig(config));
-    const pcm = floatToPcm16(conv.audio);
-    const events = [];
-    for (let at = 0; at < pcm.length; at += 6400) events.push(...(await front.push(pcm.subarray(at, at + 6400))));
-    events.push(...(await front.flush()));
-    const segs = events.flatMap((e) => (e.kind === 'segment' ? [e] : []));
+    const segs = await frontSegments(new SpeechFront(recording, speechFrontOptionsFromConfig(config)), conv.audio);
     segCount += segs.length;
     const levelAt = (s: number) => rmsDbfs(conv.audio.subarray(s, s + FRAME_SAMPLES));
     const ref = [...conv.reference].sort((a, b) => a.startS - b.startS);

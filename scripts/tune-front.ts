@@ -12,13 +12,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FRAME_SAMPLES } from '../src/audio/constants.js';
-import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../src/eval/speech.js';
 import { SpeechFront, speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../src/vad/stream.js';
 import { SileroVad } from '../src/vad/silero.js';
 import type { VadStream } from '../src/vad/types.js';
 import { parseFlags } from './lib/args.js';
+import { frontSpeechSpans } from './lib/front.js';
 import { loadSetConversation, realAmiRecordings, setNames, type ConversationSet } from './lib/corpus-sets.js';
 
 const args = parseFlags();
@@ -71,13 +71,8 @@ function replay(p: Float32Array): VadStream {
   return { process: async () => p[i++] ?? 0, reset: () => undefined };
 }
 
-async function detect(it: Item, opts: SpeechFrontOptions): Promise<SpanS[]> {
-  const front = new SpeechFront(replay(probs.get(it)!), opts);
-  const pcm = floatToPcm16(it.audio);
-  const events = [];
-  for (let at = 0; at < pcm.length; at += 6400) events.push(...(await front.push(pcm.subarray(at, at + 6400))));
-  events.push(...(await front.flush()));
-  return events.flatMap((e) => (e.kind === 'segment' ? [{ startS: e.startSample / 16_000, endS: e.endSample / 16_000 }] : []));
+function detect(it: Item, opts: SpeechFrontOptions): Promise<SpanS[]> {
+  return frontSpeechSpans(new SpeechFront(replay(probs.get(it)!), opts), it.audio);
 }
 
 const pc = (x: number) => (100 * x).toFixed(1).padStart(5);

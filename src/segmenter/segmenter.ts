@@ -429,12 +429,12 @@ export class Segmenter {
   }
 
   /**
-   * The conversation level rule for one frame: records its smoothed level when it reached
-   * `threshold`, and tells whether it is too far below the conversation's speech level.
+   * The conversation level rule for one frame (only called while the rule is on): records its
+   * smoothed level when it reached `threshold`, and tells whether it is too far below the
+   * conversation's speech level.
    */
   private farBelowConversation(smoothDbfs: number, endSample: number, samples: number, confident: boolean): boolean {
     const o = this.o;
-    if (o.quietBelowConversationDb <= 0) return false;
     if (confident) {
       this.speechLevels.push({ endSample, dbfs: smoothDbfs, samples });
       this.speechLevelSamples += samples;

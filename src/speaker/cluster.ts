@@ -194,6 +194,7 @@ export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<
   const similarity = o.similarity ?? cosine;
 
   const total = Math.max(1e-9, weights.reduce((a, w) => a + w, 0));
+  const global = centroid(vecs, weights);
   const active = new Uint8Array(items.length).fill(1);
   let labels: number[] = [];
   let centroids: Float32Array[] = [];
@@ -209,23 +210,22 @@ export function clusterSpeakers(items: readonly ClusterItem[], options: Partial<
       return centroid(inC.map((i) => vecs[i]!), inC.map((i) => weights[i]!));
     });
     labels = [];
+    const hasMembers = (c: number) => members.some((i) => labels[i] === c);
     for (let round = 0; round < o.refineRounds; round++) {
       const next = vecs.map((v) => (cosine(v, centroids[0]!) >= cosine(v, centroids[1]!) ? 0 : 1));
       const same = next.every((l, i) => l === labels[i]);
       labels = next;
-      const inActive = (c: number) => members.some((i) => labels[i] === c);
-      if (!inActive(0) || !inActive(1)) break;
+      if (!hasMembers(0) || !hasMembers(1)) break;
       centroids = [0, 1].map((c) => {
         const inC = members.filter((i) => labels[i] === c);
         return centroid(inC.map((i) => vecs[i]!), inC.map((i) => weights[i]!));
       });
       if (same) break;
     }
-    if (!members.some((i) => labels[i] === 0) || !members.some((i) => labels[i] === 1)) return one(null);
+    if (!hasMembers(0) || !hasMembers(1)) return one(null);
     sim = similarity(centroids[0]!, centroids[1]!);
     const activeTotal = Math.max(1e-9, members.reduce((a, i) => a + weights[i]!, 0));
     const share = members.reduce((a, i) => a + (labels[i] === 1 ? weights[i]! : 0), 0) / activeTotal;
-    const global = centroid(vecs, weights);
     gain = 0;
     vecs.forEach((v, i) => (gain += (weights[i]! * (similarity(v, centroids[labels[i]!]!) - similarity(v, global))) / total));
     minor = Math.min(share, 1 - share);
