@@ -4,11 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeWav } from '../../src/audio/wav.js';
-import { parseRttm } from '../../src/eval/rttm.js';
 import { parseUem, type SpanS } from '../../src/eval/speech.js';
 import { loadConversationDir, namesIn, type Conversation } from '../../src/testing/corpus.js';
 import { CORPUS_DIR } from '../../src/testing/paths.js';
+import { loadRealAmi, REAL_AMI_DIR } from '../../src/testing/real-ami.js';
 
 export type ConversationSet = 'conversations' | 'field';
 
@@ -30,14 +29,11 @@ export interface RealRecording {
   uem: SpanS[];
 }
 
+/** Every real-ami excerpt (audio and turns by `loadRealAmi`), with all of its UEM spans. */
 export function realAmiRecordings(): RealRecording[] {
-  const dir = join(CORPUS_DIR, 'real-ami');
-  const rttm = readFileSync(join(dir, 'reference.rttm'), 'utf8');
-  const uem = parseUem(readFileSync(join(dir, 'reference.uem'), 'utf8'));
-  return [...uem.keys()].sort().map((name) => ({
-    name,
-    audio: decodeWav(readFileSync(join(dir, `${name}.wav`))).samples,
-    reference: parseRttm(rttm, name),
-    uem: uem.get(name)!,
-  }));
+  const uem = parseUem(readFileSync(join(REAL_AMI_DIR, 'reference.uem'), 'utf8'));
+  return [...uem.keys()].sort().map((name) => {
+    const file = loadRealAmi(name);
+    return { name, audio: file.audio, reference: file.turns, uem: uem.get(name)! };
+  });
 }
