@@ -119,6 +119,19 @@ export const ConfigSchema = z
     CHANGE_WATCH_MARGIN: range(0.3, 0, 2),
     /** Consecutive decisive windows of the other voice that confirm a change. */
     CHANGE_WATCH_CONFIRM: intRange(3, 1, 10),
+    /**
+     * Score the watch's windows with the two voices' frame models (small Gaussian mixtures over
+     * MFCC frames, fitted at registration and adapted to each assigned part) instead of the
+     * speaker encoder's embedding: right more often on short windows, so changes are confirmed
+     * sooner. A saved voice keeps its frame model; while a voice has none (saved by an older
+     * version), the embedding watch serves.
+     */
+    CHANGE_WATCH_FRAMES: bool.default(true),
+    /** Window, hop, margin (mean log-likelihood ratio per frame) and confirmations of the frame watch. */
+    CHANGE_WATCH_FRAMES_WINDOW_MS: intRange(400, 200, 5000, 'ms'),
+    CHANGE_WATCH_FRAMES_HOP_MS: intRange(100, 32, 2000, 'ms'),
+    CHANGE_WATCH_FRAMES_MARGIN: range(0.3, 0, 20),
+    CHANGE_WATCH_FRAMES_CONFIRM: intRange(4, 1, 20),
     SILENCE_MS: intRange(500, 32, 10_000, 'ms'),
     /** Longest segment; Whisper reads at most 30 s at once. */
     MAX_SEGMENT_MS: intRange(7000, 1000, 30_000, 'ms'),

@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
+import { FrontEnd } from '../speaker/features.js';
+import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmToJson, meanFrameLlr } from '../speaker/gmm.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
@@ -44,8 +46,23 @@ const FAILURE_MESSAGES: Record<EnrollmentFailure, string> = {
 /** Auto-enrollment takes a voice from a conversation segment with at least this much speech. */
 const AUTO_ENROLL_MIN_S = 2;
 
+/**
+ * Components of each voice's frame model. Measured with scripts/analyse-delay.ts (margin 0.5)
+ * over three seeds: 8 gave field DER 12.5–12.8 %, 16 gave 12.7–14.4 % and 32 14.7 % (more
+ * components fit the registration clip's own sound, then hear a change in the room's), 4 gave
+ * 13.8 %.
+ */
+const FRAME_MODEL_COMPONENTS = 8;
+/** Fewest energetic frames (10 ms) a window needs before the frame models judge it. */
+const FRAME_WATCH_MIN_FRAMES = 10;
+/** Parts shorter than this do not adapt their voice's frame model (too little to trust). */
+const FRAME_ADAPT_MIN_SAMPLES = SAMPLE_RATE;
+
 class Room implements SpeakerRoom {
   private readonly assigner: SpeakerAssigner;
+  /** Each voice's frame model (see CHANGE_WATCH_FRAMES); null when it has none (e.g. saved by an older version). */
+  private readonly frames: [AdaptiveVoiceFrames | null, AdaptiveVoiceFrames | null] = [null, null];
+  private readonly frameFrontEnd = new FrontEnd();
 
   constructor(
     private readonly encoder: SpeakerEncoder,
@@ -71,13 +88,17 @@ class Room implements SpeakerRoom {
     const r = await enrollSpeaker(this.encoder, speech, { other });
     if (!r.ok) return { ok: false, reason: r.reason, message: FAILURE_MESSAGES[r.reason], speechSeconds };
     this.assigner.setProfile(id, r.profile);
+    const gmm = this.config.CHANGE_WATCH_FRAMES ? fitVoiceFrames(this.frameFrontEnd, speech, { components: FRAME_MODEL_COMPONENTS }) : null;
+    this.frames[id] = gmm ? new AdaptiveVoiceFrames(gmm) : null;
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
   exportVoice(id: SpeakerId): SavedVoiceData | null {
     const p = this.assigner.getProfile(id);
     if (!p) return null;
-    return { encoder: encoderTag(this.encoder), profile: profileToJson(p) };
+    // The registration frame model travels with the voice (not its adaptation to one room).
+    const frames = this.frames[id];
+    return { encoder: encoderTag(this.encoder), profile: { ...(profileToJson(p) as object), ...(frames ? { frames: gmmToJson(frames.prior) } : {}) } };
   }
 
   adoptVoice(id: SpeakerId, voice: SavedVoiceData): AdoptResult {
@@ -89,6 +110,10 @@ class Room implements SpeakerRoom {
     const bound = this.encoder.tooSimilarBound ?? DEFAULT_ENROLLMENT.tooSimilarBound;
     if (other && isTooSimilar(profile, other, profilesSimilarity(profile, other, this.encoder.scoreNorm), bound)) return { ok: false, reason: 'too_similar' };
     this.assigner.setProfile(id, profile);
+    // A voice saved before frame models existed (or with a malformed one) has none: the
+    // embedding watch serves while it is in the room.
+    const frames = this.config.CHANGE_WATCH_FRAMES ? gmmFromJson((voice.profile as { frames?: unknown } | null)?.frames, this.frameFrontEnd.dim) : null;
+    this.frames[id] = frames ? new AdaptiveVoiceFrames(frames) : null;
     return { ok: true, speechSeconds: profile.speechSeconds };
   }
 
@@ -96,9 +121,28 @@ class Room implements SpeakerRoom {
     return this.assigner.scoreWindow(samples);
   }
 
+  hasFrameVoices(): boolean {
+    return this.frames[0] !== null && this.frames[1] !== null;
+  }
+
+  async scoreFrames(samples: Float32Array): Promise<readonly [number, number] | null> {
+    const [a, b] = this.frames;
+    if (!a || !b) return null;
+    const r = meanFrameLlr(this.frameFrontEnd, [a.model, b.model], samples);
+    if (!r || r.frames < FRAME_WATCH_MIN_FRAMES) return null;
+    return [-r.llr / 2, r.llr / 2];
+  }
+
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
     if (this.config.AUTO_ENROLL) await this.autoEnroll(segment);
-    return this.assigner.assign(segment);
+    const parts = await this.assigner.assign(segment);
+    // Each voice's frame model learns the conversation's sound from the parts given to it.
+    for (const p of parts) {
+      const model = p.speakerId === null ? null : this.frames[p.speakerId];
+      if (!model || p.endSample - p.startSample < FRAME_ADAPT_MIN_SAMPLES) continue;
+      model.adapt(this.frameFrontEnd, segment.audio.subarray(p.startSample - segment.audioStartSample, p.endSample - segment.audioStartSample));
+    }
+    return parts;
   }
 
   /**
@@ -121,15 +165,14 @@ class Room implements SpeakerRoom {
   }
 }
 
-/** A profile's embeddings as plain JSON numbers (what a saved voice stores; never audio). */
+/**
+ * A profile's embeddings as plain JSON numbers (what a saved voice stores; never audio). The
+ * room adds the voice's frame model (`frames`) beside them.
+ */
 export function profileToJson(p: SpeakerProfile): SavedVoiceData['profile'] {
   return { mean: Array.from(p.mean), embeddings: p.embeddings.map((e) => Array.from(e)), speechSeconds: p.speechSeconds, adaptedSegments: p.adaptedSegments };
 }
 
-/**
- * A saved voice back as a profile, or null when another encoder (or version) made it or its
- * shape does not match this encoder's embeddings.
- */
 /**
  * A saved voice as a profile of this encoder; null when it was made by another encoder, or by
  * another version of this one (its `encoder` tag is `name@version`), or is malformed.
@@ -189,6 +232,14 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       const front = new SpeechFront(vad.createStream(), frontOptions);
       const scorer = room?.scoreWindow?.bind(room);
       const watcher = scorer && config.CHANGE_WATCH ? new SpeakerChangeWatcher(scorer, { windowMs: config.CHANGE_WATCH_WINDOW_MS, hopMs: config.CHANGE_WATCH_HOP_MS, marginMin: config.CHANGE_WATCH_MARGIN, confirmWindows: config.CHANGE_WATCH_CONFIRM }) : null;
+      // The frame watch serves whenever both voices have frame models (they may come later, by
+      // auto-enrollment, or go, when a saved voice is adopted); the embedding watch otherwise.
+      const frameScorer = room?.scoreFrames?.bind(room);
+      const frameWatcher =
+        frameScorer && config.CHANGE_WATCH && config.CHANGE_WATCH_FRAMES
+          ? new SpeakerChangeWatcher(frameScorer, { windowMs: config.CHANGE_WATCH_FRAMES_WINDOW_MS, hopMs: config.CHANGE_WATCH_FRAMES_HOP_MS, marginMin: config.CHANGE_WATCH_FRAMES_MARGIN, confirmWindows: config.CHANGE_WATCH_FRAMES_CONFIRM })
+          : null;
+      const activeWatcher = () => (frameWatcher && room?.hasFrameVoices?.() ? frameWatcher : watcher);
       const segmentsOf = (events: readonly unknown[]) => events.filter((e): e is ClosedSegment & { kind: 'segment' } => (e as { kind?: string }).kind === 'segment');
       // Pushes are serialised here so the watch always sees the front between two pushes.
       let chain: Promise<unknown> = Promise.resolve();
@@ -201,7 +252,8 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
         push: (pcm16) =>
           serial(async () => {
             const closed = segmentsOf(await front.push(pcm16));
-            if (watcher) closed.push(...segmentsOf(await watcher.check(front)));
+            const w = activeWatcher();
+            if (w) closed.push(...segmentsOf(await w.check(front)));
             return closed;
           }),
         flush: () => serial(async () => segmentsOf(await front.flush())),

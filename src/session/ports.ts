@@ -48,6 +48,14 @@ export interface SpeakerRoom {
    * is missing. Used to find speaker changes while a segment is still open.
    */
   scoreWindow?(samples: Float32Array): Promise<readonly [number, number] | null>;
+  /**
+   * The same judgement from the voices' frame models: minus and plus half the mean per-frame
+   * log-likelihood ratio of speaker 1 over speaker 0, so the margin is the ratio itself; null
+   * while either voice has no frame model or the window has too little speech.
+   */
+  scoreFrames?(samples: Float32Array): Promise<readonly [number, number] | null>;
+  /** Whether both voices have frame models (so {@link scoreFrames} can judge). */
+  hasFrameVoices?(): boolean;
 }
 
 /** A voice's embeddings as JSON numbers, tagged with the encoder that made them. */
