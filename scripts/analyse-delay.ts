@@ -1,0 +1,83 @@
+/**
+ * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--chunk-ms=100] [--verbose=true]`
+ *
+ * Tuning aid for the latency of the live path, without waiting for real time: every
+ * conversation of each set goes through the server's own pipeline (speech front, change watch,
+ * room: enroll both voices, assign each closed segment) chunk by chunk, in this process, and
+ * each part's *algorithmic delay* is taken: audio received when the part came out minus the
+ * part's end, in seconds. That is the part of `segment` latency the settings decide; bench:latency
+ * adds the processing time at real-time pace (a few ms a part here). It also scores DER like
+ * bench:diarization (collar 0.25 s), so one run shows what a change to the watch costs.
+ * Settings come from the environment like the server's (e.g. `CHANGE_WATCH_CONFIRM=2`).
+ * Analysis only: the numbers that count come from bench:latency and bench:diarization.
+ */
+import { floatToPcm16 } from '../src/audio/wav.js';
+import { loadConfig } from '../src/config.js';
+import { computeDer, type LabelledTurn } from '../src/eval/der.js';
+import { meanScores, type ConversationScore } from '../src/eval/report.js';
+import { createLogger } from '../src/log.js';
+import { buildPipeline } from '../src/session/pipeline.js';
+import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
+import { parseFlags } from './lib/args.js';
+import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
+import { fmt, percentile } from './lib/realtime.js';
+
+const args = parseFlags();
+const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'field' };
+const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
+const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 100) * 16_000) / 1000);
+const verbose = args.verbose === 'true';
+
+const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn' });
+const pipeline = await buildPipeline(config, {}, createLogger('warn'));
+const rows: string[] = [];
+try {
+  for (const set of sets) {
+    const byKind = new Map<string, { delays: number[]; scores: ConversationScore[] }>();
+    for (const name of setNames(SETS[set]!)) {
+      const conv = loadSetConversation(SETS[set]!, name);
+      const kind = set === 'field' ? 'field' : conv.hard ? 'hard' : 'easy';
+      const group = byKind.get(kind) ?? { delays: [], scores: [] };
+      byKind.set(kind, group);
+      const room = pipeline.createRoom();
+      for (const [id, audio] of [[conv.speakerId.A!, conv.enrollA], [conv.speakerId.B!, conv.enrollB]] as const) {
+        const r = await room.enroll(id, audio);
+        if (!r.ok) throw new Error(`${name}: enrollment of speaker ${id} failed (${r.reason})`);
+      }
+      const front = pipeline.createFront(room);
+      const hyp: LabelledTurn[] = [];
+      const take = async (segments: ClosedSegment[], received: number | null) => {
+        for (const seg of segments) {
+          const parts: AssignedPart[] = await room.assign(seg);
+          for (const p of parts) {
+            hyp.push({ speaker: p.speakerId, startS: p.startSample / 16_000, endS: p.endSample / 16_000 });
+            if (received === null) continue; // closed by the end of the stream: its delay is the stop's
+            const delay = (received - p.endSample) / 16_000;
+            group.delays.push(delay);
+            if (verbose) console.log(`  ${name} ${(p.startSample / 16_000).toFixed(2)}–${(p.endSample / 16_000).toFixed(2)} s speaker ${p.speakerId}: ${delay.toFixed(3)} s`);
+          }
+        }
+      };
+      for (let at = 0; at < conv.audio.length; at += chunkSamples) {
+        const end = Math.min(conv.audio.length, at + chunkSamples);
+        await take(await front.push(floatToPcm16(conv.audio.subarray(at, end))), end);
+      }
+      await take(await front.flush(), null);
+      const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
+      const result = computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 });
+      group.scores.push({ name, hard: conv.hard, result, segments: hyp.length });
+      if (verbose) console.log(`${name}: DER ${(100 * result.der).toFixed(1)} %, confusion ${(100 * result.confusionS / result.scoredS).toFixed(1)} %, ${hyp.length} parts`);
+    }
+    for (const [kind, { delays, scores }] of byKind) {
+      const m = meanScores(scores);
+      const slow = delays.filter((d) => d > 0.8).length;
+      rows.push(`| ${kind} | ${delays.length} | ${fmt(percentile(delays, 50))} | ${fmt(percentile(delays, 95))} | ${fmt(Math.max(...delays))} | ${slow} | ${(100 * m.der).toFixed(1)} % | ${(100 * m.missed).toFixed(1)} % | ${(100 * m.falseAlarm).toFixed(1)} % | ${(100 * m.confusion).toFixed(1)} % |`);
+    }
+  }
+} finally {
+  await pipeline.close();
+}
+console.log('');
+console.log('| kind | parts | delay p50 s | p95 s | max s | > 0.8 s | DER | missed | false alarm | confusion |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
