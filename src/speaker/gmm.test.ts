@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { utterance } from '../testing/dev-utterances.js';
 import { FrontEnd } from './features.js';
-import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmLogLikelihood, gmmToJson, mapAdapt, meanFrameLlr, newMapStats, trainDiagGmm, type DiagGmm } from './gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmLogLikelihood, gmmToJson, mapAdapt, meanFrameLlr, newMapStats, StreamFrameScorer, trainDiagGmm, type DiagGmm } from './gmm.js';
 
 const RATE = 16_000;
 
@@ -68,6 +68,53 @@ describe('frame models of real voices', () => {
     }
     expect(judged).toBeGreaterThan(30);
     expect(right / judged).toBeGreaterThan(0.85);
+  });
+
+  it('judge a stream of overlapping windows as the windows alone, computing each frame about once', () => {
+    const x = concat(utterance('1688', 4), utterance('2033', 4));
+    const stream = new StreamFrameScorer(fe);
+    const computed: number[] = [];
+    const compute = fe.compute.bind(fe);
+    fe.compute = (s) => {
+      const f = compute(s);
+      computed.push(f.numFrames);
+      return f;
+    };
+    let windows = 0;
+    const diffs: number[] = [];
+    try {
+      for (let end = 0.4 * RATE; end <= x.length; end += 0.1 * RATE) {
+        const start = end - 0.4 * RATE;
+        const w = x.subarray(start, end);
+        const a = stream.score(voices, 1, w, start);
+        fe.compute = compute;
+        const b = meanFrameLlr(fe, voices, w);
+        fe.compute = (s) => {
+          const f = compute(s);
+          computed.push(f.numFrames);
+          return f;
+        };
+        windows++;
+        expect(a === null).toBe(b === null);
+        if (!a || !b) continue;
+        // Only the window's first frames differ: here their deltas see the stream before the window.
+        diffs.push(Math.abs(a.llr - b.llr));
+        if (Math.abs(b.llr) > 1) expect(Math.sign(a.llr)).toBe(Math.sign(b.llr));
+      }
+    } finally {
+      fe.compute = compute;
+    }
+    expect(diffs.length).toBeGreaterThan(40);
+    expect(diffs.reduce((s, d) => s + d, 0) / diffs.length).toBeLessThan(0.15);
+    expect(Math.max(...diffs)).toBeLessThan(0.6);
+    // 38 frames a window alone; with the cache ~10 new ones plus 4 of context.
+    expect(computed.reduce((s, n) => s + n, 0) / windows).toBeLessThan(16);
+    // A new model version drops what was kept: the voices swapped give exactly the opposite of
+    // a fresh scorer's judgement (a kept ratio of the old models would break the symmetry).
+    const from = x.length - 0.4 * RATE;
+    const fresh = new StreamFrameScorer(fe).score(voices, 1, x.subarray(from), from)!;
+    const swapped = stream.score([voices[1], voices[0]], 2, x.subarray(from), from)!;
+    expect(swapped.llr).toBeCloseTo(-fresh.llr, 9);
   });
 
   it('gives silence nothing to judge', () => {

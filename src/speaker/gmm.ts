@@ -286,3 +286,60 @@ export function gmmFromJson(x: unknown, dim: number): DiagGmm | null {
   }
   return { k, dim, logWeight, mean, precision, constant };
 }
+
+/**
+ * The frame watch's scorer for one conversation stream: like {@link meanFrameLlr} on a window
+ * that starts at absolute sample `startSample`, but each 10 ms frame's energy and ratio are
+ * computed once and kept while windows still cover them (the watch's windows overlap by three
+ * quarters, so this is ~3× less work). Frames are computed with their stream neighbours as
+ * delta context; the last `deltaWidth` frames of a window, whose right context has not arrived
+ * yet, are computed again by the next window. Cached ratios are dropped when the voices'
+ * models change (`version`).
+ */
+export class StreamFrameScorer {
+  private readonly cache = new Map<number, { energyDb: number; llr: number }>();
+  private version = Number.NaN;
+
+  constructor(private readonly frontEnd: FrontEnd) {}
+
+  score(voices: readonly [DiagGmm, DiagGmm], version: number, samples: Float32Array, startSample: number, dropDb = ENERGETIC_DROP_DB): { llr: number; frames: number } | null {
+    if (version !== this.version) {
+      this.cache.clear();
+      this.version = version;
+    }
+    // Windows only move forward: frames before this one's start are not needed again.
+    for (const key of this.cache.keys()) if (key < startSample) this.cache.delete(key);
+    const hop = this.frontEnd.options.hopSamples;
+    const context = this.frontEnd.options.deltaWidth;
+    const n = this.frontEnd.frameCount(samples.length);
+    if (n === 0) return null;
+    const frames: Array<{ energyDb: number; llr: number }> = new Array(n);
+    const scratch = new Float64Array(Math.max(voices[0].k, voices[1].k));
+    let first = 0;
+    while (first < n && this.cache.has(startSample + first * hop)) {
+      frames[first] = this.cache.get(startSample + first * hop)!;
+      first++;
+    }
+    if (first < n) {
+      const back = Math.min(first, context);
+      const f = this.frontEnd.compute(samples.subarray((first - back) * hop));
+      for (let i = back; i < f.numFrames && first - back + i < n; i++) {
+        const t = first - back + i;
+        const at = i * f.dim;
+        const entry = { energyDb: f.energyDb[i]!, llr: gmmLogLikelihood(voices[1], f.data, at, scratch) - gmmLogLikelihood(voices[0], f.data, at, scratch) };
+        frames[t] = entry;
+        if (i < f.numFrames - context) this.cache.set(startSample + t * hop, entry);
+      }
+    }
+    let max = -Infinity;
+    for (const fr of frames) max = Math.max(max, fr.energyDb);
+    let sum = 0;
+    let used = 0;
+    for (const fr of frames) {
+      if (fr.energyDb <= max - dropDb) continue;
+      sum += fr.llr;
+      used++;
+    }
+    return used ? { llr: sum / used, frames: used } : null;
+  }
+}
