@@ -13,8 +13,12 @@
  * decides where and when to cut.
  */
 
-/** Similarity of a window to speaker 0 and to speaker 1, or null when it cannot be scored. */
-export type WindowScorer = (samples: Float32Array) => Promise<readonly [number, number] | null>;
+/**
+ * Similarity of a window to speaker 0 and to speaker 1, or null when it cannot be scored.
+ * `startSample` is the window's first sample in the stream (windows only move forward), for a
+ * scorer that keeps work between overlapping windows.
+ */
+export type WindowScorer = (samples: Float32Array, startSample: number) => Promise<readonly [number, number] | null>;
 
 /** Watch settings; durations carry their unit. */
 export interface ChangeWatchOptions {
@@ -126,8 +130,9 @@ export class SpeakerChangeWatcher {
 
   /** Scores the window ending at `end` and cuts at a confirmed change. */
   private async judge(front: WatchedFront, start: number, now: number): Promise<unknown[]> {
-    const audio = front.openAudio(now - this.windowSamples);
-    const s = await this.score(audio.subarray(0, Math.min(audio.length, now - Math.max(start, now - this.windowSamples))));
+    const from = Math.max(start, now - this.windowSamples);
+    const audio = front.openAudio(from);
+    const s = await this.score(audio.subarray(0, Math.min(audio.length, now - from)), from);
     if (!s || Math.abs(s[0] - s[1]) < this.marginMin) return [];
     const w: Window = { centreSample: now - this.windowSamples / 2, label: s[0] >= s[1] ? 0 : 1 };
     const last = this.current;

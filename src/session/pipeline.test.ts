@@ -86,7 +86,7 @@ describe('live pipeline change watch (real models)', () => {
     expect(same.r.ok).toBe(true);
     expect(same.other.hasFrameVoices?.()).toBe(true);
     const window = conv.audio.subarray(6 * RATE, 7 * RATE);
-    const [x, y] = [(await same.other.scoreFrames!(window))!, (await room.scoreFrames!(window))!];
+    const [x, y] = [(await same.other.frameScorer!()(window, 6 * RATE))!, (await room.frameScorer!()(window, 6 * RATE))!];
     expect(x[1]).toBeCloseTo(y[1], 9);
     // A voice saved before frame models, or with a damaged one: adopted, without a frame model.
     const { frames: model, ...older } = saved.profile;
@@ -94,7 +94,7 @@ describe('live pipeline change watch (real models)', () => {
       const { other, r } = await adopt(profile);
       expect(r.ok).toBe(true);
       expect(other.hasFrameVoices?.()).toBe(false);
-      expect(await other.scoreFrames!(window)).toBeNull();
+      expect(await other.frameScorer!()(window, 6 * RATE)).toBeNull();
       expect(await other.scoreWindow!(conv.audio.subarray(5 * RATE, 7 * RATE))).not.toBeNull();
     }
   }, 60_000);

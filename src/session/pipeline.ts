@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { FrontEnd } from '../speaker/features.js';
-import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmToJson, meanFrameLlr } from '../speaker/gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmToJson, StreamFrameScorer } from '../speaker/gmm.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
@@ -63,6 +63,8 @@ class Room implements SpeakerRoom {
   /** Each voice's frame model (see CHANGE_WATCH_FRAMES); null when it has none (e.g. saved by an older version). */
   private readonly frames: [AdaptiveVoiceFrames | null, AdaptiveVoiceFrames | null] = [null, null];
   private readonly frameFrontEnd = new FrontEnd();
+  /** Changes whenever a frame model does (so stream scorers drop what they kept). */
+  private frameVersion = 0;
 
   constructor(
     private readonly encoder: SpeakerEncoder,
@@ -90,6 +92,7 @@ class Room implements SpeakerRoom {
     this.assigner.setProfile(id, r.profile);
     const gmm = this.config.CHANGE_WATCH_FRAMES ? fitVoiceFrames(this.frameFrontEnd, speech, { components: FRAME_MODEL_COMPONENTS }) : null;
     this.frames[id] = gmm ? new AdaptiveVoiceFrames(gmm) : null;
+    this.frameVersion++;
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
@@ -114,6 +117,7 @@ class Room implements SpeakerRoom {
     // embedding watch serves while it is in the room.
     const frames = this.config.CHANGE_WATCH_FRAMES ? gmmFromJson((voice.profile as { frames?: unknown } | null)?.frames, this.frameFrontEnd.dim) : null;
     this.frames[id] = frames ? new AdaptiveVoiceFrames(frames) : null;
+    this.frameVersion++;
     return { ok: true, speechSeconds: profile.speechSeconds };
   }
 
@@ -125,12 +129,15 @@ class Room implements SpeakerRoom {
     return this.frames[0] !== null && this.frames[1] !== null;
   }
 
-  async scoreFrames(samples: Float32Array): Promise<readonly [number, number] | null> {
-    const [a, b] = this.frames;
-    if (!a || !b) return null;
-    const r = meanFrameLlr(this.frameFrontEnd, [a.model, b.model], samples);
-    if (!r || r.frames < FRAME_WATCH_MIN_FRAMES) return null;
-    return [-r.llr / 2, r.llr / 2];
+  frameScorer(): (samples: Float32Array, startSample: number) => Promise<readonly [number, number] | null> {
+    const stream = new StreamFrameScorer(this.frameFrontEnd);
+    return async (samples, startSample) => {
+      const [a, b] = this.frames;
+      if (!a || !b) return null;
+      const r = stream.score([a.model, b.model], this.frameVersion, samples, startSample);
+      if (!r || r.frames < FRAME_WATCH_MIN_FRAMES) return null;
+      return [-r.llr / 2, r.llr / 2];
+    };
   }
 
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
@@ -141,6 +148,7 @@ class Room implements SpeakerRoom {
       const model = p.speakerId === null ? null : this.frames[p.speakerId];
       if (!model || p.endSample - p.startSample < FRAME_ADAPT_MIN_SAMPLES) continue;
       model.adapt(this.frameFrontEnd, segment.audio.subarray(p.startSample - segment.audioStartSample, p.endSample - segment.audioStartSample));
+      this.frameVersion++;
     }
     return parts;
   }
@@ -234,7 +242,7 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
       const watcher = scorer && config.CHANGE_WATCH ? new SpeakerChangeWatcher(scorer, { windowMs: config.CHANGE_WATCH_WINDOW_MS, hopMs: config.CHANGE_WATCH_HOP_MS, marginMin: config.CHANGE_WATCH_MARGIN, confirmWindows: config.CHANGE_WATCH_CONFIRM }) : null;
       // The frame watch serves whenever both voices have frame models (they may come later, by
       // auto-enrollment, or go, when a saved voice is adopted); the embedding watch otherwise.
-      const frameScorer = room?.scoreFrames?.bind(room);
+      const frameScorer = room?.frameScorer?.();
       const frameWatcher =
         frameScorer && config.CHANGE_WATCH && config.CHANGE_WATCH_FRAMES
           ? new SpeakerChangeWatcher(frameScorer, { windowMs: config.CHANGE_WATCH_FRAMES_WINDOW_MS, hopMs: config.CHANGE_WATCH_FRAMES_HOP_MS, marginMin: config.CHANGE_WATCH_FRAMES_MARGIN, confirmWindows: config.CHANGE_WATCH_FRAMES_CONFIRM })

@@ -49,12 +49,14 @@ export interface SpeakerRoom {
    */
   scoreWindow?(samples: Float32Array): Promise<readonly [number, number] | null>;
   /**
-   * The same judgement from the voices' frame models: minus and plus half the mean per-frame
-   * log-likelihood ratio of speaker 1 over speaker 0, so the margin is the ratio itself; null
-   * while either voice has no frame model or the window has too little speech.
+   * A scorer for one conversation stream that makes the same judgement from the voices' frame
+   * models: minus and plus half the mean per-frame log-likelihood ratio of speaker 1 over
+   * speaker 0, so the margin is the ratio itself; null while either voice has no frame model
+   * or the window has too little speech. It keeps each frame's ratio while later windows
+   * (which start at `startSample`, only ever forward) still cover it.
    */
-  scoreFrames?(samples: Float32Array): Promise<readonly [number, number] | null>;
-  /** Whether both voices have frame models (so {@link scoreFrames} can judge). */
+  frameScorer?(): (samples: Float32Array, startSample: number) => Promise<readonly [number, number] | null>;
+  /** Whether both voices have frame models (so a {@link frameScorer} can judge). */
   hasFrameVoices?(): boolean;
 }
 
