@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { FrontEnd } from '../speaker/features.js';
-import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmToJson, StreamFrameScorer } from '../speaker/gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmToJson, StreamFrameScorer } from '../speaker/gmm.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
@@ -89,8 +89,9 @@ class Room implements SpeakerRoom {
     // length checks give too_quiet / too_short.
     const r = await enrollSpeaker(this.encoder, speech, { other });
     if (!r.ok) return { ok: false, reason: r.reason, message: FAILURE_MESSAGES[r.reason], speechSeconds };
+    const gmm = this.config.CHANGE_WATCH_FRAMES ? await fitVoiceFramesYielding(this.frameFrontEnd, speech, { components: FRAME_MODEL_COMPONENTS }) : null;
+    // The voice and its frame model change together, after the last await.
     this.assigner.setProfile(id, r.profile);
-    const gmm = this.config.CHANGE_WATCH_FRAMES ? fitVoiceFrames(this.frameFrontEnd, speech, { components: FRAME_MODEL_COMPONENTS }) : null;
     this.frames[id] = gmm ? new AdaptiveVoiceFrames(gmm) : null;
     this.frameVersion++;
     return { ok: true, profile: r.profile, speechSeconds };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { utterance } from '../testing/dev-utterances.js';
 import { FrontEnd } from './features.js';
-import { AdaptiveVoiceFrames, fitVoiceFrames, gmmFromJson, gmmLogLikelihood, gmmToJson, mapAdapt, meanFrameLlr, newMapStats, StreamFrameScorer, trainDiagGmm, type DiagGmm } from './gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmLogLikelihood, gmmToJson, mapAdapt, meanFrameLlr, newMapStats, StreamFrameScorer, trainDiagGmm, trainDiagGmmYielding, type DiagGmm } from './gmm.js';
 
 const RATE = 16_000;
 
@@ -182,5 +182,21 @@ describe('saved frame models', () => {
       expect(gmmFromJson(bad, 3)).toBeNull();
     }
     expect(gmmFromJson(good, 3)).not.toBeNull();
+  });
+});
+
+describe('fitting without holding up the server', () => {
+  it('gives the same model in turns as at once, and lets other work run between its iterations', async () => {
+    const fe = new FrontEnd();
+    const speech = concat(utterance('3080', 0), utterance('3080', 1));
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const inTurns = await fitVoiceFramesYielding(fe, speech, { components: 8 });
+    clearInterval(ticker);
+    const atOnce = fitVoiceFrames(fe, speech, { components: 8 });
+    expect(inTurns!.mean).toEqual(atOnce!.mean);
+    expect(inTurns!.precision).toEqual(atOnce!.precision);
+    expect(turns).toBeGreaterThan(0);
+    expect(await trainDiagGmmYielding(cloud(10, 3, 0, 1), 3, { components: 8 })).toBeNull();
   });
 });

@@ -36,6 +36,25 @@ export interface GmmTrainOptions {
 
 /** Frames (row-major, `dim` values each) → a fitted mixture; null when there are too few frames. */
 export function trainDiagGmm(data: Float64Array, dim: number, options: GmmTrainOptions = {}): DiagGmm | null {
+  const steps = emSteps(data, dim, options);
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
+}
+
+/** {@link trainDiagGmm} that gives the event loop a turn after every EM iteration (a few ms each). */
+export async function trainDiagGmmYielding(data: Float64Array, dim: number, options: GmmTrainOptions = {}): Promise<DiagGmm | null> {
+  const steps = emSteps(data, dim, options);
+  let r = steps.next();
+  while (!r.done) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    r = steps.next();
+  }
+  return r.value;
+}
+
+/** EM as a generator: yields after each iteration, returns the mixture. */
+function* emSteps(data: Float64Array, dim: number, options: GmmTrainOptions): Generator<void, DiagGmm | null> {
   const k = options.components ?? 16;
   const iterations = options.iterations ?? 12;
   const floorFraction = options.varianceFloor ?? 0.05;
@@ -110,6 +129,7 @@ export function trainDiagGmm(data: Float64Array, dim: number, options: GmmTrainO
       }
     }
     refresh();
+    yield;
   }
   return gmm;
 }
@@ -154,6 +174,17 @@ function energeticRows(f: FrameFeatures, dropDb: number): Float64Array {
 export function fitVoiceFrames(frontEnd: FrontEnd, speech: Float32Array, options: GmmTrainOptions = {}): DiagGmm | null {
   const f = frontEnd.compute(speech);
   return trainDiagGmm(energeticRows(f, ENERGETIC_DROP_DB), f.dim, options);
+}
+
+/**
+ * {@link fitVoiceFrames} for a server: the same model, with the event loop given a turn after
+ * every EM iteration, so a registration does not hold up other conversations' audio for the
+ * whole fit (~60 ms for 10 s of speech at once; this way at most ~20 ms at a time — the
+ * features, then ~4 ms per EM iteration).
+ */
+export async function fitVoiceFramesYielding(frontEnd: FrontEnd, speech: Float32Array, options: GmmTrainOptions = {}): Promise<DiagGmm | null> {
+  const f = frontEnd.compute(speech);
+  return trainDiagGmmYielding(energeticRows(f, ENERGETIC_DROP_DB), f.dim, options);
 }
 
 /**
