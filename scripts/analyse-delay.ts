@@ -33,11 +33,11 @@ const pipeline = await buildPipeline(config, {}, createLogger('warn'));
 const rows: string[] = [];
 try {
   for (const set of sets) {
-    const byKind = new Map<string, { delays: number[]; scores: ConversationScore[] }>();
+    const byKind = new Map<string, { delays: number[]; scores: ConversationScore[]; nullS: number }>();
     for (const name of setNames(SETS[set]!)) {
       const conv = loadSetConversation(SETS[set]!, name);
       const kind = set === 'field' ? 'field' : conv.hard ? 'hard' : 'easy';
-      const group = byKind.get(kind) ?? { delays: [], scores: [] };
+      const group = byKind.get(kind) ?? { delays: [], scores: [], nullS: 0 };
       byKind.set(kind, group);
       const room = pipeline.createRoom();
       for (const [id, audio] of [[conv.speakerId.A!, conv.enrollA], [conv.speakerId.B!, conv.enrollB]] as const) {
@@ -51,6 +51,7 @@ try {
           const parts: AssignedPart[] = await room.assign(seg);
           for (const p of parts) {
             hyp.push({ speaker: p.speakerId, startS: p.startSample / 16_000, endS: p.endSample / 16_000 });
+            if (p.speakerId === null) group.nullS += (p.endSample - p.startSample) / 16_000;
             if (received === null) continue; // closed by the end of the stream: its delay is the stop's
             const delay = (received - p.endSample) / 16_000;
             group.delays.push(delay);
@@ -68,16 +69,16 @@ try {
       group.scores.push({ name, hard: conv.hard, result, segments: hyp.length });
       if (verbose) console.log(`${name}: DER ${(100 * result.der).toFixed(1)} %, confusion ${(100 * result.confusionS / result.scoredS).toFixed(1)} %, ${hyp.length} parts`);
     }
-    for (const [kind, { delays, scores }] of byKind) {
+    for (const [kind, { delays, scores, nullS }] of byKind) {
       const m = meanScores(scores);
       const slow = delays.filter((d) => d > 0.8).length;
-      rows.push(`| ${kind} | ${delays.length} | ${fmt(percentile(delays, 50))} | ${fmt(percentile(delays, 95))} | ${fmt(Math.max(...delays))} | ${slow} | ${(100 * m.der).toFixed(1)} % | ${(100 * m.missed).toFixed(1)} % | ${(100 * m.falseAlarm).toFixed(1)} % | ${(100 * m.confusion).toFixed(1)} % |`);
+      rows.push(`| ${kind} | ${delays.length} | ${fmt(percentile(delays, 50))} | ${fmt(percentile(delays, 95))} | ${fmt(Math.max(...delays))} | ${slow} | ${(100 * m.der).toFixed(1)} % | ${(100 * m.missed).toFixed(1)} % | ${(100 * m.falseAlarm).toFixed(1)} % | ${(100 * m.confusion).toFixed(1)} % | ${nullS.toFixed(1)} |`);
     }
   }
 } finally {
   await pipeline.close();
 }
 console.log('');
-console.log('| kind | parts | delay p50 s | p95 s | max s | > 0.8 s | DER | missed | false alarm | confusion |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| kind | parts | delay p50 s | p95 s | max s | > 0.8 s | DER | missed | false alarm | confusion | left null s |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
