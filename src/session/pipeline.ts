@@ -63,8 +63,6 @@ class Room implements SpeakerRoom {
   /** Each voice's frame model (see CHANGE_WATCH_FRAMES); null when it has none (e.g. saved by an older version). */
   private readonly frames: [AdaptiveVoiceFrames | null, AdaptiveVoiceFrames | null] = [null, null];
   private readonly frameFrontEnd = new FrontEnd();
-  /** Changes whenever a frame model does (so stream scorers drop what they kept). */
-  private frameVersion = 0;
 
   constructor(
     private readonly encoder: SpeakerEncoder,
@@ -93,7 +91,6 @@ class Room implements SpeakerRoom {
     // The voice and its frame model change together, after the last await.
     this.assigner.setProfile(id, r.profile);
     this.frames[id] = gmm ? new AdaptiveVoiceFrames(gmm) : null;
-    this.frameVersion++;
     return { ok: true, profile: r.profile, speechSeconds };
   }
 
@@ -118,7 +115,6 @@ class Room implements SpeakerRoom {
     // embedding watch serves while it is in the room.
     const frames = this.config.CHANGE_WATCH_FRAMES ? gmmFromJson((voice.profile as { frames?: unknown } | null)?.frames, this.frameFrontEnd.dim) : null;
     this.frames[id] = frames ? new AdaptiveVoiceFrames(frames) : null;
-    this.frameVersion++;
     return { ok: true, speechSeconds: profile.speechSeconds };
   }
 
@@ -135,7 +131,7 @@ class Room implements SpeakerRoom {
     return async (samples, startSample) => {
       const [a, b] = this.frames;
       if (!a || !b) return null;
-      const r = stream.score([a.model, b.model], this.frameVersion, samples, startSample);
+      const r = stream.score([a.model, b.model], samples, startSample);
       if (!r || r.frames < FRAME_WATCH_MIN_FRAMES) return null;
       return [-r.llr / 2, r.llr / 2];
     };
@@ -149,7 +145,6 @@ class Room implements SpeakerRoom {
       const model = p.speakerId === null ? null : this.frames[p.speakerId];
       if (!model || p.endSample - p.startSample < FRAME_ADAPT_MIN_SAMPLES) continue;
       model.adapt(this.frameFrontEnd, segment.audio.subarray(p.startSample - segment.audioStartSample, p.endSample - segment.audioStartSample));
-      this.frameVersion++;
     }
     return parts;
   }

@@ -102,13 +102,9 @@ function* emSteps(data: Float64Array, dim: number, options: GmmTrainOptions): Ge
     s2.fill(0);
     for (let t = 0; t < n; t++) {
       const at = t * dim;
-      componentLogDensities(gmm, data, at, post);
-      let max = -Infinity;
-      for (let j = 0; j < k; j++) max = Math.max(max, post[j]!);
-      let sum = 0;
-      for (let j = 0; j < k; j++) sum += post[j] = Math.exp(post[j]! - max);
+      componentPosteriors(gmm, data, at, post);
       for (let j = 0; j < k; j++) {
-        const p = post[j]! / sum;
+        const p = post[j]!;
         if (p < 1e-6) continue;
         s0[j]! += p;
         for (let i = 0; i < dim; i++) {
@@ -144,6 +140,16 @@ function componentLogDensities(g: DiagGmm, data: ArrayLike<number>, at: number, 
     }
     out[j] = g.constant[j]! - 0.5 * s;
   }
+}
+
+/** Each component's share of the frame at `at` (posteriors, summing to 1), written to `out`. */
+function componentPosteriors(g: DiagGmm, data: ArrayLike<number>, at: number, out: Float64Array): void {
+  componentLogDensities(g, data, at, out);
+  let max = -Infinity;
+  for (let j = 0; j < g.k; j++) max = Math.max(max, out[j]!);
+  let sum = 0;
+  for (let j = 0; j < g.k; j++) sum += out[j] = Math.exp(out[j]! - max);
+  for (let j = 0; j < g.k; j++) out[j]! /= sum;
 }
 
 /** log p(x) of the `dim` values of `data` starting at `at`. */
@@ -193,19 +199,8 @@ export async function fitVoiceFramesYielding(frontEnd: FrontEnd, speech: Float32
  * frame qualifies.
  */
 export function meanFrameLlr(frontEnd: FrontEnd, voices: readonly [DiagGmm, DiagGmm], samples: Float32Array, dropDb = ENERGETIC_DROP_DB): { llr: number; frames: number } | null {
-  const f = frontEnd.compute(samples);
-  if (f.numFrames === 0) return null;
-  let max = -Infinity;
-  for (let t = 0; t < f.numFrames; t++) max = Math.max(max, f.energyDb[t]!);
-  const scratch = new Float64Array(Math.max(voices[0].k, voices[1].k));
-  let sum = 0;
-  let frames = 0;
-  for (let t = 0; t < f.numFrames; t++) {
-    if (f.energyDb[t]! <= max - dropDb) continue;
-    sum += gmmLogLikelihood(voices[1], f.data, t * f.dim, scratch) - gmmLogLikelihood(voices[0], f.data, t * f.dim, scratch);
-    frames++;
-  }
-  return frames ? { llr: sum / frames, frames } : null;
+  // A fresh stream scorer keeps nothing yet: it computes the window alone, in one pass.
+  return new StreamFrameScorer(frontEnd).score(voices, samples, 0, dropDb);
 }
 
 /**
@@ -229,13 +224,9 @@ export function mapAdapt(prior: DiagGmm, stats: MapStats, frontEnd: FrontEnd, sp
   const n = rows.length / prior.dim;
   const post = new Float64Array(prior.k);
   for (let t = 0; t < n; t++) {
-    componentLogDensities(prior, rows, t * prior.dim, post);
-    let max = -Infinity;
-    for (let j = 0; j < prior.k; j++) max = Math.max(max, post[j]!);
-    let sum = 0;
-    for (let j = 0; j < prior.k; j++) sum += post[j] = Math.exp(post[j]! - max);
+    componentPosteriors(prior, rows, t * prior.dim, post);
     for (let j = 0; j < prior.k; j++) {
-      const p = post[j]! / sum;
+      const p = post[j]!;
       stats.occupancy[j]! += p;
       for (let i = 0; i < prior.dim; i++) stats.sum[j * prior.dim + i]! += p * rows[t * prior.dim + i]!;
     }
@@ -324,19 +315,20 @@ export function gmmFromJson(x: unknown, dim: number): DiagGmm | null {
  * computed once and kept while windows still cover them (the watch's windows overlap by three
  * quarters, so this is ~3× less work). Frames are computed with their stream neighbours as
  * delta context; the last `deltaWidth` frames of a window, whose right context has not arrived
- * yet, are computed again by the next window. Cached ratios are dropped when the voices'
- * models change (`version`).
+ * yet, are computed again by the next window. Cached ratios are dropped when either voice's
+ * model is another object than last time (models are never changed in place: adaptation and
+ * registration make new ones).
  */
 export class StreamFrameScorer {
   private readonly cache = new Map<number, { energyDb: number; llr: number }>();
-  private version = Number.NaN;
+  private voices: readonly [DiagGmm, DiagGmm] | null = null;
 
   constructor(private readonly frontEnd: FrontEnd) {}
 
-  score(voices: readonly [DiagGmm, DiagGmm], version: number, samples: Float32Array, startSample: number, dropDb = ENERGETIC_DROP_DB): { llr: number; frames: number } | null {
-    if (version !== this.version) {
+  score(voices: readonly [DiagGmm, DiagGmm], samples: Float32Array, startSample: number, dropDb = ENERGETIC_DROP_DB): { llr: number; frames: number } | null {
+    if (!this.voices || this.voices[0] !== voices[0] || this.voices[1] !== voices[1]) {
       this.cache.clear();
-      this.version = version;
+      this.voices = voices;
     }
     // Windows only move forward: frames before this one's start are not needed again.
     for (const key of this.cache.keys()) if (key < startSample) this.cache.delete(key);
