@@ -79,19 +79,78 @@ export function fftInPlace(re: Float64Array, im: Float64Array): void {
   }
 }
 
+interface RealScratch {
+  re: Float64Array;
+  im: Float64Array;
+  /** cos and sin of 2πk/n for k = 0…n/2. */
+  cos: Float64Array;
+  sin: Float64Array;
+}
+
+const realScratchBySize = new Map<number, RealScratch>();
+
+function realScratchFor(n: number): RealScratch {
+  let s = realScratchBySize.get(n);
+  if (!s) {
+    const half = n >> 1;
+    s = { re: new Float64Array(half), im: new Float64Array(half), cos: new Float64Array(half + 1), sin: new Float64Array(half + 1) };
+    for (let k = 0; k <= half; k++) {
+      s.cos[k] = Math.cos((2 * Math.PI * k) / n);
+      s.sin[k] = Math.sin((2 * Math.PI * k) / n);
+    }
+    realScratchBySize.set(n, s);
+  }
+  return s;
+}
+
 /**
  * Power spectrum `|X[k]|²`, k = 0…n/2, of a real signal of power-of-two length n, optionally
- * multiplied sample by sample by `window` (same length) first. Unnormalised.
+ * multiplied sample by sample by `window` (same length) first, written to `out` (length
+ * n/2+1). Unnormalised. The signal is transformed as a complex one of n/2 (even samples as the
+ * real part, odd ones as the imaginary part) and the two interleaved halves are separated
+ * after: the same spectrum as an n-point transform for about half the work, on scratch
+ * buffers kept per size (the speech gates and the speaker front end call it for every frame;
+ * the speaker front end's spectra were ~38 % of the live pipeline's CPU on the field set).
  */
-export function realPowerSpectrum(x: ArrayLike<number>, window?: ArrayLike<number>): Float64Array {
+export function realPowerSpectrumInto(x: ArrayLike<number>, out: Float64Array, window?: ArrayLike<number>): void {
   const n = x.length;
+  if (!isPowerOfTwo(n)) throw new Error(`realPowerSpectrum: length ${n} is not a power of two`);
   if (window && window.length !== n) throw new Error('realPowerSpectrum: window length differs from the signal');
-  const re = new Float64Array(n);
-  const im = new Float64Array(n);
-  for (let i = 0; i < n; i++) re[i] = window ? x[i]! * window[i]! : x[i]!;
+  if (out.length !== (n >> 1) + 1) throw new Error('realPowerSpectrum: out must hold n/2 + 1 values');
+  const at = (i: number) => (window ? x[i]! * window[i]! : x[i]!);
+  if (n === 1) {
+    out[0] = at(0) ** 2;
+    return;
+  }
+  const half = n >> 1;
+  const { re, im, cos, sin } = realScratchFor(n);
+  for (let j = 0; j < half; j++) {
+    re[j] = at(2 * j);
+    im[j] = at(2 * j + 1);
+  }
   fftInPlace(re, im);
-  const out = new Float64Array((n >> 1) + 1);
-  for (let k = 0; k < out.length; k++) out[k] = re[k]! * re[k]! + im[k]! * im[k]!;
+  // Z = FFT(z), z[j] = x[2j] + i·x[2j+1]. With M = conj(Z[(n/2 − k) mod n/2]):
+  // even part E = (Z[k] + M)/2, odd part O = (Z[k] − M)/(2i), X[k] = E + e^(−2πik/n)·O.
+  for (let k = 0; k <= half; k++) {
+    const a = re[k % half]!;
+    const b = im[k % half]!;
+    const m = (half - k) % half;
+    const c = re[m]!;
+    const d = im[m]!;
+    const er = (a + c) / 2;
+    const ei = (b - d) / 2;
+    const or = (b + d) / 2;
+    const oi = (c - a) / 2;
+    const xr = er + cos[k]! * or + sin[k]! * oi;
+    const xi = ei + cos[k]! * oi - sin[k]! * or;
+    out[k] = xr * xr + xi * xi;
+  }
+}
+
+/** {@link realPowerSpectrumInto} into a new array. */
+export function realPowerSpectrum(x: ArrayLike<number>, window?: ArrayLike<number>): Float64Array {
+  const out = new Float64Array((x.length >> 1) + 1);
+  realPowerSpectrumInto(x, out, window);
   return out;
 }
 

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FrontEnd, StatsPool, addDeltas, energeticFrames, melFilterbank, DEFAULT_FRONT_END } from './features.js';
 import { symmetricEigen } from './linalg.js';
-import { powerSpectrum } from './spectrum.js';
+import { realPowerSpectrumInto } from '../audio/fft.js';
 
 const SR = 16_000;
 const tone = (hz: number, seconds: number, amp = 0.5) => Float32Array.from({ length: Math.round(seconds * SR) }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / SR));
 
-describe('powerSpectrum', () => {
+describe('realPowerSpectrumInto (speaker front end frames)', () => {
   it('matches a direct DFT', () => {
     const n = 64;
     const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 1.9) + (i % 5) * 0.01);
     const out = new Float64Array(n / 2 + 1);
-    powerSpectrum(x, out);
+    realPowerSpectrumInto(x, out);
     for (let k = 0; k <= n / 2; k++) {
       let re = 0;
       let im = 0;
@@ -47,7 +47,7 @@ describe('FrontEnd', () => {
     const t = tone(1000, 0.032);
     for (let i = 0; i < x.length; i++) x[i] = t[i]!;
     const p = new Float64Array(bins);
-    powerSpectrum(x, p);
+    realPowerSpectrumInto(x, p);
     let peak = 0;
     for (let i = 1; i < bins; i++) if (p[i]! > p[peak]!) peak = i;
     expect(peak).toBe(k);

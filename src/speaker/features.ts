@@ -6,7 +6,7 @@
  * deviation over the energetic frames) are pooled from prefix sums, so any number of
  * sliding windows over one segment costs O(dim) each after a single pass over the audio.
  */
-import { powerSpectrum } from './spectrum.js';
+import { realPowerSpectrumInto } from '../audio/fft.js';
 
 export interface FrontEndOptions {
   sampleRate: number;
@@ -151,7 +151,7 @@ export class FrontEnd {
         energy += v * v;
       }
       energyDb[t] = 10 * Math.log10(energy / o.frameSamples + 1e-12);
-      powerSpectrum(frame, power);
+      realPowerSpectrumInto(frame, power);
       for (let m = 0; m < o.numMel; m++) {
         const [a, b] = this.melRange[m]!;
         let s = 0;
