@@ -80,6 +80,12 @@ export const ConfigSchema = z
     SPEAKER_ENCODER: z.enum(['auto', 'builtin', 'neural']).default('auto'),
     SPEAKER_MODEL: z.string().default('3dspeaker_speech_campplus_sv_en_voxceleb_16k.onnx'),
     SPEAKER_THRESHOLD: range(0.6, -1, 1),
+    /**
+     * Weight of the voices' frame models in each part's speaker (similarity per nat of their
+     * mean log-likelihood ratio, clipped to ±1.5 nats); 0 = the embedding alone. Needs frame
+     * models (CHANGE_WATCH_FRAMES).
+     */
+    SPEAKER_FRAME_WEIGHT: range(0.1, 0, 2),
     /** Absolute floor: frames quieter than this (dBFS) are digital silence, whatever the VAD says. */
     RMS_GATE_DBFS: range(-80, -120, 0, 'dBFS'),
     /** Frames whose log-spectral variance (dB²) is below this are too flat to be speech, unless the VAD is confident. */

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { FrontEnd } from '../speaker/features.js';
-import { AdaptiveVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmToJson, StreamFrameScorer } from '../speaker/gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmToJson, meanFrameLlr, StreamFrameScorer } from '../speaker/gmm.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
@@ -69,7 +69,14 @@ class Room implements SpeakerRoom {
     private readonly vad: VadModel,
     private readonly config: Config,
   ) {
-    this.assigner = new SpeakerAssigner(encoder, { threshold: config.SPEAKER_THRESHOLD });
+    // The frame models also weigh in on each part's speaker (SPEAKER_FRAME_WEIGHT), with what
+    // they have learnt of this room so far.
+    this.assigner = new SpeakerAssigner(encoder, { threshold: config.SPEAKER_THRESHOLD, frameWeight: config.SPEAKER_FRAME_WEIGHT }, (samples) => {
+      const [a, b] = this.frames;
+      if (!a || !b) return null;
+      const r = meanFrameLlr(this.frameFrontEnd, [a.model, b.model], samples);
+      return r && r.frames >= FRAME_WATCH_MIN_FRAMES ? r.llr : null;
+    });
   }
 
   has(id: SpeakerId): boolean {

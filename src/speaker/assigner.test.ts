@@ -117,6 +117,40 @@ describe('SpeakerAssigner on real speech', () => {
     expect(ms).toBeLessThan(500);
   });
 
+  it('leans each part by the frame evidence, clipped, and only when it is on and both voices are registered', async () => {
+    const x = trim(utterance('2033', 4));
+    const seg = { startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 };
+    const [plain] = await assigner().assign(seg);
+    const withEvidence = (opts: Partial<typeof DEFAULT_ASSIGNER>, llr: number | null) => {
+      const heard: number[] = [];
+      const a = new SpeakerAssigner(enc, { threshold: 0.6, ...opts }, (samples) => (heard.push(samples.length), llr));
+      a.setProfile(0, profiles[0]!);
+      a.setProfile(1, profiles[1]!);
+      return { a, heard };
+    };
+    // +1 nat toward speaker 1 at weight 0.1: ±0.05 on the pair, for the part's whole audio.
+    const one = withEvidence({ frameWeight: 0.1 }, 1);
+    const [leaned] = await one.a.assign(seg);
+    expect(one.heard).toContain(x.length);
+    expect(leaned!.similarity[0]).toBeCloseTo(plain!.similarity[0] - 0.05, 6);
+    expect(leaned!.similarity[1]).toBeCloseTo(plain!.similarity[1] + 0.05, 6);
+    // Clipped to ±frameClip (1.5 nats) however sure the frames are.
+    const [clipped] = await withEvidence({ frameWeight: 0.1 }, 100).a.assign(seg);
+    expect(clipped!.similarity[1]).toBeCloseTo(plain!.similarity[1] + 0.075, 6);
+    // Heavy enough, it overturns the embedding (this is speaker 1 speaking).
+    const [overturned] = await withEvidence({ frameWeight: 2 }, -100).a.assign(seg);
+    expect(overturned!.speakerId).toBe(0);
+    // Off, or nothing to say: the embedding alone.
+    const off = withEvidence({ frameWeight: 0 }, 1);
+    expect((await off.a.assign(seg))[0]!.similarity).toEqual(plain!.similarity);
+    expect(off.heard).toEqual([]);
+    expect((await withEvidence({ frameWeight: 0.1 }, null).a.assign(seg))[0]!.similarity).toEqual(plain!.similarity);
+    // One voice registered: no ratio of two voices to lean by.
+    const single = new SpeakerAssigner(enc, { threshold: 0.6, frameWeight: 0.1 }, () => 1);
+    single.setProfile(1, profiles[1]!);
+    expect((await single.assign(seg))[0]!.similarity[0]).toBe(0);
+  });
+
   it('gives null below the threshold and a single part when a profile is missing', async () => {
     const x = trim(utterance('1998', 2));
     const a = new SpeakerAssigner(enc, { threshold: 0.99 });

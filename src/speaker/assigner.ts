@@ -12,6 +12,10 @@
  * — two people alternate far more often than one speaks twice — and the change scan between
  * the short turn and that neighbour, scored like the profiles but within the conversation's
  * own room and microphone. A short turn that stays uncertain is left null.
+ *
+ * With {@link FrameEvidence} (the voices' frame models, see `gmm.ts`), every part's score pair
+ * also leans by `frameWeight` × its mean per-frame log-likelihood ratio: a second, independent
+ * judge of the same audio, from the 10 ms frames instead of one embedding.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import type { AssignedPart, ClosedSegment as SegmentAudio } from '../pipeline-types.js';
@@ -75,7 +79,20 @@ export interface AssignerOptions {
   clusterMinParts: number;
   clusterMinS: number;
   clusterKeep: number;
+  /**
+   * Weight of the frame evidence (0: off): each part's similarity to speaker 1 rises, and to
+   * speaker 0 falls, by half this × the mean per-frame log-likelihood ratio of speaker 1 over
+   * speaker 0, clipped to ±`frameClip` nats.
+   */
+  frameWeight: number;
+  frameClip: number;
 }
+
+/**
+ * The mean per-frame log-likelihood ratio of speaker 1 over speaker 0 for some audio, by the
+ * voices' frame models; null when either has none or the audio has too little speech.
+ */
+export type FrameEvidence = (samples: Float32Array) => number | null;
 
 export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   threshold: 0.6,
@@ -100,6 +117,8 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   clusterMinParts: 6,
   clusterMinS: 1,
   clusterKeep: 120,
+  frameWeight: 0,
+  frameClip: 1.5,
 });
 
 /**
@@ -157,10 +176,12 @@ export class SpeakerAssigner {
   private history: Array<{ embedding: Float32Array; weightS: number; vote: number }> = [];
   /** Each speaker's cluster centroid, once the clustering evidence has them. */
   private centroids: [Float32Array, Float32Array] | null = null;
+  private readonly frameEvidence: FrameEvidence | null;
 
-  constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}) {
+  constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}, frameEvidence: FrameEvidence | null = null) {
     this.encoder = encoder;
     this.opts = { ...DEFAULT_ASSIGNER, ...opts };
+    this.frameEvidence = frameEvidence;
   }
 
   /** Sets (or with null clears) a speaker's profile; re-registering replaces it. */
@@ -227,9 +248,17 @@ export class SpeakerAssigner {
     if (speakerId !== null) this.last = { speakerId, endSample, embedding };
   }
 
+  /** A part's embedding and match: the profile match (with the conversation's evidence), leaned by the frame evidence. */
   private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
     const embedding = await this.encoder.embed(samples);
-    return { embedding, match: this.match(embedding) };
+    const match = this.match(embedding);
+    const o = this.opts;
+    if (o.frameWeight <= 0 || !this.frameEvidence || !this.profiles[0] || !this.profiles[1]) return { embedding, match };
+    const llr = this.frameEvidence(samples);
+    if (llr === null || !Number.isFinite(llr)) return { embedding, match };
+    const lean = (o.frameWeight * Math.max(-o.frameClip, Math.min(o.frameClip, llr))) / 2;
+    const similarity: [number, number] = [match.similarity[0] - lean, match.similarity[1] + lean];
+    return { embedding, match: { similarity, speakerId: decideByMargin(similarity, o) } };
   }
 
   /** Profile match, blended with this conversation's confident parts once both speakers have some. */
