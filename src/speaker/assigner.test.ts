@@ -133,13 +133,16 @@ describe('SpeakerAssigner on real speech', () => {
     const [leaned] = await one.a.assign(seg);
     expect(one.heard).toContain(x.length);
     expect(leaned!.similarity[0]).toBeCloseTo(plain!.similarity[0] - 0.05, 6);
-    expect(leaned!.similarity[1]).toBeCloseTo(plain!.similarity[1] + 0.05, 6);
+    expect(leaned!.similarity[1]).toBeCloseTo(Math.min(1, plain!.similarity[1] + 0.05), 6);
     // Clipped to ±frameClip (1.5 nats) however sure the frames are.
     const [clipped] = await withEvidence({ frameWeight: 0.1 }, 100).a.assign(seg);
-    expect(clipped!.similarity[1]).toBeCloseTo(plain!.similarity[1] + 0.075, 6);
+    expect(clipped!.similarity[0]).toBeCloseTo(plain!.similarity[0] - 0.075, 6);
     // Heavy enough, it overturns the embedding (this is speaker 1 speaking).
     const [overturned] = await withEvidence({ frameWeight: 2 }, -100).a.assign(seg);
     expect(overturned!.speakerId).toBe(0);
+    // …and stays on the −1…1 scale of protocol.md.
+    for (const x of overturned!.similarity) expect(Math.abs(x)).toBeLessThanOrEqual(1);
+    expect(overturned!.similarity[0]).toBe(1);
     // Off, or nothing to say: the embedding alone.
     const off = withEvidence({ frameWeight: 0 }, 1);
     expect((await off.a.assign(seg))[0]!.similarity).toEqual(plain!.similarity);

@@ -82,7 +82,7 @@ export interface AssignerOptions {
   /**
    * Weight of the frame evidence (0: off): each part's similarity to speaker 1 rises, and to
    * speaker 0 falls, by half this × the mean per-frame log-likelihood ratio of speaker 1 over
-   * speaker 0, clipped to ±`frameClip` nats.
+   * speaker 0, clipped to ±`frameClip` nats (and the similarities to −1…1).
    */
   frameWeight: number;
   frameClip: number;
@@ -257,7 +257,9 @@ export class SpeakerAssigner {
     const llr = this.frameEvidence(samples);
     if (llr === null || !Number.isFinite(llr)) return { embedding, match };
     const lean = (o.frameWeight * Math.max(-o.frameClip, Math.min(o.frameClip, llr))) / 2;
-    const similarity: [number, number] = [match.similarity[0] - lean, match.similarity[1] + lean];
+    // Still on the protocol's −1…1 scale.
+    const clamp = (x: number) => Math.max(-1, Math.min(1, x));
+    const similarity: [number, number] = [clamp(match.similarity[0] - lean), clamp(match.similarity[1] + lean)];
     return { embedding, match: { similarity, speakerId: decideByMargin(similarity, o) } };
   }
 
