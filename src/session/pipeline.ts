@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
 import { SpeakerAssigner } from '../speaker/assigner.js';
 import { FrontEnd } from '../speaker/features.js';
-import { AdaptiveVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmToJson, meanFrameLlr, StreamFrameScorer } from '../speaker/gmm.js';
+import { AdaptiveVoiceFrames, fitVoiceFramesYielding, gmmFromJson, gmmToJson, StreamFrameScorer } from '../speaker/gmm.js';
 import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
@@ -53,7 +53,7 @@ const AUTO_ENROLL_MIN_S = 2;
  * 13.8 %.
  */
 const FRAME_MODEL_COMPONENTS = 8;
-/** Fewest energetic frames (10 ms) a window needs before the frame models judge it. */
+/** Fewest energetic frames (10 ms) a watch window or a part needs before the frame models judge it. */
 const FRAME_WATCH_MIN_FRAMES = 10;
 /** Parts shorter than this do not adapt their voice's frame model (too little to trust). */
 const FRAME_ADAPT_MIN_SAMPLES = SAMPLE_RATE;
@@ -71,12 +71,10 @@ class Room implements SpeakerRoom {
   ) {
     // The frame models also weigh in on each part's speaker (SPEAKER_FRAME_WEIGHT), with what
     // they have learnt of this room so far.
-    this.assigner = new SpeakerAssigner(encoder, { threshold: config.SPEAKER_THRESHOLD, frameWeight: config.SPEAKER_FRAME_WEIGHT }, (samples) => {
-      const [a, b] = this.frames;
-      if (!a || !b) return null;
-      const r = meanFrameLlr(this.frameFrontEnd, [a.model, b.model], samples);
-      return r && r.frames >= FRAME_WATCH_MIN_FRAMES ? r.llr : null;
-    });
+    // A part is judged alone: a fresh stream scorer keeps nothing between parts.
+    this.assigner = new SpeakerAssigner(encoder, { threshold: config.SPEAKER_THRESHOLD, frameWeight: config.SPEAKER_FRAME_WEIGHT }, (samples) =>
+      this.frameLlr(new StreamFrameScorer(this.frameFrontEnd), samples, 0),
+    );
   }
 
   has(id: SpeakerId): boolean {
@@ -136,12 +134,20 @@ class Room implements SpeakerRoom {
   frameScorer(): (samples: Float32Array, startSample: number) => Promise<readonly [number, number] | null> {
     const stream = new StreamFrameScorer(this.frameFrontEnd);
     return async (samples, startSample) => {
-      const [a, b] = this.frames;
-      if (!a || !b) return null;
-      const r = stream.score([a.model, b.model], samples, startSample);
-      if (!r || r.frames < FRAME_WATCH_MIN_FRAMES) return null;
-      return [-r.llr / 2, r.llr / 2];
+      const llr = this.frameLlr(stream, samples, startSample);
+      return llr === null ? null : [-llr / 2, llr / 2];
     };
+  }
+
+  /**
+   * The voices' frame models' mean log-likelihood ratio (speaker 1 over 0) of some audio, by
+   * `stream`; null while either voice has no frame model or the audio has too little speech.
+   */
+  private frameLlr(stream: StreamFrameScorer, samples: Float32Array, startSample: number): number | null {
+    const [a, b] = this.frames;
+    if (!a || !b) return null;
+    const r = stream.score([a.model, b.model], samples, startSample);
+    return r && r.frames >= FRAME_WATCH_MIN_FRAMES ? r.llr : null;
   }
 
   async assign(segment: ClosedSegment): Promise<AssignedPart[]> {
