@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--chunk-ms=100] [--offsets-ms=0] [--verbose=true]`
+ * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--verbose=true]`
  *
  * Tuning aid for the latency of the live path, without waiting for real time: every
  * conversation of each set goes through the server's own pipeline (speech front, change watch,
@@ -9,11 +9,9 @@
  * adds the processing time at real-time pace (a few ms a part here). It also scores DER like
  * bench:diarization (collar 0.25 s), so one run shows what a change to the watch costs.
  * Settings come from the environment like the server's (e.g. `CHANGE_WATCH_CONFIRM=2`).
- * `--offsets-ms=0,8,16,24` runs every conversation once per offset, with that much of its own
- * first audio (the lead-in's room sound) played before it: the 32 ms VAD frames, and so every
- * segment start and watch window after them, then fall elsewhere in the same audio. Field DER
- * moves by up to 2 points between such runs, so a change is judged on the mean over offsets
- * (each kind's row pools every run).
+ * Every conversation runs once per offset (`--offsets-ms`, default 0,8,16,24; see
+ * scripts/lib/offsets.ts): field DER moves by up to 4 points per conversation between such runs,
+ * so a change is judged on the mean over offsets (each kind's row pools every run).
  * Analysis only: the numbers that count come from bench:latency and bench:diarization.
  */
 import { floatToPcm16 } from '../src/audio/wav.js';
@@ -24,6 +22,7 @@ import { createLogger } from '../src/log.js';
 import { buildPipeline } from '../src/session/pipeline.js';
 import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
 import { parseFlags } from './lib/args.js';
+import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
 import { fmt, percentile } from './lib/realtime.js';
 
@@ -32,8 +31,7 @@ const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'fi
 const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
 const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 100) * 16_000) / 1000);
 const verbose = args.verbose === 'true';
-const offsets = (args['offsets-ms'] ?? '0,8,16,24').split(',').map((x) => Math.round((Number(x) * 16_000) / 1000));
-if (offsets.some((o) => !Number.isFinite(o) || o < 0 || o > 16_000)) throw new Error('--offsets-ms: each between 0 and 1000');
+const offsets = parseOffsetsMs(args['offsets-ms'] ?? '0,8,16,24');
 
 const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn' });
 const pipeline = await buildPipeline(config, {}, createLogger('warn'));
@@ -47,9 +45,7 @@ try {
       const group = byKind.get(kind) ?? { delays: [], scores: [], nullS: 0 };
       byKind.set(kind, group);
       for (const offset of offsets) {
-        const audio = new Float32Array(offset + conv.audio.length);
-        audio.set(conv.audio.subarray(0, offset));
-        audio.set(conv.audio, offset);
+        const audio = withLeadIn(conv.audio, offset);
         const room = pipeline.createRoom();
         for (const [id, enroll] of [[conv.speakerId.A!, conv.enrollA], [conv.speakerId.B!, conv.enrollB]] as const) {
           const r = await room.enroll(id, enroll);

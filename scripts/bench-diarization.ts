@@ -26,6 +26,7 @@ import { ProtocolClient } from '../src/testing/client.js';
 import { enrollSpeaker } from '../src/speaker/profile.js';
 import type { Conversation } from '../src/testing/corpus.js';
 import { loadRealAmi, realAmiNames, soloSpeech } from '../src/testing/real-ami.js';
+import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
 import { fmt, percentile } from './lib/realtime.js';
 
@@ -35,8 +36,7 @@ const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
 // Audio per WebSocket frame: 200 ms by default; the page sends 100 ms (`--chunk-ms=100`). The
 // online change watch scores windows as audio arrives, so its cuts can move with the chunking.
 const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 200) * 16_000) / 1000);
-const offsets = (args['offsets-ms'] ?? '0,8,16,24').split(',').map((x) => Math.round((Number(x) * 16_000) / 1000));
-if (!offsets.length || offsets.some((o) => !Number.isFinite(o) || o < 0 || o > 16_000)) throw new Error('--offsets-ms: each between 0 and 1000');
+const offsets = parseOffsetsMs(args['offsets-ms'] ?? '0,8,16,24');
 
 const namesOf = (set: string): string[] => setNames(SETS[set]!);
 const conversationOf = (set: string, name: string): Conversation => loadSetConversation(SETS[set]!, name);
@@ -65,9 +65,7 @@ try {
   for (const name of namesOf(set)) {
     const conv = conversationOf(set, name);
     for (const offset of offsets) {
-      const audio = new Float32Array(offset + conv.audio.length);
-      audio.set(conv.audio.subarray(0, offset));
-      audio.set(conv.audio, offset);
+      const audio = withLeadIn(conv.audio, offset);
       const client = await ProtocolClient.connect(server);
       speakerModel = (client.messages[0] as { models: { speaker: string } }).models.speaker;
       for (const [id, enroll] of [[conv.speakerId.A!, conv.enrollA], [conv.speakerId.B!, conv.enrollB]] as const) {
