@@ -142,6 +142,13 @@ export const ConfigSchema = z
     /** Longest segment; Whisper reads at most 30 s at once. */
     MAX_SEGMENT_MS: intRange(7000, 1000, 30_000, 'ms'),
     PRE_ROLL_MS: intRange(200, 0, 2000, 'ms'),
+    /**
+     * Energy onset: a segment's start moves back at most this far (before the VAD's own onset)
+     * through frames ONSET_ABOVE_FLOOR_DB over the room's floor — breaths and soft first
+     * syllables the VAD is slow to score. 0 = off.
+     */
+    ONSET_ENERGY_MS: intRange(300, 0, 1000, 'ms'),
+    ONSET_ABOVE_FLOOR_DB: range(8, 0, 60, 'dB'),
     MIN_SPEECH_MS: intRange(96, 0, 5000, 'ms'),
     MAX_SESSIONS: intRange(4, 1, 1000),
     /** Largest audio frame (bytes); the browser sends 3,200-byte (100 ms) frames. */

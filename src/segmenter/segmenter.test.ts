@@ -426,3 +426,58 @@ describe('Segmenter conversation level rule (quietBelowConversationDb + conversa
     expect(() => new Segmenter({ conversationFloorMarginDb: Number.NaN })).toThrow(/conversationFloorMarginDb/);
   });
 });
+
+describe('Segmenter energy onset (onsetEnergyMs + onsetAboveFloorDb)', () => {
+  /** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
+  function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
+    const s = new Segmenter(options);
+    const out: SegmenterEvent[] = [];
+    let at = 0;
+    for (const [durationS, dbfs, prob] of parts) {
+      const x = tone({ durationS, dbfs, frequencyHz: 300 });
+      for (let i = 0; i + FRAME_SAMPLES <= x.length; i += FRAME_SAMPLES, at += FRAME_SAMPLES) out.push(...s.push(x.subarray(i, i + FRAME_SAMPLES), at, prob, true));
+    }
+    out.push(...s.flush());
+    return out.filter((e): e is SegmentEvent => e.kind === 'segment');
+  }
+  const onset: SegmenterOptions = { onsetEnergyMs: 300, onsetAboveFloorDb: 8 };
+  // A quiet room (−70 dBFS), then a breath and a soft first syllable at −45 dBFS that the model
+  // scores 0.02, then the voice it is sure of. Frames are 32 ms: 2.016 s is frame 63's start.
+  const turn = (leadS: number, leadDbfs: number): Array<[number, number, number]> => [[2.016, -70, 0.01], [leadS, leadDbfs, 0.02], [1, -20, 0.95], [1, -70, 0.01]];
+  const startS = (segs: SegmentEvent[]) => segs[0]!.startSample / 16_000;
+
+  it('moves the start back to where the level rose over the floor, never as far as the floor itself', () => {
+    expect(startS(stretches(turn(0.224, -45), {}))).toBeCloseTo(2.24, 2);
+    expect(startS(stretches(turn(0.224, -45), onset))).toBeCloseTo(2.016, 2);
+    // 5 dB over the floor is not an onset.
+    expect(startS(stretches(turn(0.224, -65), onset))).toBeCloseTo(2.24, 2);
+  });
+
+  it('moves it back at most onsetEnergyMs', () => {
+    const s = startS(stretches(turn(0.64, -45), onset));
+    expect(s).toBeGreaterThanOrEqual(2.656 - 0.3);
+    expect(s).toBeLessThan(2.656 - 0.25);
+    expect(startS(stretches(turn(0.64, -45), { ...onset, onsetEnergyMs: 0 }))).toBeCloseTo(2.656, 2);
+  });
+
+  it('does not count the onset frames as speech', () => {
+    // 32 ms of voice after 300 ms of onset: still under minSpeechMs (96 ms), so nothing is kept.
+    const blip: Array<[number, number, number]> = [[2.016, -70, 0.01], [0.32, -45, 0.02], [0.032, -20, 0.95], [1, -70, 0.01]];
+    expect(stretches(blip, onset)).toHaveLength(0);
+  });
+
+  it('is off in a noisy room: there the level before a turn is babble, not its onset', () => {
+    // Floor −40 dBFS, voices −18 (22 dB over it: noisy), and 10 dB over the floor before each
+    // turn. Stretches are whole frames: turn k's onset starts at 3.008 + 3.776·k s, its voice 0.256 s later.
+    const noisy: Array<[number, number, number]> = [[3.008, -40, 0.05]];
+    for (let k = 0; k < 4; k++) noisy.push([0.256, -30, 0.02], [2.016, -18, 0.95], [1.504, -40, 0.05]);
+    const rule: SegmenterOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2, noisyRoomSnrDb: 32, ...onset };
+    const segs = stretches(noisy, rule);
+    expect(segs).toHaveLength(4);
+    // The first turn, before the room is known, takes its onset; the later ones start at the voice.
+    expect(startS(segs)).toBeCloseTo(3.008, 3);
+    for (const [k, seg] of segs.entries()) if (k > 0) expect(seg.startSample / 16_000).toBeCloseTo(3.264 + 3.776 * k, 3);
+    expect(() => new Segmenter({ onsetAboveFloorDb: -1 })).toThrow(/onsetAboveFloorDb/);
+    expect(() => new Segmenter({ onsetEnergyMs: Number.NaN })).toThrow(/onsetEnergyMs/);
+  });
+});

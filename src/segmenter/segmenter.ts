@@ -11,6 +11,10 @@
  *   slow to rise on a soft onset (0.15–0.3 for the first 0.2–0.3 s of a turn, measured on
  *   real and read speech). This is the one hysteresis of the code base: enrollment runs the
  *   same segmenter (see `collectSpeech`).
+ * - Energy onset (`onsetEnergyMs`, off by default; the live front turns it on): before the
+ *   hysteresis's start, the start moves back over contiguous frames clearly over the room's
+ *   floor (breath, soft consonant), except in a room known to be noisy. Those frames move the
+ *   bound only; they are not speech frames.
  * - A segment opens at its first speech frame and closes once `silenceMs` have passed since
  *   the end of its last speech frame. It is kept only if its speech frames add up to at least
  *   `minSpeechMs` (a 0.3 s "Yes." is far above that; isolated 32–64 ms clicks are not).
@@ -64,6 +68,18 @@ export interface SegmenterOptions {
   earlyCutPauseMs?: number;
   /** Frames before an opening frame that may join it by the hysteresis. Default 300 ms. */
   onsetLookBackMs?: number;
+  /**
+   * Energy onset (0: off). When a segment opens, its start moves back a further at most this
+   * long (before the backward hysteresis's start, after the last cut) through the contiguous
+   * frames whose own level is at least `onsetAboveFloorDb` over the conversation's floor and
+   * that the conversation rule does not call far: the breath, the soft consonant and the
+   * rising first syllable that Silero scores 0.01–0.3 for up to half a second before it is
+   * sure (measured on the clean and real sets). They move the start only; they are not speech
+   * frames (they do not count towards `minSpeechMs`). Default 0.
+   */
+  onsetEnergyMs?: number;
+  /** Level over the conversation's floor (its own 32 ms level, not smoothed) that an energy-onset frame needs, dB. Default 10. */
+  onsetAboveFloorDb?: number;
   /** Audio kept before the first speech frame. Default 200 ms. */
   preRollMs?: number;
   /** Audio kept after the last speech frame (at most; none at a cut). Default 100 ms. */
@@ -190,6 +206,8 @@ interface Resolved {
   earlyCutWindowSamples: number;
   earlyCutPauseSamples: number;
   onsetLookBackSamples: number;
+  onsetEnergySamples: number;
+  onsetAboveFloorDb: number;
   preRollSamples: number;
   tailSamples: number;
   minSpeechSamples: number;
@@ -231,6 +249,8 @@ function resolve(o: SegmenterOptions): Resolved {
     earlyCutWindowSamples: ms(o.earlyCutWindowMs, 1000, 'earlyCutWindowMs'),
     earlyCutPauseSamples: ms(o.earlyCutPauseMs, 96, 'earlyCutPauseMs'),
     onsetLookBackSamples: ms(o.onsetLookBackMs, 300, 'onsetLookBackMs'),
+    onsetEnergySamples: ms(o.onsetEnergyMs, 0, 'onsetEnergyMs'),
+    onsetAboveFloorDb: o.onsetAboveFloorDb ?? 10,
     preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
     tailSamples: ms(o.tailMs, 100, 'tailMs'),
     minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
@@ -252,7 +272,7 @@ function resolve(o: SegmenterOptions): Resolved {
   for (const [k, v] of [['conversationPercentile', r.conversationPercentile], ['conversationFloorPercentile', r.conversationFloorPercentile]] as const) {
     if (!(v >= 0 && v <= 100)) throw new Error(`segmenter: ${k} must be in [0, 100]`);
   }
-  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb], ['noisyRoomSnrDb', r.noisyRoomSnrDb], ['noisyRoomMarginPerDb', r.noisyRoomMarginPerDb]] as const) {
+  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb], ['noisyRoomSnrDb', r.noisyRoomSnrDb], ['noisyRoomMarginPerDb', r.noisyRoomMarginPerDb], ['onsetAboveFloorDb', r.onsetAboveFloorDb]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${k} must be a finite number ≥ 0`);
   }
   if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
@@ -277,6 +297,8 @@ export class Segmenter {
   /** Smoothed levels of all recent frames, for the floor of the conversation level rule. */
   private allLevels: Array<{ endSample: number; dbfs: number }> = [];
   private conversationFloorDbfs = -Infinity;
+  /** Whether every frame's smoothed level is kept for the floor (`allLevels`). */
+  private readonly tracksFloor: boolean;
   private speechLevelSamples = 0;
   /** The conversation speech level (dBFS), recomputed every few frames; null until known. */
   private conversationDbfs: number | null = null;
@@ -284,6 +306,7 @@ export class Segmenter {
 
   constructor(options: SegmenterOptions = {}) {
     this.o = resolve(options);
+    this.tracksFloor = (this.o.quietBelowConversationDb > 0 && this.o.conversationFloorMarginDb > 0) || this.o.onsetEnergySamples > 0;
   }
 
   /** True while a segment with enough speech to be kept is open. */
@@ -313,7 +336,12 @@ export class Segmenter {
     const level = rmsDbfs(samples);
     this.recordPower(level, samples.length);
     const smoothDbfs = this.smoothLevel(o.levelSmoothingSamples);
-    const far = o.quietBelowConversationDb > 0 && this.farBelowConversation(this.smoothLevel(o.conversationSmoothingSamples), startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
+    const roomLevelDbfs = this.smoothLevel(o.conversationSmoothingSamples);
+    if (this.tracksFloor) {
+      this.allLevels.push({ endSample: startSample + samples.length, dbfs: roomLevelDbfs });
+      while (this.allLevels[0]!.endSample <= startSample + samples.length - o.conversationWindowSamples) this.allLevels.shift();
+    }
+    const far = o.quietBelowConversationDb > 0 && this.farBelowConversation(roomLevelDbfs, startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
     const rec: FrameRecord = {
       startSample,
       endSample: startSample + samples.length,
@@ -441,10 +469,6 @@ export class Segmenter {
     }
     const from = endSample - o.conversationWindowSamples;
     while (this.speechLevels.length && this.speechLevels[0]!.endSample <= from) this.speechLevelSamples -= this.speechLevels.shift()!.samples;
-    if (o.conversationFloorMarginDb > 0) {
-      this.allLevels.push({ endSample, dbfs: smoothDbfs });
-      while (this.allLevels[0]!.endSample <= from) this.allLevels.shift();
-    }
     if (this.speechLevelSamples < o.conversationMinSpeechSamples) {
       this.conversationDbfs = null;
       return false;
@@ -463,6 +487,13 @@ export class Segmenter {
       margin += o.noisyRoomMarginPerDb * Math.max(0, o.noisyRoomSnrDb - (this.conversationDbfs - this.conversationFloorDbfs));
     }
     return smoothDbfs < this.conversationFloorDbfs + margin;
+  }
+
+  /** True once the conversation's speech level is known to be under `noisyRoomSnrDb` over its floor. */
+  private noisyRoom(): boolean {
+    const o = this.o;
+    if (o.noisyRoomSnrDb <= 0 || this.conversationDbfs === null || !Number.isFinite(this.conversationFloorDbfs)) return false;
+    return this.conversationDbfs - this.conversationFloorDbfs < o.noisyRoomSnrDb;
   }
 
   /** Keeps the power of the newest frame, as much history as the longest smoothing window needs. */
@@ -598,15 +629,28 @@ export class Segmenter {
   /**
    * Backward hysteresis for a segment opening at `rec`: marks the contiguous frames before it
    * (within `onsetLookBackMs`, after the last cut) that passed the gates and reach
-   * `negativeThreshold` as speech, and returns the segment's start.
+   * `negativeThreshold` as speech; then, with `onsetEnergyMs` and outside a known noisy room,
+   * moves over the energy onset before those (not marked speech). Returns the segment's start.
    */
   private lookBack(rec: FrameRecord): number {
     let start = rec.startSample;
     const limit = Math.max(this.floorSample, rec.startSample - this.o.onsetLookBackSamples);
-    for (let i = this.frames.length - 2; i >= 0; i--) {
+    let i = this.frames.length - 2;
+    for (; i >= 0; i--) {
       const f = this.frames[i]!;
       if (f.startSample < limit || !f.gatePass || f.far || f.prob < this.o.negativeThreshold) break;
       f.speech = true;
+      start = f.startSample;
+    }
+    if (this.o.onsetEnergySamples <= 0 || this.allLevels.length === 0 || this.noisyRoom()) return start;
+    // Energy onset: the loud-enough frames just before, which move the start but are not speech.
+    const floor = Number.isFinite(this.conversationFloorDbfs)
+      ? this.conversationFloorDbfs
+      : percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), this.o.conversationFloorPercentile);
+    const energyLimit = Math.max(this.floorSample, start - this.o.onsetEnergySamples);
+    for (; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.startSample < energyLimit || f.far || f.rmsDbfs < floor + this.o.onsetAboveFloorDb) break;
       start = f.startSample;
     }
     return start;
@@ -614,7 +658,7 @@ export class Segmenter {
 
   /** Keeps only the frames a future segment's look-back and pre-roll could need. */
   private trimHistory(): void {
-    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples - this.o.onsetLookBackSamples, this.floorSample);
+    const keepFrom = Math.max(this.receivedEndSample - this.o.preRollSamples - this.o.onsetLookBackSamples - this.o.onsetEnergySamples, this.floorSample);
     let drop = 0;
     while (drop < this.frames.length && this.frames[drop]!.endSample <= keepFrom) drop++;
     if (drop > 0) this.frames = this.frames.slice(drop);

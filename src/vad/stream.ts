@@ -39,6 +39,8 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
     silenceMs: config.SILENCE_MS,
     maxSegmentMs: config.MAX_SEGMENT_MS,
     preRollMs: config.PRE_ROLL_MS,
+    onsetEnergyMs: config.ONSET_ENERGY_MS,
+    onsetAboveFloorDb: config.ONSET_ABOVE_FLOOR_DB,
     minSpeechMs: config.MIN_SPEECH_MS,
   };
 }
@@ -194,7 +196,7 @@ export async function collectSpeech(
   options: CollectSpeechOptions = {},
 ): Promise<CollectedSpeech> {
   const hangoverMs = options.hangoverMs ?? 100;
-  const front = new SpeechFront(vad, { ...options, silenceMs: options.silenceMs ?? 300, preRollMs: hangoverMs, tailMs: hangoverMs });
+  const front = new SpeechFront(vad, { ...options, silenceMs: options.silenceMs ?? 300, preRollMs: hangoverMs, tailMs: hangoverMs, onsetEnergyMs: 0 });
   front.reset();
   const segments: Array<{ from: number; to: number; speech: number }> = [];
   try {
