@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--verbose=true]`
+ * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--dir=PATH] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--verbose=true]`
  *
  * Tuning aid for the latency of the live path, without waiting for real time: every
  * conversation of each set goes through the server's own pipeline (speech front, change watch,
@@ -12,8 +12,13 @@
  * Every conversation runs once per offset (`--offsets-ms`, default 0,8,16,24; see
  * scripts/lib/offsets.ts): field DER moves by up to 4 points per conversation between such runs,
  * so a change is judged on the mean over offsets (each kind's row pools every run).
+ * `--dir` adds the conversations of a folder made by `../shared/tools/make_conversations.py` or
+ * `make_field.py` (its index.json and one folder per conversation), e.g. pairs of speakers the
+ * dev sets do not have, so a change can be checked beyond the files it was tuned on.
  * Analysis only: the numbers that count come from bench:latency and bench:diarization.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { computeDer, type LabelledTurn } from '../src/eval/der.js';
@@ -24,11 +29,20 @@ import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
 import { parseFlags } from './lib/args.js';
 import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
+import { loadConversationDir, type Conversation } from '../src/testing/corpus.js';
 import { fmt, percentile } from './lib/realtime.js';
 
 const args = parseFlags();
 const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'field' };
 const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
+/** The conversations to run, by set: the shared corpus's, and those in `--dir` if given. */
+interface Source { label: string; names: string[]; load(name: string): Conversation; field: boolean }
+const sources: Source[] = sets.map((set) => ({ label: set, names: setNames(SETS[set]!), load: (n) => loadSetConversation(SETS[set]!, n), field: set === 'field' }));
+if (args.dir) {
+  const dir = args.dir;
+  const names = (JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Array<{ name: string }>).map((c) => c.name);
+  sources.push({ label: dir, names, load: (n) => loadConversationDir(join(dir, n), n), field: false });
+}
 const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 100) * 16_000) / 1000);
 const verbose = args.verbose === 'true';
 const offsets = parseOffsetsMs(args['offsets-ms'] ?? '0,8,16,24');
@@ -37,11 +51,11 @@ const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn
 const pipeline = await buildPipeline(config, {}, createLogger('warn'));
 const rows: string[] = [];
 try {
-  for (const set of sets) {
+  for (const source of sources) {
     const byKind = new Map<string, { delays: number[]; scores: ConversationScore[]; nullS: number }>();
-    for (const name of setNames(SETS[set]!)) {
-      const conv = loadSetConversation(SETS[set]!, name);
-      const kind = set === 'field' ? 'field' : conv.hard ? 'hard' : 'easy';
+    for (const name of source.names) {
+      const conv = source.load(name);
+      const kind = (args.dir && source.label === args.dir ? `${source.label} ` : '') + (source.field || name.endsWith('-field') ? 'field' : conv.hard ? 'hard' : 'easy');
       const group = byKind.get(kind) ?? { delays: [], scores: [], nullS: 0 };
       byKind.set(kind, group);
       for (const offset of offsets) {
