@@ -31,6 +31,19 @@ function run(
   return { events, segments: events.filter((e): e is SegmentEvent => e.kind === 'segment'), emittedAtSample };
 }
 
+/** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
+function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
+  const s = new Segmenter(options);
+  const out: SegmenterEvent[] = [];
+  let at = 0;
+  for (const [durationS, dbfs, prob] of parts) {
+    const x = tone({ durationS, dbfs, frequencyHz: 300 });
+    for (let i = 0; i + FRAME_SAMPLES <= x.length; i += FRAME_SAMPLES, at += FRAME_SAMPLES) out.push(...s.push(x.subarray(i, i + FRAME_SAMPLES), at, prob, true));
+  }
+  out.push(...s.flush());
+  return out.filter((e): e is SegmentEvent => e.kind === 'segment');
+}
+
 const frameFloor = (sample: number) => Math.floor(sample / FRAME_SAMPLES) * FRAME_SAMPLES;
 const frameCeil = (sample: number) => Math.ceil(sample / FRAME_SAMPLES) * FRAME_SAMPLES;
 const S = secondsToSamples;
@@ -346,18 +359,6 @@ describe('Segmenter level rule (quietBelowSegmentDb)', () => {
 });
 
 describe('Segmenter conversation level rule (quietBelowConversationDb + conversationFloorMarginDb)', () => {
-  /** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
-  function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
-    const s = new Segmenter(options);
-    const out: SegmenterEvent[] = [];
-    let at = 0;
-    for (const [durationS, dbfs, prob] of parts) {
-      const x = tone({ durationS, dbfs, frequencyHz: 300 });
-      for (let i = 0; i + FRAME_SAMPLES <= x.length; i += FRAME_SAMPLES, at += FRAME_SAMPLES) out.push(...s.push(x.subarray(i, i + FRAME_SAMPLES), at, prob, true));
-    }
-    out.push(...s.flush());
-    return out.filter((e): e is SegmentEvent => e.kind === 'segment');
-  }
   const rule: SegmenterOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2 };
   // A noisy room: a −40 dBFS floor, two near voices at −18 dBFS, and between their turns distant
   // babble at −36 dBFS that the model scores as confidently as the voices (as Silero does).
@@ -428,18 +429,6 @@ describe('Segmenter conversation level rule (quietBelowConversationDb + conversa
 });
 
 describe('Segmenter energy onset (onsetEnergyMs + onsetAboveFloorDb)', () => {
-  /** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
-  function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
-    const s = new Segmenter(options);
-    const out: SegmenterEvent[] = [];
-    let at = 0;
-    for (const [durationS, dbfs, prob] of parts) {
-      const x = tone({ durationS, dbfs, frequencyHz: 300 });
-      for (let i = 0; i + FRAME_SAMPLES <= x.length; i += FRAME_SAMPLES, at += FRAME_SAMPLES) out.push(...s.push(x.subarray(i, i + FRAME_SAMPLES), at, prob, true));
-    }
-    out.push(...s.flush());
-    return out.filter((e): e is SegmentEvent => e.kind === 'segment');
-  }
   const onset: SegmenterOptions = { onsetEnergyMs: 300, onsetAboveFloorDb: 8 };
   // A quiet room (−70 dBFS), then a breath and a soft first syllable at −45 dBFS that the model
   // scores 0.02, then the voice it is sure of. Frames are 32 ms: 2.016 s is frame 63's start.
