@@ -113,6 +113,22 @@ describe('collectSpeech', () => {
     expect(speech.length / 16000).toBeGreaterThan(speechSeconds);
   });
 
+  it('keeps the voice only: the live front moves a start over its energy onset, enrollment does not', async () => {
+    // A soft lead-in (−55 dBFS, which the fake model scores ~0) just before a loud voice.
+    const x = concat(silence(1), tone({ durationS: 0.5, dbfs: -55 }), tone({ durationS: 1 }), silence(0.7));
+    const options = { onsetEnergyMs: 300, onsetAboveFloorDb: 8, threshold: 0.5 };
+    const live = new SpeechFront(new FakeVad().createStream(), options);
+    const events = [...(await live.push(floatToPcm16(x))), ...(await live.flush())];
+    const seg = events.find((e): e is SegmentEvent => e.kind === 'segment')!;
+    expect(seg.startSample / 16000).toBeGreaterThan(1.5 - 0.3 - 0.04);
+    expect(seg.startSample / 16000).toBeLessThan(1.5 - 0.25);
+    const plain = await collectSpeech(new FakeVad().createStream(), x);
+    const enrolled = await collectSpeech(new FakeVad().createStream(), x, options);
+    expect(enrolled.speechSeconds).toBe(plain.speechSeconds);
+    expect(enrolled.speech.length).toBe(plain.speech.length);
+    expect(plain.speechSeconds).toBeLessThan(1 + 0.07);
+  });
+
   it('finds no speech in silence or white noise', async () => {
     const vad = new FakeVad();
     for (const x of [silence(3), whiteNoise({ durationS: 3, dbfs: -20 })]) {

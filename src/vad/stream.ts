@@ -186,8 +186,9 @@ export interface CollectedSpeech {
 
 /**
  * Keeps only the speech of a recording (e.g. enrollment audio): it runs the live front itself
- * (every frame through the VAD, the same gates and the same segmenter with its hysteresis),
- * then keeps each segment with `hangoverMs` on each side, concatenated in order. Resets `vad`
+ * (every frame through the VAD, the same gates and the same segmenter with its hysteresis, but
+ * never the energy onset: a voice's registration should hold the voice, not the breath or
+ * room sound before it), then keeps each segment with `hangoverMs` on each side, concatenated in order. Resets `vad`
  * before and after, so it may be a stream shared with nothing else running.
  */
 export async function collectSpeech(
