@@ -113,3 +113,23 @@ describe('symmetricEigen', () => {
     expect(values.reduce((x, y) => x + y, 0)).toBeCloseTo(12, 8);
   });
 });
+
+describe('FrontEnd.compute: recent results handed out again', () => {
+  it('computes a part once for every caller that asks, across front ends with equal settings', () => {
+    const segment = tone(220, 2);
+    const part = segment.subarray(8000, 24000);
+    const a = new FrontEnd();
+    const first = a.compute(part);
+    // The embedding, the frame evidence and the adaptation each take their own view of the part.
+    expect(a.compute(segment.subarray(8000, 24000))).toBe(first);
+    expect(new FrontEnd({ ...DEFAULT_FRONT_END }).compute(segment.subarray(8000, 24000))).toBe(first);
+    // Other settings, another stretch, or the same place refilled with other audio: computed anew.
+    expect(new FrontEnd({ numCeps: 13 }).compute(part)).not.toBe(first);
+    expect(a.compute(segment.subarray(8000, 24001))).not.toBe(first);
+    part.set(tone(440, 1));
+    const refilled = a.compute(segment.subarray(8000, 24000));
+    expect(refilled).not.toBe(first);
+    const fresh = new FrontEnd().compute(Float32Array.from(tone(440, 1)));
+    expect(Array.from(refilled.data)).toEqual(Array.from(fresh.data));
+  });
+});

@@ -47,7 +47,10 @@ export const DEFAULT_FRONT_END: Readonly<FrontEndOptions> = Object.freeze({
   floorMarginDb: 0,
 });
 
-/** Frame-level features of one stretch of audio. */
+/**
+ * Frame-level features of one stretch of audio. Read-only: the same object may be handed to
+ * several callers (see {@link FrontEnd.compute}).
+ */
 export interface FrameFeatures {
   numFrames: number;
   /** Values per frame (cepstra followed by their deltas). */
@@ -127,8 +130,24 @@ export class FrontEnd {
     return n < o.frameSamples ? 0 : 1 + Math.floor((n - o.frameSamples) / o.hopSamples);
   }
 
-  /** MFCC (c1…) plus deltas for every frame of `samples`. */
+  /**
+   * MFCC (c1…) plus deltas for every frame of `samples`. The same audio is often asked for
+   * again within a moment — a part's embedding, its frame evidence and its frame model's
+   * adaptation all read the same part — so the last few results are kept (by the audio's place
+   * in its buffer, a fingerprint of its samples, and equal front-end settings, across
+   * instances) and handed out again: callers must not change the returned features.
+   */
   compute(samples: Float32Array): FrameFeatures {
+    const key = recentKey(samples);
+    const hit = recentFeatures.find((r) => r.buffer === samples.buffer && r.byteOffset === key.byteOffset && r.length === key.length && r.fingerprint === key.fingerprint && sameOptions(r.options, this.options));
+    if (hit) return hit.features;
+    const features = this.computeFresh(samples);
+    recentFeatures.push({ buffer: samples.buffer, ...key, options: this.options, features });
+    if (recentFeatures.length > RECENT_FEATURES) recentFeatures.shift();
+    return features;
+  }
+
+  private computeFresh(samples: Float32Array): FrameFeatures {
     const o = this.options;
     const n = this.frameCount(samples.length);
     const nc = o.numCeps;
@@ -171,6 +190,27 @@ export class FrontEnd {
     addDeltas(data, n, dim, nc, o.deltaWidth);
     return { numFrames: n, dim, data, energyDb };
   }
+}
+
+/** Results kept by {@link FrontEnd.compute}: enough for the parts of a few sessions at once. */
+const RECENT_FEATURES = 16;
+const recentFeatures: Array<{ buffer: ArrayBufferLike; byteOffset: number; length: number; fingerprint: number; options: Readonly<FrontEndOptions>; features: FrameFeatures }> = [];
+
+/**
+ * Where the audio lies and a fingerprint of its samples (a weighted sum of every 61st, so a
+ * buffer refilled with other audio is not mistaken for the audio it held).
+ */
+function recentKey(samples: Float32Array): { byteOffset: number; length: number; fingerprint: number } {
+  let fingerprint = samples.length;
+  for (let i = 0; i < samples.length; i += 61) fingerprint += samples[i]! * (1 + (i % 997));
+  if (samples.length > 0) fingerprint += samples[samples.length - 1]!;
+  return { byteOffset: samples.byteOffset, length: samples.length, fingerprint };
+}
+
+function sameOptions(a: Readonly<FrontEndOptions>, b: Readonly<FrontEndOptions>): boolean {
+  if (a === b) return true;
+  for (const k of Object.keys(a) as Array<keyof FrontEndOptions>) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /**
