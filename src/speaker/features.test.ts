@@ -133,3 +133,15 @@ describe('FrontEnd.compute: recent results handed out again', () => {
     expect(Array.from(refilled.data)).toEqual(Array.from(fresh.data));
   });
 });
+
+describe('FrontEnd.compute: a refilled buffer', () => {
+  it('is not mistaken for its old audio when one sample changed', () => {
+    const x = tone(300, 1);
+    const a = new FrontEnd();
+    const first = a.compute(x);
+    x[12_345] = x[12_345]! + 0.25;
+    const again = a.compute(x);
+    expect(again).not.toBe(first);
+    expect(Array.from(again.data)).toEqual(Array.from(new FrontEnd().compute(Float32Array.from(x)).data));
+  });
+});

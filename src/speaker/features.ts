@@ -197,13 +197,13 @@ const RECENT_FEATURES = 16;
 const recentFeatures: Array<{ buffer: ArrayBufferLike; byteOffset: number; length: number; fingerprint: number; options: Readonly<FrontEndOptions>; features: FrameFeatures }> = [];
 
 /**
- * Where the audio lies and a fingerprint of its samples (a weighted sum of every 61st, so a
- * buffer refilled with other audio is not mistaken for the audio it held).
+ * Where the audio lies and a fingerprint of all its samples (a position-weighted sum, so a buffer
+ * refilled with other audio is not mistaken for the audio it held; one multiply-add a sample,
+ * ~3 % of a fresh pass).
  */
 function recentKey(samples: Float32Array): { byteOffset: number; length: number; fingerprint: number } {
   let fingerprint = samples.length;
-  for (let i = 0; i < samples.length; i += 61) fingerprint += samples[i]! * (1 + (i % 997));
-  if (samples.length > 0) fingerprint += samples[samples.length - 1]!;
+  for (let i = 0; i < samples.length; i++) fingerprint += samples[i]! * (1 + (i % 997));
   return { byteOffset: samples.byteOffset, length: samples.length, fingerprint };
 }
 
