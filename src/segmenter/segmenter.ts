@@ -299,6 +299,8 @@ export class Segmenter {
   private conversationFloorDbfs = -Infinity;
   /** Whether every frame's smoothed level is kept for the floor (`allLevels`). */
   private readonly tracksFloor: boolean;
+  /** Whether the level smoothed over `conversationSmoothingMs` is needed (conversation rule or floor). */
+  private readonly tracksRoomLevel: boolean;
   private speechLevelSamples = 0;
   /** The conversation speech level (dBFS), recomputed every few frames; null until known. */
   private conversationDbfs: number | null = null;
@@ -307,6 +309,7 @@ export class Segmenter {
   constructor(options: SegmenterOptions = {}) {
     this.o = resolve(options);
     this.tracksFloor = (this.o.quietBelowConversationDb > 0 && this.o.conversationFloorMarginDb > 0) || this.o.onsetEnergySamples > 0;
+    this.tracksRoomLevel = this.tracksFloor || this.o.quietBelowConversationDb > 0;
   }
 
   /** True while a segment with enough speech to be kept is open. */
@@ -336,12 +339,15 @@ export class Segmenter {
     const level = rmsDbfs(samples);
     this.recordPower(level, samples.length);
     const smoothDbfs = this.smoothLevel(o.levelSmoothingSamples);
-    const roomLevelDbfs = this.smoothLevel(o.conversationSmoothingSamples);
-    if (this.tracksFloor) {
-      this.allLevels.push({ endSample: startSample + samples.length, dbfs: roomLevelDbfs });
-      while (this.allLevels[0]!.endSample <= startSample + samples.length - o.conversationWindowSamples) this.allLevels.shift();
+    let far = false;
+    if (this.tracksRoomLevel) {
+      const roomLevelDbfs = this.smoothLevel(o.conversationSmoothingSamples);
+      if (this.tracksFloor) {
+        this.allLevels.push({ endSample: startSample + samples.length, dbfs: roomLevelDbfs });
+        while (this.allLevels[0]!.endSample <= startSample + samples.length - o.conversationWindowSamples) this.allLevels.shift();
+      }
+      far = o.quietBelowConversationDb > 0 && this.farBelowConversation(roomLevelDbfs, startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
     }
-    const far = o.quietBelowConversationDb > 0 && this.farBelowConversation(roomLevelDbfs, startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
     const rec: FrameRecord = {
       startSample,
       endSample: startSample + samples.length,
@@ -478,7 +484,7 @@ export class Segmenter {
       this.framesSinceLevel = 0;
       const sorted = this.speechLevels.map((x) => x.dbfs).sort((a, b) => a - b);
       this.conversationDbfs = percentileOf(sorted, o.conversationPercentile);
-      if (o.conversationFloorMarginDb > 0) this.conversationFloorDbfs = percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), o.conversationFloorPercentile);
+      if (o.conversationFloorMarginDb > 0) this.conversationFloorDbfs = this.floorOfRecentLevels();
     }
     if (smoothDbfs >= this.conversationDbfs - o.quietBelowConversationDb) return false;
     if (o.conversationFloorMarginDb <= 0) return true;
@@ -487,6 +493,11 @@ export class Segmenter {
       margin += o.noisyRoomMarginPerDb * Math.max(0, o.noisyRoomSnrDb - (this.conversationDbfs - this.conversationFloorDbfs));
     }
     return smoothDbfs < this.conversationFloorDbfs + margin;
+  }
+
+  /** The `conversationFloorPercentile` of the recent frames' smoothed levels (`allLevels`, not empty). */
+  private floorOfRecentLevels(): number {
+    return percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), this.o.conversationFloorPercentile);
   }
 
   /** True once the conversation's speech level is known to be under `noisyRoomSnrDb` over its floor. */
@@ -499,7 +510,7 @@ export class Segmenter {
   /** Keeps the power of the newest frame, as much history as the longest smoothing window needs. */
   private recordPower(levelDbfs: number, samples: number): void {
     this.recentPower.push({ power: 10 ** (levelDbfs / 10), samples });
-    const keep = Math.max(this.o.levelSmoothingSamples, this.o.quietBelowConversationDb > 0 ? this.o.conversationSmoothingSamples : 0);
+    const keep = Math.max(this.o.levelSmoothingSamples, this.tracksRoomLevel ? this.o.conversationSmoothingSamples : 0);
     let total = 0;
     for (const p of this.recentPower) total += p.samples;
     while (this.recentPower.length > 1 && total - this.recentPower[0]!.samples >= keep) total -= this.recentPower.shift()!.samples;
@@ -642,11 +653,10 @@ export class Segmenter {
       f.speech = true;
       start = f.startSample;
     }
-    if (this.o.onsetEnergySamples <= 0 || this.allLevels.length === 0 || this.noisyRoom()) return start;
+    if (this.o.onsetEnergySamples <= 0 || this.noisyRoom()) return start;
     // Energy onset: the loud-enough frames just before, which move the start but are not speech.
-    const floor = Number.isFinite(this.conversationFloorDbfs)
-      ? this.conversationFloorDbfs
-      : percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), this.o.conversationFloorPercentile);
+    // The floor is the conversation rule's while it has one, else taken now (`rec` is in allLevels).
+    const floor = Number.isFinite(this.conversationFloorDbfs) ? this.conversationFloorDbfs : this.floorOfRecentLevels();
     const energyLimit = Math.max(this.floorSample, start - this.o.onsetEnergySamples);
     for (; i >= 0; i--) {
       const f = this.frames[i]!;
