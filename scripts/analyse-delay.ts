@@ -17,7 +17,6 @@
  * dev sets do not have, so a change can be checked beyond the files it was tuned on.
  * Analysis only: the numbers that count come from bench:latency and bench:diarization.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
@@ -29,19 +28,22 @@ import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
 import { parseFlags } from './lib/args.js';
 import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
-import { loadConversationDir, type Conversation } from '../src/testing/corpus.js';
+import { loadConversationDir, namesInDir, type Conversation } from '../src/testing/corpus.js';
 import { fmt, percentile } from './lib/realtime.js';
 
 const args = parseFlags();
 const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'field' };
 const sets = (args.sets ?? 'dev,field').split(',').filter((x) => x in SETS);
-/** The conversations to run, by set: the shared corpus's, and those in `--dir` if given. */
-interface Source { label: string; names: string[]; load(name: string): Conversation; field: boolean }
-const sources: Source[] = sets.map((set) => ({ label: set, names: setNames(SETS[set]!), load: (n) => loadSetConversation(SETS[set]!, n), field: set === 'field' }));
+/**
+ * The conversations to run, by set: the shared corpus's, and those in `--dir` if given (their
+ * rows labelled with the folder). A conversation's kind is `field` by its name (`A-B-field`, as
+ * the shared tools name them), else `hard` or `easy` by its meta.json.
+ */
+interface Source { kindPrefix: string; names: string[]; load(name: string): Conversation }
+const sources: Source[] = sets.map((set) => ({ kindPrefix: '', names: setNames(SETS[set]!), load: (n) => loadSetConversation(SETS[set]!, n) }));
 if (args.dir) {
   const dir = args.dir;
-  const names = (JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Array<{ name: string }>).map((c) => c.name);
-  sources.push({ label: dir, names, load: (n) => loadConversationDir(join(dir, n), n), field: false });
+  sources.push({ kindPrefix: `${dir} `, names: namesInDir(dir), load: (n) => loadConversationDir(join(dir, n), n) });
 }
 const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 100) * 16_000) / 1000);
 const verbose = args.verbose === 'true';
@@ -55,7 +57,8 @@ try {
     const byKind = new Map<string, { delays: number[]; scores: ConversationScore[]; nullS: number }>();
     for (const name of source.names) {
       const conv = source.load(name);
-      const kind = (args.dir && source.label === args.dir ? `${source.label} ` : '') + (source.field || name.endsWith('-field') ? 'field' : conv.hard ? 'hard' : 'easy');
+      const kind = source.kindPrefix + (name.endsWith('-field') ? 'field' : conv.hard ? 'hard' : 'easy');
+      const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
       const group = byKind.get(kind) ?? { delays: [], scores: [], nullS: 0 };
       byKind.set(kind, group);
       for (const offset of offsets) {
@@ -85,7 +88,6 @@ try {
           await take(await front.push(floatToPcm16(audio.subarray(at, end))), end);
         }
         await take(await front.flush(), null);
-        const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
         const result = computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 });
         group.scores.push({ name, hard: conv.hard, result, segments: hyp.length });
         if (verbose) console.log(`${name} (offset ${(offset / 16).toFixed(0)} ms): DER ${(100 * result.der).toFixed(1)} %, confusion ${(100 * result.confusionS / result.scoredS).toFixed(1)} %, ${hyp.length} parts`);

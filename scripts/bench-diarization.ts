@@ -64,6 +64,7 @@ try {
   scoresBySet.set(set, scores);
   for (const name of namesOf(set)) {
     const conv = conversationOf(set, name);
+    const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
     for (const offset of offsets) {
       const audio = withLeadIn(conv.audio, offset);
       const client = await ProtocolClient.connect(server);
@@ -85,7 +86,6 @@ try {
           partSeconds.push(m.end - m.start);
         }
       }
-      const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
       const label = offsets.length > 1 ? `${name}@${Math.round(offset / 16)}` : name;
       scores.push({ name: label, hard: conv.hard, result: computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 }), segments: hyp.length });
       await client.close();

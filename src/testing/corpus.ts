@@ -28,7 +28,12 @@ const KINDS = ['conversations', 'field'] as const;
 
 /** Names listed in `<corpusDir>/<kind>/index.json`. */
 export function namesIn(corpusDir: string, kind: (typeof KINDS)[number] = 'conversations'): string[] {
-  return JSON.parse(readFileSync(join(corpusDir, kind, 'index.json'), 'utf8')).map((c: { name: string }) => c.name);
+  return namesInDir(join(corpusDir, kind));
+}
+
+/** Names listed in a folder's `index.json` (as the shared tools write it: one folder per conversation). */
+export function namesInDir(dir: string): string[] {
+  return JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).map((c: { name: string }) => c.name);
 }
 
 function loadFrom(corpusDir: string, name: string): Conversation {
