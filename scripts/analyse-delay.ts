@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--dir=PATH] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--verbose=true]`
+ * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--dir=PATH] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--oracle=speakers|parts] [--verbose=true]`
  *
  * Tuning aid for the latency of the live path, without waiting for real time: every
  * conversation of each set goes through the server's own pipeline (speech front, change watch,
@@ -15,12 +15,16 @@
  * `--dir` adds the conversations of a folder made by `../shared/tools/make_conversations.py` or
  * `make_field.py` (its index.json and one folder per conversation), e.g. pairs of speakers the
  * dev sets do not have, so a change can be checked beyond the files it was tuned on.
+ * `--oracle=speakers` scores the DER with every part given the reference speaker it overlaps
+ * most (src/eval/oracle.ts): what perfect attribution of these parts would leave, the speech
+ * front's share; `--oracle=parts` also leaves out the parts with no reference speech at all.
  * Analysis only: the numbers that count come from bench:latency and bench:diarization.
  */
 import { join } from 'node:path';
 import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { computeDer, type LabelledTurn } from '../src/eval/der.js';
+import { oracleLabels, type OracleMode } from '../src/eval/oracle.js';
 import { meanScores, type ConversationScore } from '../src/eval/report.js';
 import { createLogger } from '../src/log.js';
 import { buildPipeline } from '../src/session/pipeline.js';
@@ -48,6 +52,8 @@ if (args.dir) {
 const chunkSamples = Math.round((Number(args['chunk-ms'] ?? 100) * 16_000) / 1000);
 const verbose = args.verbose === 'true';
 const offsets = parseOffsetsMs(args['offsets-ms'] ?? '0,8,16,24');
+const oracle = args.oracle as OracleMode | undefined;
+if (oracle !== undefined && oracle !== 'speakers' && oracle !== 'parts') throw new Error('--oracle must be speakers or parts');
 
 const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn' });
 const pipeline = await buildPipeline(config, {}, createLogger('warn'));
@@ -88,7 +94,7 @@ try {
           await take(await front.push(floatToPcm16(audio.subarray(at, end))), end);
         }
         await take(await front.flush(), null);
-        const result = computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 });
+        const result = computeDer(ref, oracle ? oracleLabels(hyp, ref, oracle) : hyp, { durationS: conv.audio.length / 16_000 });
         group.scores.push({ name, hard: conv.hard, result, segments: hyp.length });
         if (verbose) console.log(`${name} (offset ${(offset / 16).toFixed(0)} ms): DER ${(100 * result.der).toFixed(1)} %, confusion ${(100 * result.confusionS / result.scoredS).toFixed(1)} %, ${hyp.length} parts`);
       }
