@@ -32,7 +32,7 @@ import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
 import { parseFlags } from './lib/args.js';
 import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
-import { loadConversationDir, namesInDir, type Conversation } from '../src/testing/corpus.js';
+import { loadConversationDir, namesInDir, referenceTurns, type Conversation } from '../src/testing/corpus.js';
 import { fmt, percentile } from './lib/realtime.js';
 
 const args = parseFlags();
@@ -64,7 +64,7 @@ try {
     for (const name of source.names) {
       const conv = source.load(name);
       const kind = source.kindPrefix + (name.endsWith('-field') ? 'field' : conv.hard ? 'hard' : 'easy');
-      const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
+      const ref = referenceTurns(conv);
       const group = byKind.get(kind) ?? { delays: [], scores: [], nullS: 0 };
       byKind.set(kind, group);
       for (const offset of offsets) {

@@ -26,7 +26,7 @@ import { startServer } from '../src/server.js';
 import { createSpeakerEncoder } from '../src/speaker/index.js';
 import { ProtocolClient } from '../src/testing/client.js';
 import { enrollSpeaker } from '../src/speaker/profile.js';
-import type { Conversation } from '../src/testing/corpus.js';
+import { referenceTurns, type Conversation } from '../src/testing/corpus.js';
 import { loadRealAmi, realAmiNames, soloSpeech } from '../src/testing/real-ami.js';
 import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
@@ -68,7 +68,7 @@ try {
   scoresBySet.set(set, scores);
   for (const name of namesOf(set)) {
     const conv = conversationOf(set, name);
-    const ref: LabelledTurn[] = conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
+    const ref = referenceTurns(conv);
     for (const offset of offsets) {
       const audio = withLeadIn(conv.audio, offset);
       const client = await ProtocolClient.connect(server);
@@ -91,10 +91,11 @@ try {
         }
       }
       const label = offsets.length > 1 ? `${name}@${Math.round(offset / 16)}` : name;
-      scores.push({ name: label, hard: conv.hard, result: computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 }), segments: hyp.length });
+      const score: ConversationScore = { name: label, hard: conv.hard, result: computeDer(ref, hyp, { durationS: conv.audio.length / 16_000 }), segments: hyp.length };
+      scores.push(score);
       // The issue's wording ("a null ... the DER counts that as missed"): a null part is no speaker at all.
       const named = hyp.filter((h) => h.speaker !== null);
-      nullAsMissed.set(scores[scores.length - 1]!, computeDer(ref, named, { durationS: conv.audio.length / 16_000 }).der);
+      nullAsMissed.set(score, computeDer(ref, named, { durationS: conv.audio.length / 16_000 }).der);
       await client.close();
     }
   }

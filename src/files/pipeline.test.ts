@@ -12,7 +12,7 @@ import { loadConfig } from '../config.js';
 import { computeDer } from '../eval/der.js';
 import { createLogger } from '../log.js';
 import { buildPipeline, type Pipeline } from '../session/pipeline.js';
-import { loadConversation } from '../testing/corpus.js';
+import { loadConversation, referenceTurns } from '../testing/corpus.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
 import { FileJobError, transcribeFile, type FileStages } from './pipeline.js';
@@ -67,7 +67,7 @@ describe('transcribeFile', () => {
     const r = await transcribeFile({ path: join(CONVERSATIONS_DIR, NAME, 'conv.wav') }, stages, { enroll: { clips } });
     expect(r.attribution).toBe('enrollment');
     const der = computeDer(
-      conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS })),
+      referenceTurns(conv),
       r.conversation.segments.map((s) => ({ speaker: s.speaker_id, startS: s.start, endS: s.end })),
       { durationS: conv.audio.length / 16_000 },
     );

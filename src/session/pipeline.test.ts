@@ -9,7 +9,7 @@ import { floatToPcm16 } from '../audio/wav.js';
 import { loadConfig } from '../config.js';
 import { computeDer } from '../eval/der.js';
 import { createLogger } from '../log.js';
-import { loadConversation, type Conversation } from '../testing/corpus.js';
+import { loadConversation, referenceTurns, type Conversation } from '../testing/corpus.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 
 const RATE = 16_000;
@@ -33,7 +33,7 @@ async function live(pipeline: Pipeline, conv: Conversation) {
   }
   await take(await front.flush(), null);
   const der = computeDer(
-    conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS })),
+    referenceTurns(conv),
     parts,
     { durationS: conv.audio.length / RATE },
   ).der;

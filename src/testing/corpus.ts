@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
+import type { LabelledTurn } from '../eval/der.js';
 import { parseRttm, type RttmTurn } from '../eval/rttm.js';
 import { CORPUS_DIR, FIXTURE_CORPUS_DIR } from './paths.js';
 
@@ -21,6 +22,11 @@ export interface Conversation {
   enrollB: Float32Array;
   audio: Float32Array;
   reference: RttmTurn[];
+}
+
+/** The reference turns by speaker id (A/B → the ids the conversation enrolls them as), for `computeDer`. */
+export function referenceTurns(conv: Pick<Conversation, 'reference' | 'speakerId'>): LabelledTurn[] {
+  return conv.reference.map((t) => ({ speaker: conv.speakerId[t.speaker]!, startS: t.startS, endS: t.endS }));
 }
 
 /** Conversation folders of a corpus, in the order they are searched by name. */
