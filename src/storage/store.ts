@@ -382,6 +382,11 @@ export class ConversationStore {
     return true;
   }
 
+  /** Ids of every stored conversation (for an index that reads them all). */
+  listIds(): Promise<string[]> {
+    return this.ids();
+  }
+
   private async ids(): Promise<string[]> {
     return (await this.fs.list(this.conversationsDir)).filter((n) => isId(n) && !this.deleted.has(n));
   }
