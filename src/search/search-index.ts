@@ -42,6 +42,9 @@ interface Doc {
   speakers: Array<{ id: SpeakerId; name: string | null }>;
   /** Segment texts joined by '\n' (no text: ''), and where each starts. */
   text: string;
+  /** `text` normalized (search/text.ts), and where each unit came from (null: one for one). */
+  norm: string;
+  map: Int32Array | null;
   offsets: Uint32Array;
   segIds: Float64Array;
   starts: Float64Array;
@@ -134,12 +137,17 @@ export class SearchIndex {
       at += t.length + 1;
     });
     offsets[n] = at;
+    const text = parts.join('\n');
+    const { norm, map } = normalize(text);
     const doc: Doc = {
       id: c.id,
       title: c.title,
       started_at: c.started_at,
       speakers: c.speakers.map((s) => ({ id: s.id, name: s.name })),
-      text: parts.join('\n'),
+      text,
+      // Kept beside the text (twice the memory for it) so that a query never re-normalizes.
+      norm: map === null && norm === text ? text : norm,
+      map,
       offsets,
       segIds: Float64Array.from(c.segments, (s) => s.segment_id),
       starts: Float64Array.from(c.segments, (s) => s.start),
@@ -183,7 +191,7 @@ export class SearchIndex {
 
   private keyCounts(doc: Doc): Map<string, number> {
     const counts = new Map<string, number>();
-    countKeys(normalize(doc.text).norm, counts);
+    countKeys(doc.norm, counts);
     if (doc.title) countKeys(normalize(doc.title).norm, counts, FIELD_WEIGHT);
     for (const s of doc.speakers) if (s.name) countKeys(normalize(s.name).norm, counts, FIELD_WEIGHT);
     return counts;
@@ -256,7 +264,7 @@ export class SearchIndex {
 
   /** The exact matches of every term in one conversation, or null when one term has none. */
   private exact(doc: Doc, terms: readonly Term[], score: number): SearchResult | null {
-    const { norm, map } = normalize(doc.text);
+    const { norm, map } = doc;
     const title = doc.title ? normalize(doc.title) : null;
     const names = doc.speakers.map((s) => (s.name ? normalize(s.name).norm : ''));
     const titleMarks: Array<[number, number]> = [];
@@ -337,7 +345,7 @@ export class SearchIndex {
     for (const d of this.docs) {
       if (!d) continue;
       const wide = /[^\x00-\xff]/.test(d.text);
-      bytes += d.text.length * (wide ? 2 : 1) + d.offsets.byteLength + d.segIds.byteLength + d.starts.byteLength + d.speakerIds.byteLength + 200;
+      bytes += (d.text.length + (d.norm === d.text ? 0 : d.norm.length)) * (wide ? 2 : 1) + (d.map?.byteLength ?? 0) + d.offsets.byteLength + d.segIds.byteLength + d.starts.byteLength + d.speakerIds.byteLength + 200;
     }
     return bytes;
   }

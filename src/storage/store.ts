@@ -36,26 +36,27 @@ const PREVIEW_CHARS = 80;
  */
 export function parseEvents(text: string): { records: EventRecord[]; goodBytes: number; torn: boolean } {
   const records: EventRecord[] = [];
-  const bytes = Buffer.from(text, 'utf8');
-  let goodBytes = 0;
+  // Walks the string (no copy to bytes per line); byte counts are taken only at the end.
+  let good = 0;
   let at = 0;
-  while (at < bytes.length) {
-    const nl = bytes.indexOf(0x0a, at);
+  while (at < text.length) {
+    const nl = text.indexOf('\n', at);
     if (nl < 0) break;
-    const line = bytes.subarray(at, nl).toString('utf8');
+    const line = text.slice(at, nl);
     at = nl + 1;
     if (line.trim() === '') {
-      goodBytes = at;
+      good = at;
       continue;
     }
     try {
       records.push(JSON.parse(line) as EventRecord);
-      goodBytes = at;
+      good = at;
     } catch {
       // Only a crash mid-write leaves such a line; it is dropped, not fatal.
     }
   }
-  return { records, goodBytes, torn: goodBytes < bytes.length };
+  const torn = good < text.length;
+  return { records, goodBytes: torn ? Buffer.byteLength(text.slice(0, good), 'utf8') : Buffer.byteLength(text, 'utf8'), torn };
 }
 
 /** Segments (with their latest text, corrections applied) from the records, in time order. */
