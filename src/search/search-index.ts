@@ -162,9 +162,14 @@ export class SearchIndex {
         p = { slots: [], counts: [] };
         this.postings.set(key, p);
       }
-      const i = p.slots.length === 0 || p.slots[p.slots.length - 1]! < slot ? p.slots.length : bisect(p.slots, slot);
-      p.slots.splice(i, 0, slot);
-      p.counts.splice(i, 0, count);
+      if (p.slots.length === 0 || p.slots[p.slots.length - 1]! < slot) {
+        p.slots.push(slot);
+        p.counts.push(count);
+      } else {
+        const i = bisect(p.slots, slot);
+        p.slots.splice(i, 0, slot);
+        p.counts.splice(i, 0, count);
+      }
     }
   }
 

@@ -100,5 +100,15 @@ export function requiredKeys(word: string): string[] {
 
 /** How often each index key occurs in `norm`, times `weight`, added into `into`. */
 export function countKeys(norm: string, into: Map<string, number>, weight = 1): void {
-  for (const w of words(norm)) for (const k of keysOfWord(w)) into.set(k, (into.get(k) ?? 0) + weight);
+  // The hot loop of an index build: one regex pass, no arrays for the common all-Latin word.
+  const runs = new RegExp(WORD_RUN.source, 'gu');
+  let m: RegExpExecArray | null;
+  while ((m = runs.exec(norm)) !== null) {
+    const run = m[0];
+    if (!NGRAM_ANY.test(run)) {
+      into.set(run, (into.get(run) ?? 0) + weight);
+      continue;
+    }
+    for (const w of words(run)) for (const k of keysOfWord(w)) into.set(k, (into.get(k) ?? 0) + weight);
+  }
 }

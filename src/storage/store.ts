@@ -28,6 +28,8 @@ const META = 'meta.json';
 const EVENTS = 'events.jsonl';
 const SPEAKERS = 'speakers.json';
 const PREVIEW_CHARS = 80;
+/** Bytes read from the end of an events file to check its last record at startup (records are far shorter). */
+const TAIL_BYTES = 64 * 1024;
 
 /**
  * The good records of an events file, and the byte length of the prefix to keep: everything up
@@ -132,9 +134,13 @@ export class ConversationStore {
     let ended = 0;
     for (const id of await this.ids()) {
       const path = join(this.dirOf(id), EVENTS);
-      const text = (await this.fs.read(path)) ?? '';
       const meta = await this.readMeta(id);
-      // An ended conversation with a sound last line needs nothing: skip parsing all of it.
+      // An ended conversation with a sound last line needs nothing: skip reading all of it.
+      if (meta && meta.ended_at !== null && this.fs.tail) {
+        const tail = await this.fs.tail(path, TAIL_BYTES);
+        if (tail !== null && tailIsSound(tail)) continue;
+      }
+      const text = (await this.fs.read(path)) ?? '';
       if (meta && meta.ended_at !== null && tailIsSound(text)) continue;
       const parsed = parseEvents(text);
       if (parsed.torn) {
