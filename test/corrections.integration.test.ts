@@ -69,6 +69,10 @@ describe('corrections API', () => {
     expect(srt).toContain('Kim: how are you?');
     const json = JSON.parse((await call('GET', `/api/conversations/${id}/export?format=json`)).text) as ConversationRecord;
     expect(json.segments[0]).toMatchObject({ text: 'Hello Hanna,', corrected: true, original: { text: 'Hello Anna, how are you?' } });
+    expect(json.removed_segments!.map((s) => [s.segment_id, s.original?.text])).toEqual([
+      [2, 'Okay, I will.'],
+      [3, 'Thank you.'],
+    ]);
     const original = (await call('GET', `/api/conversations/${id}?original=true`)).json<ConversationRecord>();
     expect(original.segments.map((s) => [s.speaker_id, s.text])).toEqual([
       [0, 'Hello Anna, how are you?'],

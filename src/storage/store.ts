@@ -306,7 +306,8 @@ export class ConversationStore {
     if (view.corrections > COMPACT_AFTER) void this.compactCorrections(id).catch(() => false);
     const segments = opts.original ? originalsOf(records) : view.segments;
     const { version: _v, ...rest } = meta;
-    return { ...rest, duration_s: durationOf(meta, segments), segments };
+    const removed = opts.original ? [] : [...view.states.values()].filter((s) => s.removed).map((s) => ({ segment_id: s.segment_id, original: s.orig ? { ...s.orig } : null }));
+    return { ...rest, duration_s: durationOf(meta, segments), segments, ...(removed.length > 0 ? { removed_segments: removed } : {}) };
   }
 
   /** Every conversation, newest first. */

@@ -73,6 +73,8 @@ export interface StoredSegment {
 export interface ConversationRecord extends Omit<ConversationMeta, 'version'> {
   duration_s: number;
   segments: StoredSegment[];
+  /** Segments a correction deleted (or merged away), with their engine form; absent when none. */
+  removed_segments?: Array<{ segment_id: number; original: OriginalSegment | null }>;
 }
 
 /** One item of `GET /api/conversations`. */
