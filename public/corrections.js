@@ -210,7 +210,8 @@ export class TranscriptEditor {
       await this.#send(() => this.api.patchSegment(this.conversationId, seg.segment_id, { text: after, revision: seg.revision }), seg.segment_id);
     };
     const keys = (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      // Enter saves (Shift+Enter too: a segment is one line); not while an IME is composing.
+      if (e.key === 'Enter' && !e.isComposing) {
         e.preventDefault();
         void finish(true);
       } else if (e.key === 'Escape') {
