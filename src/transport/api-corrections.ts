@@ -39,6 +39,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, status: number, code: string, message: string, allow?: string): void {
   if (allow) res.setHeader('Allow', allow);
+  // The rest of an oversized body is not read: close the connection after the answer.
+  if (status === 413) res.setHeader('Connection', 'close');
   sendJson(res, status, { error: { code, message } });
 }
 
