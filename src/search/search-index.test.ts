@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from './query.js';
 import { SearchIndex, type IndexedConversation } from './search-index.js';
-import { normalForm } from './text.js';
+import { countKeys, normalForm } from './text.js';
 
 function conv(id: string, title: string | null, texts: Array<[0 | 1 | null, string]>, started = '2026-03-01T09:00:00Z'): IndexedConversation {
   return {
@@ -38,6 +38,18 @@ describe('search text and queries', () => {
     expect(parseQuery('(a|b)* .* \\d [x] \u0007')).toEqual(['a', 'b', 'd', 'x'].map((w) => ({ text: w, words: [w], prefix: false, phrase: false })));
     expect(parseQuery('x'.repeat(10_000)).length).toBe(1);
     expect(parseQuery('  "" ... ')).toEqual([]);
+  });
+
+  it('counts the same keys on the fast path (ASCII and Hangul) as on the general one', () => {
+    const text = normalForm('Take 2 tablets, 감기약을 먹었어요 x2y 약 mri검사 ok');
+    const fast = new Map<string, number>();
+    const general = new Map<string, number>();
+    countKeys(text, fast);
+    countKeys(`${text}\t`, general);
+    expect(fast).toEqual(general);
+    expect(fast.get('약')).toBe(2);
+    expect(fast.get('기약')).toBe(1);
+    expect(fast.get('mri')).toBe(1);
   });
 });
 

@@ -9,6 +9,9 @@ import type { ConversationStore } from '../storage/store.js';
 import { parseQuery } from './query.js';
 import { SearchIndex, type SearchPage } from './search-index.js';
 
+/** Conversations read at once while the index is first built. */
+const BUILD_CONCURRENCY = 4;
+
 export interface SearchAnswer extends SearchPage {
   /** While the index is first built: how many conversations are in it so far, of how many. */
   indexing: { done: number; total: number } | null;
@@ -48,12 +51,19 @@ export class SearchService {
   private async build(): Promise<void> {
     const started = performance.now();
     const ids = await this.store.listIds();
-    this.building = { done: 0, total: ids.length };
-    for (const id of ids) {
-      if (this.closed) return;
-      if (!this.index.has(id)) await this.load(id).catch((err: Error) => this.log?.warn(`search: a conversation could not be indexed: ${err.message}`));
-      this.building.done++;
-    }
+    const building = { done: 0, total: ids.length };
+    this.building = building;
+    // A few reads in flight at once, so that one file's I/O overlaps another's parsing.
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length && !this.closed) {
+        const id = ids[next++]!;
+        if (!this.index.has(id)) await this.load(id).catch((err: Error) => this.log?.warn(`search: a conversation could not be indexed: ${err.message}`));
+        building.done++;
+      }
+    };
+    await Promise.all(Array.from({ length: BUILD_CONCURRENCY }, worker));
+    if (this.closed) return;
     this.building = null;
     this.log?.info(`search: indexed ${this.index.size} conversation(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }

@@ -101,11 +101,27 @@ export function requiredKeys(word: string): string[] {
 /** How often each index key occurs in `norm`, times `weight`, added into `into`. */
 export function countKeys(norm: string, into: Map<string, number>, weight = 1): void {
   // The hot loop of an index build: one regex pass, no arrays for the common all-Latin word.
-  const runs = new RegExp(WORD_RUN.source, 'gu');
+  // Text that is ASCII and Hangul syllables only (most of it) has simpler words: a byte-class
+  // regex finds the same runs as the Unicode one, several times faster.
+  const fast = FAST.test(norm);
+  const runs = fast ? /[a-z0-9]+|[\uac00-\ud7a3]+/g : new RegExp(WORD_RUN.source, 'gu');
   let m: RegExpExecArray | null;
   while ((m = runs.exec(norm)) !== null) {
     const run = m[0];
-    if (!NGRAM_ANY.test(run)) {
+    const c0 = run.charCodeAt(0);
+    if (fast && c0 >= 0xac00) {
+      // A run of Hangul syllables (one UTF-16 unit each): its characters and character pairs.
+      for (let i = 0; i < run.length; i++) {
+        const one = run[i]!;
+        into.set(one, (into.get(one) ?? 0) + weight);
+        if (i + 1 < run.length) {
+          const two = run.slice(i, i + 2);
+          into.set(two, (into.get(two) ?? 0) + weight);
+        }
+      }
+      continue;
+    }
+    if (fast || !NGRAM_ANY.test(run)) {
       into.set(run, (into.get(run) ?? 0) + weight);
       continue;
     }
