@@ -257,7 +257,9 @@ export class TranscriptEditor {
     }
     add(tr('unknown'), () => this.#send(() => this.api.patchSegment(cid, id, { speaker_id: null, revision: rev }), id), seg.speaker_id !== null);
     const text = typeof seg.text === 'string' ? seg.text : '';
-    const at = caret !== null && caret > 0 && caret < text.length ? caret : middleOf(text);
+    // The bubble shows the text trimmed (Whisper's usually starts with a space): offsets are the server's.
+    const lead = text.length - text.trimStart().length;
+    const at = caret !== null && caret + lead > 0 && caret + lead < text.length ? caret + lead : middleOf(text);
     add(tr('splitHere'), () => this.#send(() => this.api.splitSegment(cid, id, { at, revision: rev }), id), text.trim().length > 1);
     add(tr('mergeNext'), () => this.#send(() => this.api.mergeSegment(cid, id, { revision: rev }), id), Boolean(next) && next.speaker_id === seg.speaker_id);
     add(tr('remove'), () => this.#send(() => this.api.deleteSegment(cid, id, rev), null));

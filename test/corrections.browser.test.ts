@@ -33,7 +33,7 @@ describe('corrections and search on the page', () => {
       segments: [
         { segment_id: 0, speaker_id: 0, start: 0, end: 3, text: 'Hello Anna, how are you today?' },
         { segment_id: 1, speaker_id: 0, start: 4, end: 6, text: 'Thank you.' },
-        { segment_id: 2, speaker_id: 1, start: 7, end: 10, text: '오늘 약을 먹었어요. 잠도 잘 잤어요.' },
+        { segment_id: 2, speaker_id: 1, start: 7, end: 10, text: ' 오늘 약을 먹었어요. 잠도 잘 잤어요.' },
         { segment_id: 3, speaker_id: 1, start: 11, end: 13, text: 'The pharmacy was closed.' },
       ],
     });
