@@ -18,6 +18,7 @@ import { tmpdir, loadavg, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
+import { loadOrCreateTls } from '../src/transport/certs.js';
 import { parseEvents, segmentsOf } from '../src/storage/store.js';
 import { generateStore } from './gen-search-store.js';
 import { parseFlags } from './lib/args.js';
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
   });
+  // A server has its certificate already: generating one (an RSA key) is not part of a start.
+  await loadOrCreateTls(join(certDir, 'fullchain.pem'), join(certDir, 'privkey.pem'));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const server = await startServer(config);
