@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from './query.js';
 import { SearchIndex, type IndexedConversation } from './search-index.js';
-import { countKeys, normalForm } from './text.js';
+import { countKeys, normalForm, normalize } from './text.js';
 
 function conv(id: string, title: string | null, texts: Array<[0 | 1 | null, string]>, started = '2026-03-01T09:00:00Z'): IndexedConversation {
   return {
@@ -38,6 +38,17 @@ describe('search text and queries', () => {
     expect(parseQuery('(a|b)* .* \\d [x] \u0007')).toEqual(['a', 'b', 'd', 'x'].map((w) => ({ text: w, words: [w], prefix: false, phrase: false })));
     expect(parseQuery('x'.repeat(10_000)).length).toBe(1);
     expect(parseQuery('  "" ... ')).toEqual([]);
+  });
+
+  it('maps every normalized unit back to its source, plain runs and special characters alike', () => {
+    const text = 'Don’t ＡＢ ﬁne\nCafé ½ 약을';
+    const { norm, map } = normalize(text);
+    expect(norm).toBe('don’t ab fine\ncafé 1⁄2 약을');
+    expect(map!.length).toBe(norm.length);
+    // 'fine' comes from the ligature (one unit) and 'ne'; the newline stays in place.
+    expect(text[map![norm.indexOf('fine')]!]).toBe('ﬁ');
+    expect(text[map![norm.indexOf('\n')]!]).toBe('\n');
+    expect(text.slice(map![norm.indexOf('약')]!)).toBe('약을');
   });
 
   it('counts the same keys on the fast path (ASCII and Hangul) as on the general one', () => {

@@ -18,6 +18,8 @@ const WORD_RUN = /[\p{L}\p{M}\p{N}]+/gu;
 /** Text whose normal form is its lower case, one UTF-16 unit for one: ASCII and precomposed Hangul. */
 const FAST = /^[\x20-\x7e\n\uac00-\ud7a3]*$/;
 const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+/** Splits text into plain runs (as {@link FAST}) and the runs between them, both kept. */
+const OTHER_RUN = /([^\x20-\x7e\n\uac00-\ud7a3]+)/;
 
 export function isNgramChar(c: string): boolean {
   return NGRAM_CHAR.test(c);
@@ -36,14 +38,21 @@ export function normalize(text: string): { norm: string; map: Int32Array | null 
   const out: string[] = [];
   const map: number[] = [];
   let i = 0;
-  for (const cp of text) {
-    let n: string;
-    if (cp === '\n') n = '\n';
-    else if (CONTROL.test(cp)) n = ' ';
-    else n = cp.normalize('NFKC').toLowerCase();
-    out.push(n);
-    for (let k = 0; k < n.length; k++) map.push(i);
-    i += cp.length;
+  // Runs of plain characters are lower-cased whole; only the others go one code point at a time.
+  for (const part of text.split(OTHER_RUN)) {
+    if (part === '') continue;
+    if (FAST.test(part)) {
+      out.push(part.toLowerCase());
+      for (let k = 0; k < part.length; k++) map.push(i + k);
+      i += part.length;
+      continue;
+    }
+    for (const cp of part) {
+      const n = CONTROL.test(cp) ? ' ' : cp.normalize('NFKC').toLowerCase();
+      out.push(n);
+      for (let k = 0; k < n.length; k++) map.push(i);
+      i += cp.length;
+    }
   }
   const norm = out.join('');
   if (norm.length === text.length && map.every((v, k) => v === k)) return { norm, map: null };
