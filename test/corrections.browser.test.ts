@@ -131,7 +131,9 @@ describe('corrections and search on the page', () => {
     await page.keyboard.press('End');
     await page.keyboard.type(' Again');
     await page.keyboard.press('Enter');
-    await expect.poll(() => bubble(page, 3).locator('.bubble-text').textContent()).toBe('The pharmacy was closed. Again');
+    // The typed text shows at once; wait for the re-read from the server (the corrected mark).
+    await expect.poll(() => bubble(page, 3).getAttribute('class')).toMatch(/corrected/);
+    expect(await bubble(page, 3).locator('.bubble-text').textContent()).toBe('The pharmacy was closed. Again');
     // The menu by keyboard: open, arrow down to "Unknown speaker", Enter.
     await bubble(page, 3).locator('.bubble-menu-button').focus();
     await page.keyboard.press('Enter');
