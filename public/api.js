@@ -56,6 +56,47 @@ export class Api {
     });
   }
 
+  /** Corrections (see docs/corrections-search.md); each answers `{segments, removed}`. */
+  patchSegment(id, segmentId, body) {
+    return this.#json(`/api/conversations/${encodeURIComponent(id)}/segments/${segmentId}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  deleteSegment(id, segmentId, revision) {
+    const q = Number.isInteger(revision) ? `?revision=${revision}` : '';
+    return this.#json(`/api/conversations/${encodeURIComponent(id)}/segments/${segmentId}${q}`, { method: 'DELETE' });
+  }
+
+  splitSegment(id, segmentId, body) {
+    return this.#json(`/api/conversations/${encodeURIComponent(id)}/segments/${segmentId}/split`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  mergeSegment(id, segmentId, body) {
+    return this.#json(`/api/conversations/${encodeURIComponent(id)}/segments/${segmentId}/merge`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  undoCorrection(id) {
+    return this.#json(`/api/conversations/${encodeURIComponent(id)}/undo`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  }
+
+  /** `GET /api/search`: one page of results (`cursor`: an earlier answer's next_cursor). */
+  search(q, cursor) {
+    const params = new URLSearchParams({ q });
+    if (cursor) params.set('cursor', cursor);
+    return this.#json(`/api/search?${params}`);
+  }
+
   deleteConversation(id) {
     return this.#json(`/api/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }

@@ -7,6 +7,7 @@
 import { saveBlob } from './api.js';
 import { ChatView, formatClock } from './chat.js';
 import { lang, t } from './i18n.js';
+import { SearchBox, TranscriptEditor } from './corrections.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 /** Stored conversations whose first words are fetched for the list (one request each). */
@@ -95,6 +96,28 @@ export class HistoryView {
     this.ui.renameLabels.forEach((l, i) => (l.textContent = t('speakerN', { n: i + 1 })));
     this.chat = new ChatView($('#viewer-chat'), $('#viewer-jump'), (id) => speakerName(this.current && this.current.speakers, id));
     $('#history-refresh').addEventListener('click', () => this.refresh());
+    /** Segment to scroll to and highlight once the next conversation opens (from a search hit). */
+    this.focusSegment = null;
+    this.editor = new TranscriptEditor(api, { toast: (text, kind) => page.toast(text, kind), undoButton: $('#viewer-undo'), reload: (focusId) => this.#reload(focusId) });
+    this.search = new SearchBox(api, {
+      input: $('#history-search'),
+      status: $('#history-search-status'),
+      results: $('#search-results'),
+      list: $('#history-list'),
+      formatClock,
+      open: (id, segmentId) => {
+        this.focusSegment = segmentId;
+        if (location.hash === `#history/${id}`) void this.open(id);
+        else location.hash = `#history/${id}`;
+      },
+    });
+    document.addEventListener('keydown', (e) => {
+      // Ctrl/Cmd+Z in the viewer (outside a text being edited): undo the last correction.
+      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'z' && !this.ui.viewer.hidden && this.ui.viewer.contains(document.activeElement) && !document.activeElement.isContentEditable && document.activeElement.tagName !== 'INPUT') {
+        e.preventDefault();
+        void this.editor.undo();
+      }
+    });
     $('#rename-save').addEventListener('click', () => this.#saveNames());
     $('#history-delete').addEventListener('click', () => this.#delete());
     for (const b of document.querySelectorAll('#history-viewer [data-format]')) {
@@ -209,6 +232,36 @@ export class HistoryView {
     this.chat.stick = false;
     this.chat.log.scrollTop = 0;
     this.chat.jump.hidden = true;
+    this.editor.decorate(this.chat, rec);
+    if (this.focusSegment !== null && this.focusSegment !== undefined) {
+      const bubble = this.chat.bubbles.get(this.focusSegment);
+      this.focusSegment = null;
+      if (bubble) {
+        bubble.classList.add('highlight');
+        bubble.scrollIntoView({ block: 'center' });
+        setTimeout(() => bubble.classList.remove('highlight'), 4000);
+      }
+    }
+  }
+
+  /** Re-reads the open conversation after a correction, keeping the scroll position. */
+  async #reload(focusId) {
+    const rec = this.current;
+    if (!rec) return;
+    const top = this.chat.log.scrollTop;
+    let fresh;
+    try {
+      fresh = await this.api.getConversation(rec.id);
+    } catch (err) {
+      this.page.toast(err.status === 404 ? t('notFound') : t('requestFailed', { message: err.message }), 'error');
+      return;
+    }
+    this.current = fresh;
+    this.#renderRecord();
+    this.chat.log.scrollTop = top;
+    const bubble = focusId !== undefined ? this.chat.bubbles.get(focusId) : null;
+    const target = bubble && (bubble.querySelector('.bubble-menu-button') || bubble);
+    if (target) target.focus({ preventScroll: true });
   }
 
   async #saveNames() {

@@ -29,6 +29,8 @@ import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
 import { parseRequestTarget } from './transport/request-target.js';
 import { createTranscriptionsApi } from './transport/api-transcriptions.js';
+import { handleSearch } from './transport/api-search.js';
+import { SearchService } from './search/service.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -58,6 +60,8 @@ export interface RunningServer {
   store: ConversationStore;
   /** The private folder holding uploaded recordings while they are processed. */
   uploadDir: string;
+  /** Full-text search over the store; `ready` resolves once the first build is done. */
+  search: { service: SearchService; ready: Promise<void> };
   close(): Promise<void>;
 }
 
@@ -107,6 +111,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   daily.unref();
   const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
   const api = createApiHandler({ store, conversations });
+  // Built in the background: the server answers at once, searches cover what is indexed so far.
+  const search = new SearchService(store, log.child('search'));
+  const searchReady = search.start().catch((err: Error) => log.error(`search index build failed: ${err.message}`));
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
     log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
@@ -175,6 +182,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
+        return;
+      }
+      if (path === '/api/search') {
+        handleSearch(search, req, res, target).catch((err: Error) => {
+          log.error(`search error: ${err.message}`);
+          if (!res.headersSent) sendPlain(res, 500, 'internal error');
+        });
         return;
       }
       if (path.startsWith('/api/transcriptions')) {
@@ -249,6 +263,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     sessions: () => gateway.size,
     store,
     uploadDir,
+    search: { service: search, ready: searchReady },
     async reloadTls() {
       const next = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
       server.setSecureContext({ cert: next.cert, key: next.key });
@@ -257,6 +272,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     close() {
       closed ??= (async () => {
         clearInterval(daily);
+        search.close();
         await gateway.close();
         await conversations.close();
         await fileJobs.close();

@@ -12,6 +12,12 @@ export interface StorageFs {
   writeAtomic(path: string, data: string): Promise<void>;
   /** The file's text, or null when it does not exist. */
   read(path: string): Promise<string | null>;
+  /**
+   * The file's last `bytes` bytes as text (the first line may be cut), or null when it does not
+   * exist. Optional: startup uses it to check an ended conversation's last record without reading
+   * the whole file, and reads the whole file where it is missing or the tail does not parse.
+   */
+  tail?(path: string, bytes: number): Promise<string | null>;
   /** Shortens a file to `bytes` (repairs a torn last record). */
   truncate(path: string, bytes: number): Promise<void>;
   mkdir(path: string): Promise<void>;
@@ -62,6 +68,24 @@ export const nodeFs: StorageFs = {
     } catch (err) {
       if (missing(err)) return null;
       throw err;
+    }
+  },
+  async tail(path, bytes) {
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const length = Math.min(size, bytes);
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, size - length);
+      return buf.toString('utf8');
+    } finally {
+      await fh.close();
     }
   },
   truncate: (path, bytes) => truncate(path, bytes),

@@ -51,8 +51,8 @@ describe('ConversationStore', () => {
     const rec = await store.get(meta.id);
     expect(rec).toMatchObject({ title: 'interview.m4a', language: 'ko', ended_at: endedAt.toISOString(), audio_s: 61.5, duration_s: 61.5 });
     expect(rec!.segments).toEqual([
-      { segment_id: 0, speaker_id: 0, start: 0.5, end: 2, text: 'hello' },
-      { segment_id: 1, speaker_id: 1, start: 2.5, end: 4, text: null },
+      { segment_id: 0, speaker_id: 0, start: 0.5, end: 2, text: 'hello', revision: 2 },
+      { segment_id: 1, speaker_id: 1, start: 2.5, end: 4, text: null, revision: 2 },
     ]);
     expect((await store.list()).map((c) => [c.id, c.segments, c.preview])).toEqual([[meta.id, 2, 'hello']]);
     // A restart does not take it for an interrupted live conversation.
@@ -68,8 +68,8 @@ describe('ConversationStore', () => {
     await store.append(meta.id, tx(0, 'hello there', 0.5, 1.5));
     const rec = (await store.get(meta.id))!;
     expect(rec.segments).toEqual([
-      { segment_id: 0, speaker_id: 0, start: 0.5, end: 1.5, text: 'hello there' },
-      { segment_id: 1, speaker_id: 0, start: 2, end: 3, text: null },
+      { segment_id: 0, speaker_id: 0, start: 0.5, end: 1.5, text: 'hello there', revision: 2 },
+      { segment_id: 1, speaker_id: 0, start: 2, end: 3, text: null, revision: 1 },
     ]);
     expect(rec.duration_s).toBe(3);
     expect(rec).not.toHaveProperty('version');

@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { isId, newId } from './ids.js';
+import { compact, COMPACT_AFTER, originalsOf, planCorrection, touchedBy, viewOf, type CorrectionError, type CorrectionRequest } from './corrections.js';
 import { nodeFs, type StorageFs } from './fs.js';
 import type {
   ConversationMeta,
@@ -27,6 +28,8 @@ const META = 'meta.json';
 const EVENTS = 'events.jsonl';
 const SPEAKERS = 'speakers.json';
 const PREVIEW_CHARS = 80;
+/** Bytes read from the end of an events file to check its last record at startup (records are far shorter). */
+const TAIL_BYTES = 64 * 1024;
 
 /**
  * The good records of an events file, and the byte length of the prefix to keep: everything up
@@ -35,42 +38,57 @@ const PREVIEW_CHARS = 80;
  */
 export function parseEvents(text: string): { records: EventRecord[]; goodBytes: number; torn: boolean } {
   const records: EventRecord[] = [];
-  const bytes = Buffer.from(text, 'utf8');
-  let goodBytes = 0;
+  // Walks the string (no copy to bytes per line); byte counts are taken only at the end.
+  let good = 0;
   let at = 0;
-  while (at < bytes.length) {
-    const nl = bytes.indexOf(0x0a, at);
+  while (at < text.length) {
+    const nl = text.indexOf('\n', at);
     if (nl < 0) break;
-    const line = bytes.subarray(at, nl).toString('utf8');
+    const line = text.slice(at, nl);
     at = nl + 1;
     if (line.trim() === '') {
-      goodBytes = at;
+      good = at;
       continue;
     }
     try {
       records.push(JSON.parse(line) as EventRecord);
-      goodBytes = at;
+      good = at;
     } catch {
       // Only a crash mid-write leaves such a line; it is dropped, not fatal.
     }
   }
-  return { records, goodBytes, torn: goodBytes < bytes.length };
+  const torn = good < text.length;
+  return { records, goodBytes: torn ? Buffer.byteLength(text.slice(0, good), 'utf8') : Buffer.byteLength(text, 'utf8'), torn };
 }
 
-/** Segments (with their latest text) from the records, in segment order. */
+/** Segments (with their latest text, corrections applied) from the records, in time order. */
 export function segmentsOf(records: readonly EventRecord[]): StoredSegment[] {
-  const byId = new Map<number, StoredSegment>();
-  for (const r of records) {
-    if (r.k === 'segment') {
-      byId.set(r.segment_id, { segment_id: r.segment_id, speaker_id: r.speaker_id, start: r.start, end: r.end, text: byId.get(r.segment_id)?.text ?? null });
-    } else if (r.k === 'transcription') {
-      const s = byId.get(r.segment_id);
-      if (s) s.text = r.text;
-      else byId.set(r.segment_id, { segment_id: r.segment_id, speaker_id: r.speaker_id, start: r.start, end: r.end, text: r.text });
-    }
-  }
-  return [...byId.values()].sort((a, b) => a.segment_id - b.segment_id);
+  return viewOf(records).segments;
 }
+
+/**
+ * Whether the events file needs no repair: empty, or ending with a newline after a last line that
+ * parses. Lets startup skip parsing every line of every ended conversation.
+ */
+function tailIsSound(text: string): boolean {
+  if (text === '') return true;
+  if (!text.endsWith('\n')) return false;
+  const from = text.lastIndexOf('\n', text.length - 2) + 1;
+  const last = text.slice(from, -1);
+  if (last.trim() === '') return true;
+  try {
+    JSON.parse(last);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What changed in the store, for a listener such as the search index. */
+export type StoreChange = { kind: 'changed' | 'deleted'; id: string };
+
+/** A correction's outcome: the segments it changed (as they are now) and those it removed. */
+export type CorrectionResult = { ok: true; segments: StoredSegment[]; removed: number[] } | { ok: false; error: CorrectionError };
 
 export interface NewConversation {
   language: string;
@@ -88,6 +106,7 @@ export class ConversationStore {
   /** Per-id chains: writes to one conversation never interleave. */
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly deleted = new Set<string>();
+  private readonly watchers = new Set<(change: StoreChange) => void>();
   readonly conversationsDir: string;
   readonly voicesDir: string;
 
@@ -115,13 +134,19 @@ export class ConversationStore {
     let ended = 0;
     for (const id of await this.ids()) {
       const path = join(this.dirOf(id), EVENTS);
+      const meta = await this.readMeta(id);
+      // An ended conversation with a sound last line needs nothing: skip reading all of it.
+      if (meta && meta.ended_at !== null && this.fs.tail) {
+        const tail = await this.fs.tail(path, TAIL_BYTES);
+        if (tail !== null && tailIsSound(tail)) continue;
+      }
       const text = (await this.fs.read(path)) ?? '';
+      if (meta && meta.ended_at !== null && tailIsSound(text)) continue;
       const parsed = parseEvents(text);
       if (parsed.torn) {
         await this.fs.truncate(path, parsed.goodBytes);
         repaired++;
       }
-      const meta = await this.readMeta(id);
       if (meta && meta.ended_at === null) {
         const segs = segmentsOf(parsed.records);
         const lastEnd = segs.reduce((m, s) => Math.max(m, s.end), 0);
@@ -182,6 +207,61 @@ export class ConversationStore {
     return this.serial(id, async () => {
       if (this.deleted.has(id)) return;
       await this.fs.append(join(this.dirOf(id), EVENTS), JSON.stringify(record) + '\n');
+      this.emit({ kind: 'changed', id });
+    });
+  }
+
+  /**
+   * Applies a user's correction: checks it against the current view and appends it as one
+   * synced record. null when the conversation does not exist (or was deleted meanwhile).
+   */
+  correct(id: string, req: CorrectionRequest, now = new Date()): Promise<CorrectionResult | null> {
+    return this.serial(id, async () => {
+      if (!isId(id) || this.deleted.has(id) || !(await this.readMeta(id))) return null;
+      const { records } = parseEvents((await this.fs.read(join(this.dirOf(id), EVENTS))) ?? '');
+      const plan = planCorrection(records, req, now);
+      if (!plan.ok) return plan;
+      const ids = touchedBy(records, plan.record);
+      await this.fs.append(join(this.dirOf(id), EVENTS), JSON.stringify(plan.record) + '\n');
+      this.emit({ kind: 'changed', id });
+      const view = viewOf([...records, plan.record]);
+      const segments = view.segments.filter((s) => ids.includes(s.segment_id));
+      const removed = ids.filter((i) => !segments.some((s) => s.segment_id === i));
+      return { ok: true, segments, removed };
+    });
+  }
+
+  /** Calls `listener` after every change that is on disk; returns a function that stops it. */
+  watch(listener: (change: StoreChange) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private emit(change: StoreChange): void {
+    for (const w of this.watchers) {
+      try {
+        w(change);
+      } catch {
+        // A listener's failure is its own; the store's write has succeeded.
+      }
+    }
+  }
+
+  /**
+   * Rewrites a conversation's events with its corrections folded into one record per segment
+   * (atomic replace: a crash leaves the old file or the new one). Skipped when the folded view
+   * would differ. Returns whether it rewrote.
+   */
+  compactCorrections(id: string, now = new Date()): Promise<boolean> {
+    return this.serial(id, async () => {
+      if (!isId(id) || this.deleted.has(id)) return false;
+      const path = join(this.dirOf(id), EVENTS);
+      const text = await this.fs.read(path);
+      if (text === null) return false;
+      const folded = compact(parseEvents(text).records, now);
+      if (!folded) return false;
+      await this.fs.writeAtomic(path, folded.map((r) => JSON.stringify(r) + '\n').join(''));
+      return true;
     });
   }
 
@@ -193,6 +273,7 @@ export class ConversationStore {
       if (!meta) return null;
       const next = change(meta);
       await this.fs.writeAtomic(join(this.dirOf(id), META), JSON.stringify(next));
+      this.emit({ kind: 'changed', id });
       return next;
     });
   }
@@ -214,14 +295,19 @@ export class ConversationStore {
     }));
   }
 
-  async get(id: string): Promise<ConversationRecord | null> {
+  /** The record with its current (corrected) segments; `original`: the engine's, uncorrected. */
+  async get(id: string, opts: { original?: boolean } = {}): Promise<ConversationRecord | null> {
     if (!isId(id) || this.deleted.has(id)) return null;
     const meta = await this.readMeta(id);
     if (!meta) return null;
     const { records } = parseEvents((await this.fs.read(join(this.dirOf(id), EVENTS))) ?? '');
-    const segments = segmentsOf(records);
+    const view = viewOf(records);
+    // Many corrections: fold them, in the background, so that the next load is fast again.
+    if (view.corrections > COMPACT_AFTER) void this.compactCorrections(id).catch(() => false);
+    const segments = opts.original ? originalsOf(records) : view.segments;
     const { version: _v, ...rest } = meta;
-    return { ...rest, duration_s: durationOf(meta, segments), segments };
+    const removed = opts.original ? [] : [...view.states.values()].filter((s) => s.removed).map((s) => ({ segment_id: s.segment_id, original: s.orig ? { ...s.orig } : null }));
+    return { ...rest, duration_s: durationOf(meta, segments), segments, ...(removed.length > 0 ? { removed_segments: removed } : {}) };
   }
 
   /** Every conversation, newest first. */
@@ -251,6 +337,7 @@ export class ConversationStore {
       if (!isId(id) || this.deleted.has(id) || !(await this.readMeta(id))) return false;
       this.deleted.add(id);
       await this.fs.remove(this.dirOf(id));
+      this.emit({ kind: 'deleted', id });
       return true;
     });
   }
@@ -301,6 +388,11 @@ export class ConversationStore {
     if (!(await this.getVoice(id))) return false;
     await this.fs.remove(join(this.voicesDir, `${id}.json`));
     return true;
+  }
+
+  /** Ids of every stored conversation (for an index that reads them all). */
+  listIds(): Promise<string[]> {
+    return this.ids();
   }
 
   private async ids(): Promise<string[]> {

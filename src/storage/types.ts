@@ -1,5 +1,6 @@
 /** The stored shapes of conversations and saved voices (what the API and the exports read). */
 import type { SpeakerId } from '../protocol/messages.js';
+import type { CorrectionRecord, OriginalSegment } from './corrections.js';
 
 export interface StoredSpeaker {
   id: SpeakerId;
@@ -48,7 +49,9 @@ export type EventRecord =
     }
   /** The connection dropped; the audio clock stood at `resume_from` seconds. */
   | { k: 'suspended'; at: string; resume_from: number }
-  | { k: 'resumed'; at: string; resume_from: number };
+  | { k: 'resumed'; at: string; resume_from: number }
+  /** A user's correction of the transcript (see corrections.ts). */
+  | CorrectionRecord;
 
 /** A segment as the API and the exports see it: times are conversation-relative seconds. */
 export interface StoredSegment {
@@ -58,12 +61,20 @@ export interface StoredSegment {
   end: number;
   /** null while not transcribed (or in diarization-only mode). */
   text: string | null;
+  /** How many changes (engine records and corrections) this segment has had; an edit may send it back (409 when stale). */
+  revision?: number;
+  /** Set when a user's correction changed the segment (or a split made it). */
+  corrected?: boolean;
+  /** With `corrected`: the engine's form of the segment (null for a part made by a split). */
+  original?: OriginalSegment | null;
 }
 
 /** `GET /api/conversations/:id` and the JSON export. Embeddings are never part of it. */
 export interface ConversationRecord extends Omit<ConversationMeta, 'version'> {
   duration_s: number;
   segments: StoredSegment[];
+  /** Segments a correction deleted (or merged away), with their engine form; absent when none. */
+  removed_segments?: Array<{ segment_id: number; original: OriginalSegment | null }>;
 }
 
 /** One item of `GET /api/conversations`. */

@@ -7,6 +7,8 @@
  *   PATCH  /api/conversations/:id                   {title?, speakers?: [{id, name}]}
  *   DELETE /api/conversations/:id
  *   GET    /api/voices, GET|DELETE /api/voices/:id
+ *   …/:id/segments/:segment_id[/split|/merge], …/:id/undo   corrections (api-corrections.ts)
+ *   GET    /api/conversations/:id?original=true     the engine's segments, uncorrected
  *
  * A malformed id is 400, an unknown one 404. Every answer carries the security headers.
  */
@@ -18,6 +20,7 @@ import { EXPORT_FORMATS, EXPORT_TYPES, exportConversation, type ExportFormat } f
 import { isId } from '../storage/ids.js';
 import type { ConversationStore } from '../storage/store.js';
 import { sendPlain, SECURITY_HEADERS } from './static.js';
+import { handleCorrection } from './api-corrections.js';
 
 /** Largest PATCH body read. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -80,6 +83,11 @@ export function createApiHandler({ store, conversations }: ApiOptions) {
     const method = req.method ?? 'GET';
     const [collection, id, sub, ...rest] = parts;
     if (collection !== 'conversations' && collection !== 'voices') return false;
+    if (collection === 'conversations' && id !== undefined && (sub === 'segments' || sub === 'undo')) {
+      if (!isId(id)) sendPlain(res, 400, 'malformed id');
+      else await handleCorrection(store, req, res, url, id, sub, rest);
+      return true;
+    }
     if (rest.length > 0 || (sub !== undefined && (collection !== 'conversations' || sub !== 'export'))) {
       sendPlain(res, 404, 'not found');
       return true;
@@ -137,7 +145,7 @@ export function createApiHandler({ store, conversations }: ApiOptions) {
       return true;
     }
     if (method === 'GET') {
-      const rec = await store.get(id);
+      const rec = await store.get(id, { original: url.searchParams.get('original') === 'true' });
       if (!rec) sendPlain(res, 404, 'no such conversation');
       else sendJson(res, 200, rec);
     } else if (method === 'PATCH') {
