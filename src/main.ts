@@ -20,6 +20,9 @@ function dieOn(kind: string, err: unknown): void {
 async function main(): Promise<void> {
   process.on('uncaughtException', (err) => dieOn('uncaught exception', err));
   process.on('unhandledRejection', (reason) => dieOn('unhandled rejection', reason));
+  // Whatever this process or a child it starts (ffmpeg) creates is owner-only: conversations
+  // and voiceprints are personal data (the store also sets 0600/0700 itself).
+  process.umask(0o077);
   const config = loadConfig(process.env, process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
   if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {

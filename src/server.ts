@@ -22,6 +22,7 @@ import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
 import type { StorageFs } from './storage/fs.js';
 import { ConversationStore } from './storage/store.js';
+import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
@@ -91,6 +92,10 @@ const MAX_FILE_JOBS = 32;
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
   const pipeline = await buildPipeline(config, deps, log);
+  // Before anything is read or written there: refuse a foreign or world-writable DATA_DIR,
+  // narrow whatever an older version (or another tool) left readable by others.
+  const secured = await securePrivateTree(fromRoot(config.DATA_DIR));
+  if (secured.tightened > 0) log.warn(`privacy: narrowed the permissions of ${secured.tightened} folder(s)/file(s) under ${config.DATA_DIR} to owner-only`);
   const store = new ConversationStore(fromRoot(config.DATA_DIR), deps.storageFs);
   const repaired = await store.init();
   if (repaired.repaired + repaired.ended > 0) {
