@@ -39,8 +39,13 @@ export const ConfigSchema = z
     PORT: intRange(8443, 0, 65535),
     TLS_CERT: z.string().default('certs/fullchain.pem'),
     TLS_KEY: z.string().default('certs/privkey.pem'),
-    /** Access token; empty = generate one at start and print the URL. */
+    /**
+     * Access token; empty = the one kept in DATA_DIR/access-token (generated on first start,
+     * replaced by `npm run token -- --rotate`).
+     */
     ACCESS_TOKEN: z.string().default(''),
+    /** Lifetime of a sign-in session cookie (the link is exchanged for it), hours. */
+    SESSION_TTL_H: range(720, 0.01, 8760, 'h'),
     /** Require the token at all. Only tests and trusted LANs turn this off. */
     AUTH: bool.default(true),
     /** Comma-separated extra origins allowed to open the WebSocket (the server's own are always allowed). */

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     '',
     `  Two-speaker transcription server is running.`,
     `  Open:  ${link}`,
-    config.AUTH && !config.ACCESS_TOKEN ? '  (a new access token was generated for this run; set ACCESS_TOKEN to keep one)' : '',
+    config.AUTH && !config.ACCESS_TOKEN ? '  (the token is kept in DATA_DIR/access-token: `npm run token` prints this link again, `npm run token -- --rotate` replaces it)' : '',
     '',
   ].filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1);
   process.stdout.write(banner.join('\n') + '\n');

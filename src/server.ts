@@ -24,7 +24,9 @@ import type { StorageFs } from './storage/fs.js';
 import { ConversationStore } from './storage/store.js';
 import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
-import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
+import { clientIp, presentedToken } from './transport/auth.js';
+import { SignIn } from './transport/signin.js';
+import { FileToken, loadOrCreateToken, tokenPathOf } from './transport/token-file.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
@@ -89,6 +91,18 @@ function answerAndClose(socket: Duplex, status: number, text: string): void {
 /** File transcription jobs kept at once (queued, running, finished). */
 const MAX_FILE_JOBS = 32;
 
+/**
+ * The access token's source: ACCESS_TOKEN when set, else the token kept in DATA_DIR (created
+ * on first start), re-read when `npm run token -- --rotate` replaces it.
+ */
+async function accessTokenSource(fixed: string, dataDir: string, log: Logger): Promise<() => string> {
+  if (fixed) return () => fixed;
+  const { token, created } = await loadOrCreateToken(dataDir);
+  if (created) log.info(`generated an access token, kept in ${tokenPathOf(dataDir)} (npm run token prints the link)`);
+  const file = new FileToken(tokenPathOf(dataDir), token, (m) => log.error(`access token: ${m}`));
+  return () => file.current();
+}
+
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
   const pipeline = await buildPipeline(config, deps, log);
@@ -119,9 +133,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   // HSTS only with a real certificate: on a self-signed localhost one it would pin every
   // localhost port of the user's browser to HTTPS and protect nothing.
   const hsts = !isSelfSigned(tls.cert);
-  const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
-  const tokenGate = config.AUTH ? new TokenGate(token) : null;
+  // The token is kept in DATA_DIR (ACCESS_TOKEN overrides it) and exchanged for a cookie.
+  const signIn = config.AUTH
+    ? new SignIn({
+        token: await accessTokenSource(config.ACCESS_TOKEN, fromRoot(config.DATA_DIR), log),
+        sessionTtlS: config.SESSION_TTL_H * 3600,
+        extraOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
+        log: log.child('auth'),
+      })
+    : null;
+  const tokenGate = signIn;
   // Uploaded recordings and their speech spools: a private folder, removed at close.
   const uploadDir = await mkdtemp(join(tmpdir(), 'duet-uploads-'));
   const fileJobs = new FileJobs({
@@ -174,9 +196,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
-      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target), req) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
+      const creds = signIn?.credentials(req, target) ?? null;
+      if (signIn && !signIn.sameOrigin(req, creds)) return sendPlain(res, 403, 'cross-site request refused');
+      if (path === '/api/session' && signIn) {
+        if (req.method === 'DELETE') return signIn.signOut(req, res);
+        if (req.method !== 'GET') return sendPlain(res, 405, 'method not allowed');
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        return void res.end(JSON.stringify(signIn.describe(req, target)));
+      }
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
@@ -202,6 +232,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Answered before any await: Node drops the socket of some requests (an HTTP/2 preface
     // `PRI` without a version) as soon as the request event returns.
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
+    // The link's token becomes a session cookie, and the address loses the token.
+    if (signIn?.exchange(req, res, target)) return;
     serveStatic(req, res, path).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
       () => sendPlain(res, 500, 'internal error'),
@@ -250,7 +282,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   return {
     url: `https://${host}:${port}/`,
     port,
-    token,
+    get token() {
+      return signIn?.token ?? '';
+    },
     sessions: () => gateway.size,
     store,
     uploadDir,

@@ -19,8 +19,8 @@ export interface SessionHandle {
 }
 
 export interface GatewayOptions {
-  /** The token check (shared with the API); null disables it. */
-  tokenGate: TokenGate | null;
+  /** The token check (shared with the API; a SignIn also takes the session cookie); null disables it. */
+  tokenGate: Pick<TokenGate, 'check'> | null;
   allowedOrigins: readonly string[];
   maxSessions: number;
   /** Hard cap for one frame; ws closes the connection (1009) above it. */
@@ -107,7 +107,7 @@ export class Gateway {
     }
     if (this.opts.tokenGate !== null) {
       const presented = presentedToken(req, target);
-      const admission = this.opts.tokenGate.check(ip, presented);
+      const admission = this.opts.tokenGate.check(ip, presented, req);
       if (admission === 'rate_limited') return refuse(socket, 429, 'Too Many Requests', linger);
       if (admission === 'unauthorized') {
         log.warn(`refused upgrade from ${ip}: ${presented === null ? 'missing' : 'wrong'} token`);
