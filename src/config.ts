@@ -176,6 +176,14 @@ export const ConfigSchema = z
     IDLE_TIMEOUT_MS: intRange(120_000, 100, 24 * 3600 * 1000, 'ms'),
     /** Open TCP connections at most (page, API and WebSocket together); more are refused. */
     MAX_CONNECTIONS: intRange(256, 1, 100_000),
+    /**
+     * Connections that have not signed in yet (no request with a valid token or cookie) held
+     * at most, within MAX_CONNECTIONS; when full, the oldest of them is dropped for a newcomer,
+     * so a flood of slow or idle connections cannot keep the owner out.
+     */
+    PENDING_CONNECTIONS: intRange(64, 1, 100_000),
+    /** A request's headers must be complete this long after its connection opened (checked every second). */
+    HEADERS_TIMEOUT_MS: intRange(10_000, 500, 120_000, 'ms'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Folder of the conversation store and saved voices (relative to the repository root). */
     DATA_DIR: z.string().min(1).default('data'),

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
@@ -26,6 +26,7 @@ import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, presentedToken } from './transport/auth.js';
 import { SignIn } from './transport/signin.js';
+import { ConnectionBudget } from './transport/conn-budget.js';
 import { FileToken, loadOrCreateToken, tokenPathOf } from './transport/token-file.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
@@ -61,6 +62,8 @@ export interface RunningServer {
   store: ConversationStore;
   /** The private folder holding uploaded recordings while they are processed. */
   uploadDir: string;
+  /** Open connections: all, those not signed in yet, and how many were dropped to make room. */
+  connections(): { total: number; pending: number; evicted: number };
   close(): Promise<void>;
 }
 
@@ -88,6 +91,9 @@ function answerAndClose(socket: Duplex, status: number, text: string): void {
     socket.destroy();
   }
 }
+/** How often Node checks the header deadline of open connections, ms. */
+const HEADER_CHECK_MS = 1000;
+
 /** File transcription jobs kept at once (queued, running, finished). */
 const MAX_FILE_JOBS = 32;
 
@@ -175,7 +181,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
 
   const server: Server = createHttpsServer(
     // A peer that opens TCP and never completes the handshake is dropped after this long.
-    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS },
+    // The header deadline is checked every HEADER_CHECK_MS, not every 30 s (Node's default):
+    // a slow-header peer is dropped soon after its deadline, not up to 30 s later.
+    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS, connectionsCheckingInterval: Math.min(HEADER_CHECK_MS, config.HEADERS_TIMEOUT_MS) },
     (req, res) => {
       // No request can throw out of the listener: an exception here would be uncaught and end
       // the process for every user. A bug answers 500 and is logged instead.
@@ -193,6 +201,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const target = parseRequestTarget(req.url);
     if (target === null) return sendPlain(res, 400, 'bad request target');
     const path = target.pathname;
+    // A connection that proved who it is leaves the unproven connections' budget.
+    if (!signIn || signIn.credentials(req, target)) budget.promote(req.socket as Socket);
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
@@ -244,6 +254,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
     socket.on('error', () => socket.destroy());
     try {
+      if (!signIn || signIn.credentials(req)) budget.promote(socket as Socket);
       gateway.handleUpgrade(req, socket, head);
     } catch (err) {
       log.error(`upgrade handler failed: ${(err as Error).message}`);
@@ -257,7 +268,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     answerAndClose(socket, status, status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request');
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
-  server.headersTimeout = 10_000;
+  server.headersTimeout = config.HEADERS_TIMEOUT_MS;
   // No whole-request deadline: a 2 GB upload takes minutes. Headers still have 10 s, no other
   // route reads a body, and uploads are dropped after 60 s without data (api-transcriptions.ts).
   server.requestTimeout = 0;
@@ -265,7 +276,23 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   // long; an accepted WebSocket clears it (ws sets its own socket timeout to 0) and is watched
   // by the gateway's idle timer instead.
   server.timeout = config.IDLE_TIMEOUT_MS;
-  server.maxConnections = config.MAX_CONNECTIONS;
+  // MAX_CONNECTIONS and PENDING_CONNECTIONS are kept by the budget (conn-budget.ts), which
+  // makes room by dropping the oldest connection that has not signed in.
+  let evictedSinceLog = 0;
+  let evictionLogAt = 0;
+  const budget = new ConnectionBudget({
+    maxPending: Math.min(config.PENDING_CONNECTIONS, config.MAX_CONNECTIONS),
+    maxTotal: config.MAX_CONNECTIONS,
+    onEvict: () => {
+      evictedSinceLog++;
+      const now = Date.now();
+      if (now - evictionLogAt < 10_000) return;
+      log.warn(`connection budget full: dropped ${evictedSinceLog} connection(s) that had not signed in (oldest first)`);
+      evictedSinceLog = 0;
+      evictionLogAt = now;
+    },
+  });
+  server.on('connection', (socket: Socket) => budget.admit(socket));
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -286,6 +313,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       return signIn?.token ?? '';
     },
     sessions: () => gateway.size,
+    connections: () => ({ total: budget.size, pending: budget.pendingSize, evicted: budget.evicted }),
     store,
     uploadDir,
     async reloadTls() {

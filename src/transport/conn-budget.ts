@@ -1,0 +1,90 @@
+/**
+ * The connection budget: connections that have not yet proved who they are (no request with a
+ * valid token or cookie yet) share a bounded pool of their own; when it is full, the oldest
+ * of them is dropped to make room for the newcomer. Connections that signed in leave the pool
+ * and count only against the overall cap. So a flood of slow or idle connections, even from
+ * one address (behind the SSH tunnel every client is 127.0.0.1), holds at most the pool: the
+ * owner's new connection always gets in, and is the last the flood would push out.
+ *
+ * The overall cap (MAX_CONNECTIONS) is enforced here too, not by Node's `maxConnections`,
+ * which refuses the newcomer: here the oldest unproven connection makes way for it, and a
+ * newcomer is refused only when every open connection has signed in.
+ */
+import type { Socket } from 'node:net';
+
+export interface ConnectionBudgetOptions {
+  /** Unproven connections held at most (PENDING_CONNECTIONS). */
+  maxPending: number;
+  /** All connections held at most (MAX_CONNECTIONS). */
+  maxTotal: number;
+  /** Told of each connection dropped to make room (for a rate-limited log line). */
+  onEvict?: (reason: 'pending_full' | 'total_full') => void;
+}
+
+/** The transport socket under a TLS socket (what the server's 'connection' event saw). */
+function rawOf(socket: Socket): Socket {
+  return ((socket as unknown as { _parent?: Socket })._parent ?? socket) as Socket;
+}
+
+export class ConnectionBudget {
+  /** Unproven connections, oldest first (a Set iterates in insertion order). */
+  private readonly pending = new Set<Socket>();
+  private readonly all = new Set<Socket>();
+  private evictedCount = 0;
+
+  constructor(private readonly opts: ConnectionBudgetOptions) {}
+
+  /** Unproven connections now held. */
+  get pendingSize(): number {
+    return this.pending.size;
+  }
+
+  /** All connections now held. */
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Connections dropped to make room since start. */
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  /** A new TCP connection (the server's 'connection' event): admitted as unproven. */
+  admit(socket: Socket): void {
+    this.all.add(socket);
+    this.pending.add(socket);
+    socket.once('close', () => {
+      this.all.delete(socket);
+      this.pending.delete(socket);
+    });
+    while (this.pending.size > this.opts.maxPending || this.all.size > this.opts.maxTotal) {
+      const reason = this.pending.size > this.opts.maxPending ? 'pending_full' : 'total_full';
+      const oldest = this.pending.values().next().value as Socket | undefined;
+      if (oldest === undefined) break;
+      this.drop(oldest, reason);
+      // Only signed-in connections are left besides the newcomer: it is refused.
+      if (oldest === socket) break;
+    }
+  }
+
+  /**
+   * The connection carrying this request proved who it is: it leaves the pool. `socket` may
+   * be the TLS socket of a request; the transport socket under it is found.
+   */
+  promote(socket: Socket): void {
+    this.pending.delete(rawOf(socket));
+  }
+
+  /** Whether the connection is still unproven (tests). */
+  isPending(socket: Socket): boolean {
+    return this.pending.has(rawOf(socket));
+  }
+
+  private drop(socket: Socket, reason: 'pending_full' | 'total_full'): void {
+    this.pending.delete(socket);
+    this.all.delete(socket);
+    this.evictedCount++;
+    socket.destroy();
+    this.opts.onEvict?.(reason);
+  }
+}
