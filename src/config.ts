@@ -191,6 +191,8 @@ export const ConfigSchema = z
     KEEP_AUDIO: bool.default(false),
     /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */
     RETENTION_DAYS: range(0, 0, 36_500, 'days'),
+    /** Access-log entries (DATA_DIR/audit.jsonl) older than this many days are removed at start and daily; 0 keeps them all. */
+    AUDIT_RETENTION_DAYS: range(365, 0, 36_500, 'days'),
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
   })

@@ -27,6 +27,9 @@ import type { SpeakerEncoder } from './speaker/types.js';
 import { clientIp, presentedToken } from './transport/auth.js';
 import { SignIn } from './transport/signin.js';
 import { ConnectionBudget } from './transport/conn-budget.js';
+import { sessionHash } from './transport/session-cookie.js';
+import { AuditLog, auditActionOf } from './storage/audit-log.js';
+import { answerAudit } from './transport/api-audit.js';
 import { FileToken, loadOrCreateToken, tokenPathOf } from './transport/token-file.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
@@ -128,7 +131,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       (err: Error) => log.warn(`retention sweep failed: ${err.message}`),
     );
   await sweep();
-  const daily = setInterval(() => void sweep(), 86_400_000);
+  const audit = new AuditLog(fromRoot(config.DATA_DIR), (err) => log.warn(`access log: ${err.message}`));
+  const pruneAudit = () => audit.prune(config.AUDIT_RETENTION_DAYS).catch((err: Error) => log.warn(`access log pruning failed: ${err.message}`));
+  await pruneAudit();
+  const daily = setInterval(() => void sweep().then(pruneAudit), 86_400_000);
   daily.unref();
   const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
   const api = createApiHandler({ store, conversations });
@@ -147,6 +153,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         sessionTtlS: config.SESSION_TTL_H * 3600,
         extraOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
         log: log.child('auth'),
+        onEvent: (e) =>
+          void audit.record({ action: e.ok ? e.action : 'sign_in_failed', session: e.sid ? sessionHash(e.sid) : null, via: e.sid ? 'cookie' : null, ip: e.ip }),
       })
     : null;
   const tokenGate = signIn;
@@ -161,7 +169,18 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   const transcriptionsApi = createTranscriptionsApi({
     jobs: fileJobs,
-    voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
+    voices: (value) =>
+      loadSavedVoices(
+        {
+          getVoice: async (id) => {
+            const v = await store.getVoice(id);
+            if (v) void audit.record({ action: 'voice_use', voice_id: v.id });
+            return v;
+          },
+        },
+        pipeline.encoder,
+        value,
+      ),
     stored: (id) => store.get(id),
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
@@ -176,7 +195,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatMs: config.HEARTBEAT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     log: log.child('ws'),
-    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
+    createSession: (conn, info) =>
+      new Session(conn, {
+        config,
+        pipeline,
+        log: log.child('session'),
+        conversations,
+        onVoiceUse: (voiceId) => void audit.record({ action: 'voice_use', voice_id: voiceId, ip: info.ip }),
+      }),
   });
 
   const server: Server = createHttpsServer(
@@ -211,6 +237,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
       const creds = signIn?.credentials(req, target) ?? null;
       if (signIn && !signIn.sameOrigin(req, creds)) return sendPlain(res, 403, 'cross-site request refused');
+      // The access log: every read, export, edit and delete of stored data that succeeded.
+      const audited = auditActionOf(req.method ?? 'GET', path);
+      if (audited) {
+        res.once('finish', () => {
+          if (res.statusCode >= 400) return;
+          void audit.record({ ...audited, session: creds?.via === 'cookie' ? sessionHash(creds.sid) : null, via: creds?.via ?? null, ip: clientIp(req) });
+        });
+      }
+      if (path === '/api/audit') return answerAudit(audit, req, res, target);
       if (path === '/api/session' && signIn) {
         if (req.method === 'DELETE') return signIn.signOut(req, res);
         if (req.method !== 'GET') return sendPlain(res, 405, 'method not allowed');
