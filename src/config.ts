@@ -187,6 +187,11 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Folder of the conversation store and saved voices (relative to the repository root). */
     DATA_DIR: z.string().min(1).default('data'),
+    /**
+     * File holding a 256-bit key (32 bytes, 64 hex digits or 44 base64 characters; owner-only,
+     * outside DATA_DIR): every stored record is then encrypted with AES-256-GCM. Empty = off.
+     */
+    DATA_KEY_FILE: z.string().default(''),
     /** Keep each conversation's audio beside its transcript (Opus through ffmpeg, else WAV). */
     KEEP_AUDIO: bool.default(false),
     /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */

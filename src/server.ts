@@ -20,7 +20,8 @@ import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
-import type { StorageFs } from './storage/fs.js';
+import { nodeFs, type StorageFs } from './storage/fs.js';
+import { storageFsFor } from './storage/encrypted-fs.js';
 import { ConversationStore } from './storage/store.js';
 import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
@@ -114,12 +115,21 @@ async function accessTokenSource(fixed: string, dataDir: string, log: Logger): P
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
-  const pipeline = await buildPipeline(config, deps, log);
+  // Checked before the models load: a refused DATA_DIR or key stops the start at once.
   // Before anything is read or written there: refuse a foreign or world-writable DATA_DIR,
   // narrow whatever an older version (or another tool) left readable by others.
   const secured = await securePrivateTree(fromRoot(config.DATA_DIR));
   if (secured.tightened > 0) log.warn(`privacy: narrowed the permissions of ${secured.tightened} folder(s)/file(s) under ${config.DATA_DIR} to owner-only`);
-  const store = new ConversationStore(fromRoot(config.DATA_DIR), deps.storageFs);
+  // Encryption at rest (DATA_KEY_FILE) is a codec at the store's file boundary.
+  const storage = await storageFsFor({
+    dataDir: fromRoot(config.DATA_DIR),
+    keyFile: config.DATA_KEY_FILE ? fromRoot(config.DATA_KEY_FILE) : '',
+    inner: deps.storageFs ?? nodeFs,
+    onUnreadable: (file, records) => log.error(`storage: ${records.length} record(s) of ${file} do not authenticate (altered on disk?): skipped, the rest is read`),
+  });
+  if (storage.keyId) log.info(`storage: records are encrypted (AES-256-GCM, key ${storage.keyId})`);
+  const pipeline = await buildPipeline(config, deps, log);
+  const store = new ConversationStore(fromRoot(config.DATA_DIR), storage.fs);
   const repaired = await store.init();
   if (repaired.repaired + repaired.ended > 0) {
     log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
