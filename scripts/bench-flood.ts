@@ -6,12 +6,13 @@
  * from one address, each sending one header line every `--line-ms` and never finishing; once
  * every connection has been opened, a fresh page load (GET /) and an authenticated WebSocket
  * session (Bearer token) are timed. `--reconnect` makes the attacker reopen every connection
- * the server drops, so the flood stays at its size for as long as it runs.
+ * the server drops, so the flood stays at its size for as long as it runs. Server, attacker and
+ * owner each run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fromRoot } from '../src/paths.js';
-import { startFlood, timePageLoad, timeSessionOpen } from '../src/testing/flood.js';
+import { timePageLoad, timeSessionOpen } from '../src/testing/flood.js';
 import { parseFlags } from './lib/args.js';
 
 const args = parseFlags();
@@ -48,15 +49,21 @@ console.log('|---:|---:|---:|---:|---:|:---:|');
 let largest = 0;
 for (const size of sizes) {
   const server = await startServerProcess();
-  const flood = startFlood({ port: server.port, connections: size, parallel, lineEveryMs: lineMs, reconnect });
-  await flood.started;
+  const attacker = spawn(process.execPath, ['--import', 'tsx', fromRoot('scripts/lib/flood-client.ts'), String(server.port), String(size), String(parallel), String(lineMs), reconnect ? '1' : '0'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: attacker.stdout! })[Symbol.asyncIterator]();
+  await lines.next();
   const page = await timePageLoad(server.port, limitMs);
   const session = await timeSessionOpen(server.port, server.token, limitMs);
+  attacker.stdin!.write('status\n');
+  const status = JSON.parse(String((await lines.next()).value)) as { opened: number; open: number };
   const pageMs = page && page.status === 200 ? page.ms : null;
   const ok = pageMs !== null && session !== null && pageMs < OWNER_MS && session < OWNER_MS;
   if (ok) largest = size;
-  console.log(`| ${size} | ${flood.opened} | ${flood.open} | ${fmt(pageMs)} | ${fmt(session)} | ${ok ? 'yes' : 'no'} |`);
-  flood.stop();
+  console.log(`| ${size} | ${status.opened} | ${status.open} | ${fmt(pageMs)} | ${fmt(session)} | ${ok ? 'yes' : 'no'} |`);
+  attacker.stdin!.end();
+  await new Promise((r) => attacker.once('exit', r));
   await server.stop();
 }
 console.log(`largest flood after which the owner got in within 5 s: ${largest > 0 ? largest : 'none'} connections (of those tried)`);

@@ -338,6 +338,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
   });
   server.on('connection', (socket: Socket) => budget.admit(socket));
+  server.on('secureConnection', (socket: Socket) => budget.secured(socket));
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -18,7 +18,10 @@ describe('ConnectionBudget', () => {
     const evictions: string[] = [];
     const b = new ConnectionBudget({ maxPending: 3, maxTotal: 100, onEvict: (r) => evictions.push(r) });
     const s = Array.from({ length: 5 }, sock);
-    for (const x of s) b.admit(x);
+    for (const x of s) {
+      b.admit(x);
+      b.secured(x);
+    }
     expect(s.map((x) => x.destroyed)).toEqual([true, true, false, false, false]);
     expect(b.pendingSize).toBe(3);
     expect(b.evicted).toBe(2);
@@ -32,7 +35,11 @@ describe('ConnectionBudget', () => {
     const tlsOfOwner = Object.assign(new EventEmitter(), { _parent: owner }) as unknown as Socket;
     b.promote(tlsOfOwner);
     expect(b.isPending(owner)).toBe(false);
-    for (let i = 0; i < 50; i++) b.admit(sock());
+    for (let i = 0; i < 50; i++) {
+      const x = sock();
+      b.admit(x);
+      b.secured(x);
+    }
     expect(owner.destroyed).toBe(false);
     expect(b.pendingSize).toBe(2);
     expect(b.size).toBe(3);
@@ -58,6 +65,25 @@ describe('ConnectionBudget', () => {
     expect(r.destroyed).toBe(true);
     expect([a, c, q].every((x) => !x.destroyed)).toBe(true);
     expect(b.size).toBe(3);
+  });
+
+  it('counts a connection still in its handshake against the cap only, and drops handshakes after slow-header ones', () => {
+    const b = new ConnectionBudget({ maxPending: 2, maxTotal: 4 });
+    const slow = sock();
+    b.admit(slow);
+    b.secured(slow);
+    const shaking = Array.from({ length: 3 }, sock);
+    for (const x of shaking) b.admit(x);
+    expect(b.pendingSize).toBe(1);
+    expect(b.size).toBe(4);
+    const next = sock();
+    b.admit(next);
+    // The slow-header connection goes first, then the oldest handshake.
+    expect(slow.destroyed).toBe(true);
+    expect(shaking.some((x) => x.destroyed)).toBe(false);
+    b.admit(sock());
+    expect(shaking[0]!.destroyed).toBe(true);
+    expect(b.size).toBe(4);
   });
 
   it('forgets closed connections', () => {

@@ -27,14 +27,16 @@ function rawOf(socket: Socket): Socket {
 }
 
 export class ConnectionBudget {
-  /** Unproven connections, oldest first (a Set iterates in insertion order). */
+  /** Connections still in their TLS handshake, oldest first (a Set iterates in insertion order). */
+  private readonly handshaking = new Set<Socket>();
+  /** Unproven connections past their handshake, oldest first. */
   private readonly pending = new Set<Socket>();
   private readonly all = new Set<Socket>();
   private evictedCount = 0;
 
   constructor(private readonly opts: ConnectionBudgetOptions) {}
 
-  /** Unproven connections now held. */
+  /** Unproven connections now held (past their handshake). */
   get pendingSize(): number {
     return this.pending.size;
   }
@@ -49,21 +51,40 @@ export class ConnectionBudget {
     return this.evictedCount;
   }
 
-  /** A new TCP connection (the server's 'connection' event): admitted as unproven. */
+  /**
+   * A new TCP connection (the server's 'connection' event). It joins the pool when its TLS
+   * handshake completes ({@link secured}): a connection's request follows its handshake at
+   * once, so the owner's connection is judged on its request, not pushed out while a flood
+   * keeps the server busy with handshakes. Until then it counts against the overall cap only
+   * (and the handshake timeout bounds it).
+   */
   admit(socket: Socket): void {
     this.all.add(socket);
-    this.pending.add(socket);
+    this.handshaking.add(socket);
     socket.once('close', () => {
       this.all.delete(socket);
+      this.handshaking.delete(socket);
       this.pending.delete(socket);
     });
-    while (this.pending.size > this.opts.maxPending || this.all.size > this.opts.maxTotal) {
-      const reason = this.pending.size > this.opts.maxPending ? 'pending_full' : 'total_full';
-      const oldest = this.pending.values().next().value as Socket | undefined;
+    while (this.all.size > this.opts.maxTotal) {
+      // Unproven connections past their handshake go first (slow headers), then the oldest handshakes.
+      const oldest = (this.pending.values().next().value ?? this.handshaking.values().next().value) as Socket | undefined;
       if (oldest === undefined) break;
-      this.drop(oldest, reason);
+      this.drop(oldest, 'total_full');
       // Only signed-in connections are left besides the newcomer: it is refused.
       if (oldest === socket) break;
+    }
+  }
+
+  /** The connection's TLS handshake completed (`socket` may be the TLS socket): it joins the pool. */
+  secured(socket: Socket): void {
+    const raw = rawOf(socket);
+    if (!this.handshaking.delete(raw)) return;
+    this.pending.add(raw);
+    while (this.pending.size > this.opts.maxPending) {
+      const oldest = this.pending.values().next().value as Socket | undefined;
+      if (oldest === undefined) break;
+      this.drop(oldest, 'pending_full');
     }
   }
 
@@ -72,16 +93,20 @@ export class ConnectionBudget {
    * be the TLS socket of a request; the transport socket under it is found.
    */
   promote(socket: Socket): void {
-    this.pending.delete(rawOf(socket));
+    const raw = rawOf(socket);
+    this.pending.delete(raw);
+    this.handshaking.delete(raw);
   }
 
   /** Whether the connection is still unproven (tests). */
   isPending(socket: Socket): boolean {
-    return this.pending.has(rawOf(socket));
+    const raw = rawOf(socket);
+    return this.pending.has(raw) || this.handshaking.has(raw);
   }
 
   private drop(socket: Socket, reason: 'pending_full' | 'total_full'): void {
     this.pending.delete(socket);
+    this.handshaking.delete(socket);
     this.all.delete(socket);
     this.evictedCount++;
     socket.destroy();
