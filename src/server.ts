@@ -115,9 +115,8 @@ async function accessTokenSource(fixed: string, dataDir: string, log: Logger): P
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
-  // Checked before the models load: a refused DATA_DIR or key stops the start at once.
-  // Before anything is read or written there: refuse a foreign or world-writable DATA_DIR,
-  // narrow whatever an older version (or another tool) left readable by others.
+  // Before anything is read or written there (and before the models load): refuse a foreign or
+  // world-writable DATA_DIR, narrow whatever an older version or another tool left readable.
   const secured = await securePrivateTree(fromRoot(config.DATA_DIR));
   if (secured.tightened > 0) log.warn(`privacy: narrowed the permissions of ${secured.tightened} folder(s)/file(s) under ${config.DATA_DIR} to owner-only`);
   // Encryption at rest (DATA_KEY_FILE) is a codec at the store's file boundary.
@@ -238,14 +237,18 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (target === null) return sendPlain(res, 400, 'bad request target');
     const path = target.pathname;
     // A connection that proved who it is leaves the unproven connections' budget.
-    if (!signIn || signIn.credentials(req, target)) budget.promote(req.socket as Socket);
+    const creds = signIn?.credentials(req, target) ?? null;
+    if (!signIn || creds) budget.promote(req.socket as Socket);
+    else {
+      budget.requestStarted(req.socket as Socket);
+      res.once('close', () => budget.answered(req.socket as Socket));
+    }
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target), req) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
-      const creds = signIn?.credentials(req, target) ?? null;
       if (signIn && !signIn.sameOrigin(req, creds)) return sendPlain(res, 403, 'cross-site request refused');
       // The access log: every read, export, edit and delete of stored data that succeeded.
       const audited = auditActionOf(req.method ?? 'GET', path);
@@ -314,7 +317,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
   server.headersTimeout = config.HEADERS_TIMEOUT_MS;
-  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have 10 s, no other
+  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have HEADERS_TIMEOUT_MS, no other
   // route reads a body, and uploads are dropped after 60 s without data (api-transcriptions.ts).
   server.requestTimeout = 0;
   // A connection that sends nothing (no request, or nothing after one) is dropped after this

@@ -86,6 +86,26 @@ describe('ConnectionBudget', () => {
     expect(b.size).toBe(4);
   });
 
+  it('drops connections still sending headers before one whose request is being answered', () => {
+    const b = new ConnectionBudget({ maxPending: 2, maxTotal: 100 });
+    const page = sock();
+    b.admit(page);
+    b.secured(page);
+    b.requestStarted(page);
+    const flood = Array.from({ length: 5 }, sock);
+    for (const x of flood) {
+      b.admit(x);
+      b.secured(x);
+    }
+    expect(page.destroyed).toBe(false);
+    expect(flood.filter((x) => x.destroyed)).toHaveLength(4);
+    b.answered(page);
+    const late = sock();
+    b.admit(late);
+    b.secured(late);
+    expect(page.destroyed).toBe(true);
+  });
+
   it('forgets closed connections', () => {
     const b = new ConnectionBudget({ maxPending: 2, maxTotal: 2 });
     const a = sock();

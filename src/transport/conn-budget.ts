@@ -32,6 +32,8 @@ export class ConnectionBudget {
   /** Unproven connections past their handshake, oldest first. */
   private readonly pending = new Set<Socket>();
   private readonly all = new Set<Socket>();
+  /** Unproven connections whose request is being answered (headers complete): dropped last. */
+  private readonly serving = new Set<Socket>();
   private evictedCount = 0;
 
   constructor(private readonly opts: ConnectionBudgetOptions) {}
@@ -65,10 +67,11 @@ export class ConnectionBudget {
       this.all.delete(socket);
       this.handshaking.delete(socket);
       this.pending.delete(socket);
+      this.serving.delete(socket);
     });
     while (this.all.size > this.opts.maxTotal) {
       // Unproven connections past their handshake go first (slow headers), then the oldest handshakes.
-      const oldest = (this.pending.values().next().value ?? this.handshaking.values().next().value) as Socket | undefined;
+      const oldest = this.oldestPending() ?? (this.handshaking.values().next().value as Socket | undefined);
       if (oldest === undefined) break;
       this.drop(oldest, 'total_full');
       // Only signed-in connections are left besides the newcomer: it is refused.
@@ -82,10 +85,25 @@ export class ConnectionBudget {
     if (!this.handshaking.delete(raw)) return;
     this.pending.add(raw);
     while (this.pending.size > this.opts.maxPending) {
-      const oldest = this.pending.values().next().value as Socket | undefined;
+      const oldest = this.oldestPending();
       if (oldest === undefined) break;
       this.drop(oldest, 'pending_full');
     }
+  }
+
+  /**
+   * An unproven connection's request headers are complete and it is being answered (a page
+   * load without a cookie): it is dropped only after every connection still sending headers,
+   * which is what a slow-header flood is made of. Call {@link answered} when the answer is sent.
+   */
+  requestStarted(socket: Socket): void {
+    const raw = rawOf(socket);
+    if (this.pending.has(raw)) this.serving.add(raw);
+  }
+
+  /** The answer to an unproven connection's request was sent. */
+  answered(socket: Socket): void {
+    this.serving.delete(rawOf(socket));
   }
 
   /**
@@ -96,6 +114,7 @@ export class ConnectionBudget {
     const raw = rawOf(socket);
     this.pending.delete(raw);
     this.handshaking.delete(raw);
+    this.serving.delete(raw);
   }
 
   /** Whether the connection is still unproven (tests). */
@@ -104,8 +123,15 @@ export class ConnectionBudget {
     return this.pending.has(raw) || this.handshaking.has(raw);
   }
 
+  /** The oldest unproven connection not being answered, else the oldest unproven one. */
+  private oldestPending(): Socket | undefined {
+    for (const s of this.pending) if (!this.serving.has(s)) return s;
+    return this.pending.values().next().value as Socket | undefined;
+  }
+
   private drop(socket: Socket, reason: 'pending_full' | 'total_full'): void {
     this.pending.delete(socket);
+    this.serving.delete(socket);
     this.handshaking.delete(socket);
     this.all.delete(socket);
     this.evictedCount++;
