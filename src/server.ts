@@ -105,12 +105,12 @@ const MAX_FILE_JOBS = 32;
  * The access token's source: ACCESS_TOKEN when set, else the token kept in DATA_DIR (created
  * on first start), re-read when `npm run token -- --rotate` replaces it.
  */
-async function accessTokenSource(fixed: string, dataDir: string, log: Logger): Promise<() => string> {
-  if (fixed) return () => fixed;
+async function accessTokenSource(fixed: string, dataDir: string, log: Logger): Promise<{ current: () => string; file: FileToken | null }> {
+  if (fixed) return { current: () => fixed, file: null };
   const { token, created } = await loadOrCreateToken(dataDir);
   if (created) log.info(`generated an access token, kept in ${tokenPathOf(dataDir)} (npm run token prints the link)`);
   const file = new FileToken(tokenPathOf(dataDir), token, (m) => log.error(`access token: ${m}`));
-  return () => file.current();
+  return { current: () => file.current(), file };
 }
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
@@ -156,9 +156,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const hsts = !isSelfSigned(tls.cert);
   const serveStatic = createStaticHandler(fromRoot('public'));
   // The token is kept in DATA_DIR (ACCESS_TOKEN overrides it) and exchanged for a cookie.
-  const signIn = config.AUTH
+  const tokenSource = config.AUTH ? await accessTokenSource(config.ACCESS_TOKEN, fromRoot(config.DATA_DIR), log) : null;
+  const signIn = tokenSource
     ? new SignIn({
-        token: await accessTokenSource(config.ACCESS_TOKEN, fromRoot(config.DATA_DIR), log),
+        token: tokenSource.current,
         sessionTtlS: config.SESSION_TTL_H * 3600,
         extraOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
         log: log.child('auth'),
@@ -340,6 +341,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       evictionLogAt = now;
     },
   });
+  // Rotation (`npm run token -- --rotate`) ends every session: cookies stop verifying at once,
+  // and open WebSocket sessions are closed (4401) within a second of the file changing.
+  let tokenWatch: NodeJS.Timeout | null = null;
+  if (tokenSource?.file) {
+    tokenSource.file.onChange = () => {
+      const n = gateway.closeSessions(4401, 'access token replaced');
+      log.warn(`access token replaced: every sign-in session ended${n > 0 ? `, ${n} open session(s) closed` : ''}`);
+    };
+    tokenWatch = setInterval(() => tokenSource.current(), 1000);
+    tokenWatch.unref();
+  }
   server.on('connection', (socket: Socket) => budget.admit(socket));
   server.on('secureConnection', (socket: Socket) => budget.secured(socket));
 
@@ -373,6 +385,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     close() {
       closed ??= (async () => {
         clearInterval(daily);
+        if (tokenWatch) clearInterval(tokenWatch);
         await gateway.close();
         await conversations.close();
         await fileJobs.close();

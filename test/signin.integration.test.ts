@@ -121,9 +121,14 @@ describe('sign-in over HTTPS', () => {
     const old = server.token;
     const cookie = cookieOf(await hit(server, 'GET', `/?token=${old}`));
     expect((await hit(server, 'GET', '/api/conversations', { cookie })).status).toBe(200);
+    // An open session, signed in with the cookie, is ended too.
+    const live = new WebSocket(`${server.url.replace('https', 'wss')}ws`, { rejectUnauthorized: false, headers: { cookie, origin: server.url.replace(/\/$/, '') } });
+    live.on('error', () => undefined);
+    await new Promise((r) => live.once('open', r));
+    const closed = new Promise<number>((r) => live.once('close', (code) => r(code)));
     const fresh = await writeNewToken(tokenPathOf(dataDir), dataDir);
-    // The server looks at the file at most once a second.
-    await new Promise((r) => setTimeout(r, 1200));
+    // The server looks at the file once a second.
+    expect(await closed).toBe(4401);
     expect((await hit(server, 'GET', '/api/conversations', { cookie })).status).toBe(401);
     expect((await hit(server, 'GET', `/?token=${old}`)).status).toBe(200);
     expect(server.token).toBe(fresh);

@@ -207,6 +207,20 @@ export class Gateway {
     }
   }
 
+  /**
+   * Closes every open session with `code` (4401 when the access token was replaced: the
+   * credentials they opened with are void), terminating those that do not answer within a
+   * second. The gateway goes on accepting. Returns how many were open.
+   */
+  closeSessions(code: number, reason: string): number {
+    const n = this.sessions.size;
+    for (const ws of this.sessions.keys()) {
+      ws.close(code, reason);
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+    return n;
+  }
+
   /** Closes every connection and awaits every session's cleanup. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);

@@ -76,6 +76,8 @@ export async function loadOrCreateToken(dataDir: string): Promise<{ token: strin
 export class FileToken {
   private checkedAt = 0;
   private stamp: string;
+  /** Told after the token changed (rotation). */
+  onChange: (() => void) | null = null;
 
   constructor(
     private readonly path: string,
@@ -95,8 +97,11 @@ export class FileToken {
     if (stamp === null || stamp === this.stamp) return this.token;
     try {
       const next = readTokenFile(this.path);
-      if (next !== null) this.token = next;
       this.stamp = stamp;
+      if (next !== null && next !== this.token) {
+        this.token = next;
+        this.onChange?.();
+      }
     } catch (err) {
       this.stamp = stamp;
       this.onProblem((err as Error).message);
