@@ -23,7 +23,7 @@ export class Api {
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
     try {
-      res = await fetch(path, { ...init, headers, cache: 'no-store', credentials: 'omit' });
+      res = await fetch(path, { ...init, headers, cache: 'no-store', credentials: 'same-origin' });
     } catch (err) {
       throw new ApiError(0, (err && err.message) || String(err));
     }

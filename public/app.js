@@ -17,6 +17,7 @@ import { applyStaticStrings, t } from './i18n.js';
 import { MicError, Microphone } from './mic.js';
 import { ScreenWakeLock } from './wake-lock.js';
 import { initUpload } from './upload.js';
+import { initSignOut } from './signout.js';
 
 /** Registration length bounds (seconds of audio sent): Done appears at MIN, auto-complete at MAX. */
 const ENROLL_MIN_S = 3;
@@ -285,6 +286,7 @@ ui.processing.addEventListener('change', () => {
 // ---------------------------------------------------------------- connection
 
 const token = takeToken();
+void initSignOut(/** @type {HTMLButtonElement | null} */ (document.getElementById('sign-out')));
 initUpload(token, () => ui.language.value);
 const connection = new Connection(token, {
   onStatus(s) {

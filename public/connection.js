@@ -11,27 +11,27 @@ const TOKEN_KEY = 'duet.token';
 const BACKOFF_S = [1, 2, 4, 8, 15, 30];
 
 /**
- * Takes `?token=` from the address (keeping it for this tab in sessionStorage) and removes it
- * from the address bar, so it does not end up in history, bookmarks or screenshots.
+ * Takes `?token=` from the address and removes it from the address bar, so it does not end up
+ * in history, bookmarks or screenshots. The server normally exchanges the link's token for a
+ * session cookie before the page loads (and redirects without it), so a token is found here
+ * only when that failed (a wrong token: the page then says access is denied) or when the page
+ * is served without sign-in. The token is not kept: the cookie is what new tabs and bookmarks
+ * use. A token an older version kept in this tab's storage is removed.
  */
 export function takeToken() {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage may be disabled; nothing was kept then.
+  }
   const url = new URL(window.location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl !== null) {
-    try {
-      sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    } catch {
-      // Storage may be disabled; the token then lives only in memory for this page view.
-    }
     url.searchParams.delete('token');
     history.replaceState(history.state, '', url.pathname + url.search + url.hash);
     return fromUrl;
   }
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return '';
-  }
+  return '';
 }
 
 /**
@@ -136,7 +136,7 @@ export class Connection {
       const res = await fetch('/api/info', {
         headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
         cache: 'no-store',
-        credentials: 'omit',
+        credentials: 'same-origin',
       });
       if (res.status === 401 || res.status === 403) {
         this.handlers.onStatus({ state: 'denied' });

@@ -39,8 +39,13 @@ export const ConfigSchema = z
     PORT: intRange(8443, 0, 65535),
     TLS_CERT: z.string().default('certs/fullchain.pem'),
     TLS_KEY: z.string().default('certs/privkey.pem'),
-    /** Access token; empty = generate one at start and print the URL. */
+    /**
+     * Access token; empty = the one kept in DATA_DIR/access-token (generated on first start,
+     * replaced by `npm run token -- --rotate`).
+     */
     ACCESS_TOKEN: z.string().default(''),
+    /** Lifetime of a sign-in session cookie (the link is exchanged for it), hours. */
+    SESSION_TTL_H: range(720, 0.01, 8760, 'h'),
     /** Require the token at all. Only tests and trusted LANs turn this off. */
     AUTH: bool.default(true),
     /** Comma-separated extra origins allowed to open the WebSocket (the server's own are always allowed). */
@@ -171,13 +176,28 @@ export const ConfigSchema = z
     IDLE_TIMEOUT_MS: intRange(120_000, 100, 24 * 3600 * 1000, 'ms'),
     /** Open TCP connections at most (page, API and WebSocket together); more are refused. */
     MAX_CONNECTIONS: intRange(256, 1, 100_000),
+    /**
+     * Connections that have not signed in yet (no request with a valid token or cookie) held
+     * at most, within MAX_CONNECTIONS; when full, the oldest of them is dropped for a newcomer,
+     * so a flood of slow or idle connections cannot keep the owner out.
+     */
+    PENDING_CONNECTIONS: intRange(64, 1, 100_000),
+    /** A request's headers must be complete this long after its connection opened (checked every second). */
+    HEADERS_TIMEOUT_MS: intRange(10_000, 500, 120_000, 'ms'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Folder of the conversation store and saved voices (relative to the repository root). */
     DATA_DIR: z.string().min(1).default('data'),
+    /**
+     * File holding a 256-bit key (32 bytes, 64 hex digits or 44 base64 characters; owner-only,
+     * outside DATA_DIR): every stored record is then encrypted with AES-256-GCM. Empty = off.
+     */
+    DATA_KEY_FILE: z.string().default(''),
     /** Keep each conversation's audio beside its transcript (Opus through ffmpeg, else WAV). */
     KEEP_AUDIO: bool.default(false),
     /** Conversations older than this many days are deleted at start and daily; 0 keeps them all. */
     RETENTION_DAYS: range(0, 0, 36_500, 'days'),
+    /** Access-log entries (DATA_DIR/audit.jsonl) older than this many days are removed at start and daily; 0 keeps them all. */
+    AUDIT_RETENTION_DAYS: range(365, 0, 36_500, 'days'),
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
   })

@@ -20,6 +20,9 @@ function dieOn(kind: string, err: unknown): void {
 async function main(): Promise<void> {
   process.on('uncaughtException', (err) => dieOn('uncaught exception', err));
   process.on('unhandledRejection', (reason) => dieOn('unhandled rejection', reason));
+  // Whatever this process or a child it starts (ffmpeg) creates is owner-only: conversations
+  // and voiceprints are personal data (the store also sets 0600/0700 itself).
+  process.umask(0o077);
   const config = loadConfig(process.env, process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
   if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
     '',
     `  Two-speaker transcription server is running.`,
     `  Open:  ${link}`,
-    config.AUTH && !config.ACCESS_TOKEN ? '  (a new access token was generated for this run; set ACCESS_TOKEN to keep one)' : '',
+    config.AUTH && !config.ACCESS_TOKEN ? '  (the token is kept in DATA_DIR/access-token: `npm run token` prints this link again, `npm run token -- --rotate` replaces it)' : '',
     '',
   ].filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1);
   process.stdout.write(banner.join('\n') + '\n');

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
 import type { Config } from './config.js';
@@ -20,10 +20,18 @@ import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
-import type { StorageFs } from './storage/fs.js';
+import { nodeFs, type StorageFs } from './storage/fs.js';
+import { storageFsFor } from './storage/encrypted-fs.js';
 import { ConversationStore } from './storage/store.js';
+import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
-import { clientIp, generateToken, presentedToken, TokenGate } from './transport/auth.js';
+import { clientIp, presentedToken } from './transport/auth.js';
+import { SignIn } from './transport/signin.js';
+import { ConnectionBudget } from './transport/conn-budget.js';
+import { sessionHash } from './transport/session-cookie.js';
+import { AuditLog, auditActionOf } from './storage/audit-log.js';
+import { answerAudit } from './transport/api-audit.js';
+import { FileToken, loadOrCreateToken, tokenPathOf } from './transport/token-file.js';
 import { isSelfSigned, loadOrCreateTls } from './transport/certs.js';
 import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
@@ -62,6 +70,8 @@ export interface RunningServer {
   uploadDir: string;
   /** Full-text search over the store; `ready` resolves once the first build is done. */
   search: { service: SearchService; ready: Promise<void> };
+  /** Open connections: all, those not signed in yet, and how many were dropped to make room. */
+  connections(): { total: number; pending: number; evicted: number };
   close(): Promise<void>;
 }
 
@@ -89,13 +99,40 @@ function answerAndClose(socket: Duplex, status: number, text: string): void {
     socket.destroy();
   }
 }
+/** How often Node checks the header deadline of open connections, ms. */
+const HEADER_CHECK_MS = 1000;
+
 /** File transcription jobs kept at once (queued, running, finished). */
 const MAX_FILE_JOBS = 32;
 
+/**
+ * The access token's source: ACCESS_TOKEN when set, else the token kept in DATA_DIR (created
+ * on first start), re-read when `npm run token -- --rotate` replaces it.
+ */
+async function accessTokenSource(fixed: string, dataDir: string, log: Logger): Promise<{ current: () => string; file: FileToken | null }> {
+  if (fixed) return { current: () => fixed, file: null };
+  const { token, created } = await loadOrCreateToken(dataDir);
+  if (created) log.info(`generated an access token, kept in ${tokenPathOf(dataDir)} (npm run token prints the link)`);
+  const file = new FileToken(tokenPathOf(dataDir), token, (m) => log.error(`access token: ${m}`));
+  return { current: () => file.current(), file };
+}
+
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
+  // Before anything is read or written there (and before the models load): refuse a foreign or
+  // world-writable DATA_DIR, narrow whatever an older version or another tool left readable.
+  const secured = await securePrivateTree(fromRoot(config.DATA_DIR));
+  if (secured.tightened > 0) log.warn(`privacy: narrowed the permissions of ${secured.tightened} folder(s)/file(s) under ${config.DATA_DIR} to owner-only`);
+  // Encryption at rest (DATA_KEY_FILE) is a codec at the store's file boundary.
+  const storage = await storageFsFor({
+    dataDir: fromRoot(config.DATA_DIR),
+    keyFile: config.DATA_KEY_FILE ? fromRoot(config.DATA_KEY_FILE) : '',
+    inner: deps.storageFs ?? nodeFs,
+    onUnreadable: (file, records) => log.error(`storage: ${records.length} record(s) of ${file} do not authenticate (altered on disk?): skipped, the rest is read`),
+  });
+  if (storage.keyId) log.info(`storage: records are encrypted (AES-256-GCM, key ${storage.keyId})`);
   const pipeline = await buildPipeline(config, deps, log);
-  const store = new ConversationStore(fromRoot(config.DATA_DIR), deps.storageFs);
+  const store = new ConversationStore(fromRoot(config.DATA_DIR), storage.fs);
   const repaired = await store.init();
   if (repaired.repaired + repaired.ended > 0) {
     log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
@@ -107,7 +144,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       (err: Error) => log.warn(`retention sweep failed: ${err.message}`),
     );
   await sweep();
-  const daily = setInterval(() => void sweep(), 86_400_000);
+  const audit = new AuditLog(fromRoot(config.DATA_DIR), (err) => log.warn(`access log: ${err.message}`));
+  const pruneAudit = () => audit.prune(config.AUDIT_RETENTION_DAYS).catch((err: Error) => log.warn(`access log pruning failed: ${err.message}`));
+  await pruneAudit();
+  const daily = setInterval(() => void sweep().then(pruneAudit), 86_400_000);
   daily.unref();
   const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
   const api = createApiHandler({ store, conversations });
@@ -121,9 +161,20 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   // HSTS only with a real certificate: on a self-signed localhost one it would pin every
   // localhost port of the user's browser to HTTPS and protect nothing.
   const hsts = !isSelfSigned(tls.cert);
-  const token = config.AUTH ? config.ACCESS_TOKEN || generateToken() : '';
   const serveStatic = createStaticHandler(fromRoot('public'));
-  const tokenGate = config.AUTH ? new TokenGate(token) : null;
+  // The token is kept in DATA_DIR (ACCESS_TOKEN overrides it) and exchanged for a cookie.
+  const tokenSource = config.AUTH ? await accessTokenSource(config.ACCESS_TOKEN, fromRoot(config.DATA_DIR), log) : null;
+  const signIn = tokenSource
+    ? new SignIn({
+        token: tokenSource.current,
+        sessionTtlS: config.SESSION_TTL_H * 3600,
+        extraOrigins: config.ALLOWED_ORIGINS.split(',').filter((o) => o.trim().length > 0),
+        log: log.child('auth'),
+        onEvent: (e) =>
+          void audit.record({ action: e.ok ? e.action : 'sign_in_failed', session: e.sid ? sessionHash(e.sid) : null, via: e.sid ? 'cookie' : null, ip: e.ip }),
+      })
+    : null;
+  const tokenGate = signIn;
   // Uploaded recordings and their speech spools: a private folder, removed at close.
   const uploadDir = await mkdtemp(join(tmpdir(), 'duet-uploads-'));
   const fileJobs = new FileJobs({
@@ -135,7 +186,18 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   const transcriptionsApi = createTranscriptionsApi({
     jobs: fileJobs,
-    voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
+    voices: (value) =>
+      loadSavedVoices(
+        {
+          getVoice: async (id) => {
+            const v = await store.getVoice(id);
+            if (v) void audit.record({ action: 'voice_use', voice_id: v.id });
+            return v;
+          },
+        },
+        pipeline.encoder,
+        value,
+      ),
     stored: (id) => store.get(id),
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
@@ -150,12 +212,21 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatMs: config.HEARTBEAT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     log: log.child('ws'),
-    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
+    createSession: (conn, info) =>
+      new Session(conn, {
+        config,
+        pipeline,
+        log: log.child('session'),
+        conversations,
+        onVoiceUse: (voiceId) => void audit.record({ action: 'voice_use', voice_id: voiceId, ip: info.ip }),
+      }),
   });
 
   const server: Server = createHttpsServer(
     // A peer that opens TCP and never completes the handshake is dropped after this long.
-    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS },
+    // The header deadline is checked every HEADER_CHECK_MS, not every 30 s (Node's default):
+    // a slow-header peer is dropped soon after its deadline, not up to 30 s later.
+    { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS, connectionsCheckingInterval: Math.min(HEADER_CHECK_MS, config.HEADERS_TIMEOUT_MS) },
     (req, res) => {
       // No request can throw out of the listener: an exception here would be uncaught and end
       // the process for every user. A bug answers 500 and is logged instead.
@@ -173,12 +244,35 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const target = parseRequestTarget(req.url);
     if (target === null) return sendPlain(res, 400, 'bad request target');
     const path = target.pathname;
+    // A connection that proved who it is leaves the unproven connections' budget.
+    const creds = signIn?.credentials(req, target) ?? null;
+    if (!signIn || creds) budget.promote(req.socket as Socket);
+    else {
+      budget.requestStarted(req.socket as Socket);
+      res.once('close', () => budget.answered(req.socket as Socket));
+    }
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path.startsWith('/api/')) {
-      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target), req) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
       if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
+      if (signIn && !signIn.sameOrigin(req, creds)) return sendPlain(res, 403, 'cross-site request refused');
+      // The access log: every read, export, edit and delete of stored data that succeeded.
+      const audited = auditActionOf(req.method ?? 'GET', path);
+      if (audited) {
+        res.once('finish', () => {
+          if (res.statusCode >= 400) return;
+          void audit.record({ ...audited, session: creds?.via === 'cookie' ? sessionHash(creds.sid) : null, via: creds?.via ?? null, ip: clientIp(req) });
+        });
+      }
+      if (path === '/api/audit') return answerAudit(audit, req, res, target);
+      if (path === '/api/session' && signIn) {
+        if (req.method === 'DELETE') return signIn.signOut(req, res);
+        if (req.method !== 'GET') return sendPlain(res, 405, 'method not allowed');
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        return void res.end(JSON.stringify(signIn.describe(req, target)));
+      }
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
@@ -211,6 +305,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Answered before any await: Node drops the socket of some requests (an HTTP/2 preface
     // `PRI` without a version) as soon as the request event returns.
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
+    // The link's token becomes a session cookie, and the address loses the token.
+    if (signIn?.exchange(req, res, target)) return;
     serveStatic(req, res, path).then(
       (handled) => handled || sendPlain(res, 405, 'method not allowed'),
       () => sendPlain(res, 500, 'internal error'),
@@ -221,6 +317,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
     socket.on('error', () => socket.destroy());
     try {
+      if (!signIn || signIn.credentials(req)) budget.promote(socket as Socket);
       gateway.handleUpgrade(req, socket, head);
     } catch (err) {
       log.error(`upgrade handler failed: ${(err as Error).message}`);
@@ -234,15 +331,43 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     answerAndClose(socket, status, status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request');
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerAndClose(socket, 405, 'Method Not Allowed'));
-  server.headersTimeout = 10_000;
-  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have 10 s, no other
+  server.headersTimeout = config.HEADERS_TIMEOUT_MS;
+  // No whole-request deadline: a 2 GB upload takes minutes. Headers still have HEADERS_TIMEOUT_MS, no other
   // route reads a body, and uploads are dropped after 60 s without data (api-transcriptions.ts).
   server.requestTimeout = 0;
   // A connection that sends nothing (no request, or nothing after one) is dropped after this
   // long; an accepted WebSocket clears it (ws sets its own socket timeout to 0) and is watched
   // by the gateway's idle timer instead.
   server.timeout = config.IDLE_TIMEOUT_MS;
-  server.maxConnections = config.MAX_CONNECTIONS;
+  // MAX_CONNECTIONS and PENDING_CONNECTIONS are kept by the budget (conn-budget.ts), which
+  // makes room by dropping the oldest connection that has not signed in.
+  let evictedSinceLog = 0;
+  let evictionLogAt = 0;
+  const budget = new ConnectionBudget({
+    maxPending: Math.min(config.PENDING_CONNECTIONS, config.MAX_CONNECTIONS),
+    maxTotal: config.MAX_CONNECTIONS,
+    onEvict: () => {
+      evictedSinceLog++;
+      const now = Date.now();
+      if (now - evictionLogAt < 10_000) return;
+      log.warn(`connection budget full: dropped ${evictedSinceLog} connection(s) that had not signed in (oldest first)`);
+      evictedSinceLog = 0;
+      evictionLogAt = now;
+    },
+  });
+  // Rotation (`npm run token -- --rotate`) ends every session: cookies stop verifying at once,
+  // and open WebSocket sessions are closed (4401) within a second of the file changing.
+  let tokenWatch: NodeJS.Timeout | null = null;
+  if (tokenSource?.file) {
+    tokenSource.file.onChange = () => {
+      const n = gateway.closeSessions(4401, 'access token replaced');
+      log.warn(`access token replaced: every sign-in session ended${n > 0 ? `, ${n} open session(s) closed` : ''}`);
+    };
+    tokenWatch = setInterval(() => tokenSource.current(), 1000);
+    tokenWatch.unref();
+  }
+  server.on('connection', (socket: Socket) => budget.admit(socket));
+  server.on('secureConnection', (socket: Socket) => budget.secured(socket));
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -259,8 +384,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   return {
     url: `https://${host}:${port}/`,
     port,
-    token,
+    get token() {
+      return signIn?.token ?? '';
+    },
     sessions: () => gateway.size,
+    connections: () => ({ total: budget.size, pending: budget.pendingSize, evicted: budget.evicted }),
     store,
     uploadDir,
     search: { service: search, ready: searchReady },
@@ -273,6 +401,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       closed ??= (async () => {
         clearInterval(daily);
         search.close();
+        if (tokenWatch) clearInterval(tokenWatch);
         await gateway.close();
         await conversations.close();
         await fileJobs.close();

@@ -50,7 +50,7 @@ describe('the chat page in Chromium', () => {
     const problems = watchProblems(page);
 
     await page.goto(`${server.url}?token=${encodeURIComponent(server.token)}`);
-    // The token is kept for the tab but removed from the address bar.
+    // The token is exchanged for a session cookie and removed from the address bar.
     await expect.poll(() => page.url()).not.toContain('token=');
     await expect.poll(() => page.locator('#status-text').textContent(), { timeout: 20_000 }).toMatch(/Ready/);
     expect(await page.locator('#status-text').textContent()).toMatch(/Diarization only/);

@@ -288,6 +288,11 @@ describe('resume window, full disk, saved voices and the API', () => {
     expect(existsSync(file)).toBe(false);
     expect((await get(`/api/voices/${voiceId}`)).status).toBe(404);
     expect((await api(server.url, server.token, 'DELETE', `/api/voices/${voiceId}`)).status).toBe(404);
+    // The access log (issue #21) names the voice's use and deletion, never its content.
+    const audit = (await get('/api/audit?limit=1000')).json<{ entries: Array<{ action: string; voice_id: string | null; ip: string | null }> }>();
+    expect(audit.entries).toContainEqual(expect.objectContaining({ action: 'voice_use', voice_id: voiceId, ip: '127.0.0.1' }));
+    expect(audit.entries).toContainEqual(expect.objectContaining({ action: 'voice_delete', voice_id: voiceId }));
+    expect(JSON.stringify(audit)).not.toContain('Dr. Kim');
     await b.close();
   });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../audio/wav.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../testing/paths.js';
 
-import { DecodeError, decodeAudio, parseDurationS, resolveDecoder, type DecodeInput } from './decode.js';
+import { audioDurationS, DecodeError, decodeAudio, parseDurationS, parseInputStreams, probeAudioStreamS, resolveDecoder, type DecodeInput } from './decode.js';
 
 const JFK = join(CORPUS_DIR, 'jfk.wav');
 
@@ -129,6 +129,66 @@ describe('decodeAudio (system ffmpeg)', () => {
     expect(await codeOf({ path: noAudio })).toBe('no_audio_track');
     expect(await codeOf({ path: join(dir, 'missing.wav') })).toBe('decode_failed');
   }, 30_000);
+
+  it('takes a video whose picture outlasts its sound (mp4 and Matroska), and one whose sound outlasts its picture', async () => {
+    // Like a screen recording cut with -shortest: 8 s of sound in a 12 s container.
+    const picture = ['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=12'];
+    const sound = ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=8:sample_rate=16000'];
+    const mp4 = join(dir, 'long-picture.mp4');
+    ffmpeg([...picture, ...sound, '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', mp4]);
+    const mkv = join(dir, 'long-picture.mkv');
+    ffmpeg([...picture, ...sound, '-c:v', 'libvpx', '-deadline', 'realtime', '-c:a', 'libopus', mkv]);
+    const longSound = join(dir, 'long-sound.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=3', ...sound, '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', longSound]);
+    for (const path of [mp4, mkv, longSound]) {
+      const out = await decodeAll({ path });
+      expect(out.length / 16_000, path).toBeGreaterThan(7.8);
+      expect(out.length / 16_000, path).toBeLessThan(8.3);
+    }
+    // A video cut short in transfer is still truncated: the audio stream's header promises more.
+    const whole = join(dir, 'whole.mp4');
+    ffmpeg([...picture, ...sound, '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-movflags', '+faststart', whole]);
+    const cut = join(dir, 'cut.mp4');
+    const bytes = readFileSync(whole);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.5)));
+    expect(await codeOf({ path: cut })).toBe('truncated_input');
+    expect(await probeAudioStreamS(resolveDecoder(), mp4)).toBeCloseTo(8, 0);
+  }, 60_000);
+
+  it('reads each input stream from the header, not the output', async () => {
+    const head = [
+      "Input #0, matroska,webm, from 'x.mkv':",
+      '  Duration: 00:00:12.01, start: -0.007000, bitrate: 80 kb/s',
+      '  Stream #0:0: Video: vp8, yuv420p, 160x120, 10 fps',
+      '      Metadata:',
+      '        DURATION        : 00:00:12.007000000',
+      '  Stream #0:1(eng): Audio: opus, 48000 Hz, mono, fltp',
+      '      Metadata:',
+      '        DURATION        : 00:00:08.008000000',
+      '  Stream #0:2: Video: mjpeg, yuvj420p, 600x600, 90k tbn (attached pic)',
+      'Stream mapping:',
+      '  Stream #0:1 -> #0:0 (opus (native) -> pcm_s16le (native))',
+      "Output #0, s16le, to 'pipe:1':",
+      '  Stream #0:0: Audio: pcm_s16le, 16000 Hz, mono, s16, 256 kb/s',
+    ].join('\n');
+    expect(parseInputStreams(head)).toEqual([
+      { kind: 'video', attachedPic: false, durationS: 12.007 },
+      { kind: 'audio', attachedPic: false, durationS: 8.008 },
+      { kind: 'video', attachedPic: true, durationS: null },
+    ]);
+    const never = async () => {
+      throw new Error('not asked');
+    };
+    expect(await audioDurationS(head, 12.01, never)).toBeCloseTo(8.008, 3);
+    // Audio with cover art only: the container's duration is the audio's.
+    const song = "Input #0, mp3, from 'a.mp3':\n  Duration: 00:03:00.00\n  Stream #0:0: Audio: mp3\n  Stream #0:1: Video: png (attached pic)\n";
+    expect(await audioDurationS(song, 180, never)).toBe(180);
+    // A video without a stream duration in its header asks the prober; none answers: no check.
+    const mp4 = "Input #0, mov, from 'v.mp4':\n  Duration: 00:00:12.00\n  Stream #0:0[0x1](und): Video: h264\n  Stream #0:1[0x2](und): Audio: aac\n";
+    expect(await audioDurationS(mp4, 12, async () => 8)).toBe(8);
+    expect(await audioDurationS(mp4, 12, async () => null)).toBeNull();
+    expect(parseInputStreams('garbage\n\n  Stream #x\n')).toEqual([]);
+  });
 
   it('streams an hour of silence in constant memory', async () => {
     const before = process.memoryUsage().rss;

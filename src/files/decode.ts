@@ -129,6 +129,95 @@ export function parseDurationS(stderr: string): number | null {
   return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
 }
 
+/** One input stream as ffmpeg's header describes it. */
+export interface InputStream {
+  kind: 'audio' | 'video' | 'other';
+  /** A still picture (cover art) stored as a video stream: it has no duration of its own. */
+  attachedPic: boolean;
+  /** The stream's own duration from its `DURATION` tag (Matroska, WebM), seconds; null when absent. */
+  durationS: number | null;
+}
+
+/** Parses `HH:MM:SS.frac` into seconds; null when it is not one. */
+function clockS(text: string): number | null {
+  const m = /^(\d+):(\d\d):(\d\d(?:\.\d+)?)$/.exec(text.trim());
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
+}
+
+/**
+ * The streams of the first input in ffmpeg's header (`Stream #0:1: Audio: …` lines and the
+ * `DURATION` tag in the metadata lines under each), in order. Total: unknown lines are skipped.
+ */
+export function parseInputStreams(stderr: string): InputStream[] {
+  const out: InputStream[] = [];
+  let current: InputStream | null = null;
+  for (const line of stderr.split('\n')) {
+    const s = /^\s*Stream #0:\d+\S*: (\w+):(.*)$/.exec(line);
+    if (s) {
+      const kind = s[1] === 'Audio' ? 'audio' : s[1] === 'Video' ? 'video' : 'other';
+      current = { kind, attachedPic: /\(attached pic\)/.test(s[2]!), durationS: null };
+      out.push(current);
+      continue;
+    }
+    // The output's description follows the input's; its streams are not the file's.
+    if (/^(Output #|Stream mapping)/.test(line)) break;
+    if (/^\S/.test(line)) {
+      current = null;
+      continue;
+    }
+    const d = /^\s+DURATION\s*:\s*(\S+)/.exec(line);
+    if (d && current && current.durationS === null) current.durationS = clockS(d[1]!);
+  }
+  return out;
+}
+
+/**
+ * The duration to hold the decoded audio against: the audio stream's own, not the container's.
+ * A video whose picture outlasts its sound (screen recordings, `-shortest` edits) has a
+ * container longer than its audio, and is not truncated. Returns, in order of preference: the
+ * container's duration when no moving picture is in the file (then it is the audio's); the
+ * audio stream's `DURATION` tag; what `probe` reports (ffprobe's stream duration); else null,
+ * and the check is skipped rather than guessed.
+ */
+export async function audioDurationS(head: string, containerS: number | null, probe: () => Promise<number | null>): Promise<number | null> {
+  const streams = parseInputStreams(head);
+  const moving = streams.some((s) => s.kind === 'video' && !s.attachedPic);
+  if (!moving) return containerS;
+  const audio = streams.find((s) => s.kind === 'audio');
+  if (audio?.durationS != null) return audio.durationS;
+  return probe();
+}
+
+/**
+ * The first audio stream's duration as ffprobe (beside the ffmpeg binary, else on PATH) reads
+ * it from the stream's own header, seconds; null when there is no ffprobe or no such field.
+ */
+export function probeAudioStreamS(decoder: Decoder, path: string, timeoutMs = 30_000): Promise<number | null> {
+  const sibling = decoder.bin.includes('/') ? decoder.bin.replace(/ffmpeg([^/]*)$/, 'ffprobe$1') : 'ffprobe';
+  const candidates = [...new Set([sibling, 'ffprobe'])];
+  return new Promise((resolve) => {
+    const next = (i: number) => {
+      if (i >= candidates.length) return resolve(null);
+      const child = spawn(candidates[i]!, ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=duration', '-of', 'default=nw=1:nk=1', path], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => (out = (out + d).slice(0, 256)));
+      child.on('error', () => {
+        clearTimeout(timer);
+        next(i + 1);
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const v = Number(out.trim().split('\n')[0]);
+        if (code === 0) resolve(out.trim() !== '' && Number.isFinite(v) && v > 0 ? v : null);
+        else next(i + 1);
+      });
+    };
+    next(0);
+  });
+}
+
 /** Turns ffmpeg's exit and log into a coded error. */
 export function classifyFailure(stderr: string, exitCode: number | null): DecodeError {
   const last = stderr.trim().split('\n').filter((l) => !/^\s/.test(l) && l.trim()).slice(-1)[0] ?? '';
@@ -214,10 +303,11 @@ export function decodeAudio(input: DecodeInput, options: DecodeOptions = {}): De
         }
         const decodedS = samples / SAMPLE_RATE;
         if ('path' in input && samples === 0) throw new DecodeError('no_audio_track', 'the file holds no audio samples');
-        if (durationS !== null && durationS - decodedS > Math.max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_SHARE * durationS)) {
+        const expectedS = 'path' in input && durationS !== null ? await audioDurationS(head, durationS, () => probeAudioStreamS(decoder, input.path)) : null;
+        if (expectedS !== null && expectedS - decodedS > Math.max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_SHARE * expectedS)) {
           throw new DecodeError(
             'truncated_input',
-            `the file ends early: ${decodedS.toFixed(1)} s of the ${durationS.toFixed(1)} s its header announces could be decoded (truncated or damaged)`,
+            `the file ends early: ${decodedS.toFixed(1)} s of the ${expectedS.toFixed(1)} s of audio its header announces could be decoded (truncated or damaged)`,
           );
         }
       } finally {

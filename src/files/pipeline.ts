@@ -121,7 +121,7 @@ export async function transcribeFile(input: DecodeInput, stages: FileStages, opt
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'duet-file-'));
   let spool: FileHandle | null = null;
   try {
-    spool = await open(join(spoolDir, 'speech.f32'), 'w+');
+    spool = await open(join(spoolDir, 'speech.f32'), 'w+', 0o600);
     const profiles = options.enroll ? await enrollmentProfiles(options.enroll, stages) : null;
     if (signal.aborted) throw abortError();
 

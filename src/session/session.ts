@@ -70,6 +70,8 @@ export interface SessionOptions {
   log: Logger;
   /** Records conversations and lets a new connection resume a dropped one. */
   conversations?: Conversations;
+  /** Told when a saved voice is used for a speaker (the access log); never given the voice itself. */
+  onVoiceUse?: (voiceId: string) => void;
 }
 
 /** One connection's session; the gateway drives it through `onText`, `onBinary` and `close`. */
@@ -530,6 +532,7 @@ export class Session {
         : failed('voice_incompatible', 'This voice was saved with another speaker model; register it again.');
     }
     this.nameSpeaker(speakerId, voice.name, voice.id);
+    this.opts.onVoiceUse?.(voice.id);
     this.conn.send({
       type: 'speaker_registration_completed',
       speaker_id: speakerId,

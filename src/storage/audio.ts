@@ -5,9 +5,10 @@
  * 115 MB per hour, uncompressed: the header sizes are written when the conversation ends).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { openPrivate, writePrivateFile } from './private-fs.js';
 
 export interface AudioSink {
   /** File name inside the conversation's folder. */
@@ -35,7 +36,12 @@ export function hasOpusEncoder(): boolean {
 /** Opens the sink for a conversation folder; `format` forces one (tests). */
 export async function openAudioSink(dir: string, log: Logger, format: 'auto' | 'opus' | 'wav' = 'auto'): Promise<AudioSink> {
   const opus = format === 'opus' || (format === 'auto' && hasOpusEncoder());
-  return opus ? opusSink(dir, log) : wavSink(dir);
+  if (opus) {
+    // Created owner-only before ffmpeg opens it: `-y` truncates an existing file and keeps its mode.
+    await writePrivateFile(join(dir, 'audio.ogg'), '');
+    return opusSink(dir, log);
+  }
+  return wavSink(dir);
 }
 
 function opusSink(dir: string, log: Logger): AudioSink {
@@ -103,7 +109,7 @@ function wavHeader(dataBytes: number): Buffer {
 
 async function wavSink(dir: string): Promise<AudioSink> {
   const file = 'audio.wav';
-  const fh: FileHandle = await open(join(dir, file), 'w');
+  const fh: FileHandle = await openPrivate(join(dir, file), 'w');
   await fh.write(wavHeader(0), 0, 44, 0);
   let bytes = 0;
   let chain: Promise<unknown> = Promise.resolve();

@@ -1,9 +1,11 @@
 /**
  * The few filesystem operations the store needs, as one interface so that tests can inject a
- * failing disk (ENOSPC) without a real full filesystem.
+ * failing disk (ENOSPC) without a real full filesystem. Everything it creates is owner-only
+ * (folders 0700, files 0600: see private-fs.ts).
  */
-import { mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { mkdirPrivate, openPrivate } from './private-fs.js';
 
 export interface StorageFs {
   /** Appends `data` and forces it to disk (fdatasync) before resolving. */
@@ -42,7 +44,7 @@ function missing(err: unknown): boolean {
 
 export const nodeFs: StorageFs = {
   async append(path, data) {
-    const fh = await open(path, 'a');
+    const fh = await openPrivate(path, 'a');
     try {
       await fh.writeFile(data, 'utf8');
       await fh.datasync();
@@ -52,7 +54,7 @@ export const nodeFs: StorageFs = {
   },
   async writeAtomic(path, data) {
     const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w');
+    const fh = await openPrivate(tmp, 'w');
     try {
       await fh.writeFile(data, 'utf8');
       await fh.sync();
@@ -90,7 +92,7 @@ export const nodeFs: StorageFs = {
   },
   truncate: (path, bytes) => truncate(path, bytes),
   async mkdir(path) {
-    await mkdir(path, { recursive: true });
+    await mkdirPrivate(path);
   },
   async list(path) {
     try {

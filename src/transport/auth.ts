@@ -112,7 +112,8 @@ export class TokenGate {
     private readonly limiter = new FailureLimiter(),
   ) {}
 
-  check(ip: string, presented: string | null): Admission {
+  /** `_req` is for checks that also read a session cookie (SignIn); this one does not. */
+  check(ip: string, presented: string | null, _req?: IncomingMessage): Admission {
     const correct = presented !== null && tokensEqual(presented, this.token);
     if (!this.limiter.allowed(ip)) {
       return correct && this.token.length >= STRONG_TOKEN_CHARS ? 'ok' : 'rate_limited';

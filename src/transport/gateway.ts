@@ -19,8 +19,8 @@ export interface SessionHandle {
 }
 
 export interface GatewayOptions {
-  /** The token check (shared with the API); null disables it. */
-  tokenGate: TokenGate | null;
+  /** The token check (shared with the API; a SignIn also takes the session cookie); null disables it. */
+  tokenGate: Pick<TokenGate, 'check'> | null;
   allowedOrigins: readonly string[];
   maxSessions: number;
   /** Hard cap for one frame; ws closes the connection (1009) above it. */
@@ -107,7 +107,7 @@ export class Gateway {
     }
     if (this.opts.tokenGate !== null) {
       const presented = presentedToken(req, target);
-      const admission = this.opts.tokenGate.check(ip, presented);
+      const admission = this.opts.tokenGate.check(ip, presented, req);
       if (admission === 'rate_limited') return refuse(socket, 429, 'Too Many Requests', linger);
       if (admission === 'unauthorized') {
         log.warn(`refused upgrade from ${ip}: ${presented === null ? 'missing' : 'wrong'} token`);
@@ -205,6 +205,20 @@ export class Gateway {
       ws.close(1001, 'idle');
       setTimeout(() => ws.terminate(), 1000).unref();
     }
+  }
+
+  /**
+   * Closes every open session with `code` (4401 when the access token was replaced: the
+   * credentials they opened with are void), terminating those that do not answer within a
+   * second. The gateway goes on accepting. Returns how many were open.
+   */
+  closeSessions(code: number, reason: string): number {
+    const n = this.sessions.size;
+    for (const ws of this.sessions.keys()) {
+      ws.close(code, reason);
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+    return n;
   }
 
   /** Closes every connection and awaits every session's cleanup. */
