@@ -26,6 +26,7 @@ describe('auditActionOf', () => {
     expect(auditActionOf('GET', `/api/voices/${id}`)).toMatchObject({ action: 'voice_read', voice_id: id });
     expect(auditActionOf('DELETE', `/api/voices/${id}`)).toMatchObject({ action: 'voice_delete', voice_id: id });
     expect(auditActionOf('GET', '/api/audit')).toMatchObject({ action: 'audit_read' });
+    expect(auditActionOf('GET', '/api/search')).toMatchObject({ action: 'search', conversation_id: null });
     expect(auditActionOf('GET', '/api/info')).toBeNull();
     expect(auditActionOf('GET', '/index.html')).toBeNull();
     expect(auditActionOf('GET', `/api/conversations/${'x'.repeat(500)}`)!.conversation_id!.length).toBe(64);

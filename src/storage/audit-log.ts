@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS = [
   'sign_in_failed',
   'sign_out',
   'audit_read',
+  'search',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -88,6 +89,8 @@ export function auditActionOf(method: string, pathname: string): { action: Audit
     if (m === 'DELETE') return { action: 'voice_delete', conversation_id: null, voice_id: id.slice(0, 64) };
   }
   if (collection === 'audit' && m === 'GET') return { action: 'audit_read', conversation_id: null, voice_id: null };
+  // A search answers snippets of every conversation's text: who searched is logged, never the query.
+  if (collection === 'search' && m === 'GET') return { action: 'search', conversation_id: null, voice_id: null };
   return null;
 }
 

@@ -74,7 +74,7 @@ describe('encrypted store', () => {
     await store.patch(meta.id, { title: 'Private consultation' });
     const voice = await store.saveVoice({ name: 'Doctor Quinn', encoder: 'enc', profile: [1, 2, 3] });
     const rec = await store.get(meta.id);
-    expect(rec?.segments).toEqual([{ segment_id: 0, speaker_id: 0, start: 0, end: 0.5, text: 'my secret symptom' }]);
+    expect(rec?.segments).toEqual([{ segment_id: 0, speaker_id: 0, start: 0, end: 0.5, text: 'my secret symptom', revision: 2 }]);
     expect(rec?.title).toBe('Private consultation');
     expect(exportConversation(rec!, 'txt')).toContain('my secret symptom');
     expect((await store.getVoice(voice.id))?.name).toBe('Doctor Quinn');
