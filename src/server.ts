@@ -29,6 +29,7 @@ import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
 import { parseRequestTarget } from './transport/request-target.js';
 import { createTranscriptionsApi } from './transport/api-transcriptions.js';
+import { createOpenAiApi, openAiModelIds, sendOpenAiError } from './transport/api-openai.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -134,6 +135,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
     log: log.child('files'),
   });
+  const openAiApi = createOpenAiApi({
+    jobs: fileJobs,
+    uploadDir,
+    maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
+    maxFileS: config.MAX_FILE_S,
+    models: () => openAiModelIds(pipeline.models.asr !== null, config.ASR_MODEL),
+    withText: pipeline.models.asr !== null,
+    voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
+    listVoices: () => store.listVoices(),
+    log: log.child('v1'),
+  });
 
   const gateway = new Gateway({
     tokenGate,
@@ -168,6 +180,21 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const path = target.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path.startsWith('/v1/')) {
+      // OpenAI-compatible API: the same token, sent as the API key (`Authorization: Bearer`).
+      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
+      if (admission === 'rate_limited') return sendOpenAiError(res, 429, 'rate_limited', 'too many failed attempts; try again in a minute');
+      if (admission === 'unauthorized') return sendOpenAiError(res, 401, 'invalid_api_key', 'the API key (access token) is missing or wrong');
+      openAiApi(req, res, target).then(
+        (handled) => handled || sendOpenAiError(res, 404, 'not_found', 'not found'),
+        (err: Error) => {
+          log.error(`v1 api error: ${err.message}`);
+          if (!res.headersSent) sendOpenAiError(res, 500, 'internal', 'internal error');
+          else res.destroy();
+        },
+      );
+      return;
+    }
     if (path.startsWith('/api/')) {
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
