@@ -30,6 +30,8 @@ import { Gateway } from './transport/gateway.js';
 import { parseRequestTarget } from './transport/request-target.js';
 import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createOpenAiApi, openAiModelIds, sendOpenAiError } from './transport/api-openai.js';
+import { DuetMetrics } from './metrics/metrics.js';
+import { nodeFs } from './storage/fs.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -91,8 +93,33 @@ const MAX_FILE_JOBS = 32;
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.LOG_LEVEL);
-  const pipeline = await buildPipeline(config, deps, log);
-  const store = new ConversationStore(fromRoot(config.DATA_DIR), deps.storageFs);
+  // Metrics (GET /metrics): the parts are measured behind their own interfaces; the live
+  // values are read at scrape time from what is built below.
+  let liveParts: { sessions(): number; conversations(): number; jobs(): ReturnType<FileJobs['counts']> } | null = null;
+  let engineSeen: AsrEngine | null = null;
+  const metrics = config.METRICS
+    ? new DuetMetrics({
+        sessions: () => liveParts?.sessions() ?? 0,
+        openConversations: () => liveParts?.conversations() ?? 0,
+        fileJobs: () => liveParts?.jobs() ?? { queued: 0, running: 0, done: 0, failed: 0 },
+        ...(config.QUEUE_URL ? { workerSlots: () => engineSeen?.slots?.() ?? 0 } : {}),
+      })
+    : null;
+  const instrument = metrics
+    ? {
+        vad: (m: VadModel) => metrics.vad(m),
+        encoder: (e: SpeakerEncoder) => metrics.encoder(e),
+        asr: (e: AsrEngine) => metrics.engine((engineSeen = e)),
+      }
+    : undefined;
+  const pipeline = await buildPipeline(config, { ...deps, ...(instrument ? { instrument } : {}) }, log);
+  if (metrics) {
+    // Each recognizer reports its latency and queue depth: sessions pass their id, the file lane none.
+    const createRecognizer = pipeline.createRecognizer.bind(pipeline);
+    pipeline.createRecognizer = (session?: string) => metrics.recognizer(createRecognizer(session), session === undefined ? 'file' : 'live');
+  }
+  const storageFs = metrics ? metrics.storageFs(deps.storageFs ?? nodeFs) : deps.storageFs;
+  const store = new ConversationStore(fromRoot(config.DATA_DIR), storageFs);
   const repaired = await store.init();
   if (repaired.repaired + repaired.ended > 0) {
     log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
@@ -126,6 +153,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     tmpDir: uploadDir,
     log: log.child('files'),
     keep: (result, request) => keepInStore(store, result, request),
+    onSettled: (view) => {
+      if (view.status === 'done' || view.status === 'failed') metrics?.fileJobFinished(view.status);
+    },
   });
   const transcriptionsApi = createTranscriptionsApi({
     jobs: fileJobs,
@@ -180,6 +210,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     const path = target.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path === '/metrics') return serveMetrics(req, res, target);
     if (path.startsWith('/v1/')) {
       // OpenAI-compatible API: the same token, sent as the API key (`Authorization: Bearer`).
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
@@ -230,6 +261,29 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     );
   }
 
+  /**
+   * GET /metrics: never open. METRICS_TOKEN when set (then only it), else the access token;
+   * with neither (AUTH=false and no METRICS_TOKEN) it is not served.
+   */
+  const metricsGate = config.METRICS_TOKEN ? new TokenGate(config.METRICS_TOKEN) : tokenGate;
+  function serveMetrics(req: IncomingMessage, res: ServerResponse, target: NonNullable<ReturnType<typeof parseRequestTarget>>): void {
+    if (!metrics || !metricsGate) return sendPlain(res, 404, 'not found');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
+    const admission = metricsGate.check(clientIp(req), presentedToken(req, target));
+    if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
+    if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
+    metrics.render().then(
+      ({ contentType, text }) => {
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: Error) => {
+        log.error(`metrics failed: ${err.message}`);
+        sendPlain(res, 500, 'internal error');
+      },
+    );
+  }
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
     socket.on('error', () => socket.destroy());
@@ -264,6 +318,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       ok();
     });
   });
+  liveParts = { sessions: () => gateway.size, conversations: () => conversations.size, jobs: () => fileJobs.counts() };
   const port = (server.address() as AddressInfo).port;
   const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   log.info(`models: asr=${pipeline.models.asr ?? 'none (diarization only)'} speaker=${pipeline.models.speaker} vad=${pipeline.models.vad}`);

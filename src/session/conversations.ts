@@ -104,6 +104,11 @@ export class Conversations {
     return this.opts.store;
   }
 
+  /** Conversations open or suspended in this process (metrics). */
+  get size(): number {
+    return this.open.size;
+  }
+
   /** Starts a conversation's record; a refusing disk gives an in-memory one and one report. */
   async begin(info: { language: string; speakers: StoredSpeaker[]; profiles: Array<{ id: SpeakerId; profile: unknown }> }, onFailure: () => void): Promise<ConversationLog> {
     const { store, log } = this.opts;
