@@ -32,6 +32,7 @@ import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createOpenAiApi, openAiModelIds, sendOpenAiError } from './transport/api-openai.js';
 import { DuetMetrics } from './metrics/metrics.js';
 import { nodeFs } from './storage/fs.js';
+import { Notifier } from './notify/notifier.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -131,9 +132,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       (err: Error) => log.warn(`retention sweep failed: ${err.message}`),
     );
   await sweep();
+  // Notifications (webhook, e-mail) when a transcript is ready: off unless configured.
+  const notifier = new Notifier({ config, load: (id) => store.get(id), log: log.child('notify') });
   const daily = setInterval(() => void sweep(), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: (id) => notifier.transcriptReady(id, 'live') });
   const api = createApiHandler({ store, conversations });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
@@ -153,8 +156,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     tmpDir: uploadDir,
     log: log.child('files'),
     keep: (result, request) => keepInStore(store, result, request),
-    onSettled: (view) => {
+    onSettled: (view, request) => {
       if (view.status === 'done' || view.status === 'failed') metrics?.fileJobFinished(view.status);
+      if (view.status === 'done' && request.store !== false && view.conversation_id) notifier.transcriptReady(view.conversation_id, 'file', request.notify === 'email');
     },
   });
   const transcriptionsApi = createTranscriptionsApi({
@@ -164,6 +168,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
     log: log.child('files'),
+    canEmail: () => notifier.emailAvailable,
   });
   const openAiApi = createOpenAiApi({
     jobs: fileJobs,
@@ -174,6 +179,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     withText: pipeline.models.asr !== null,
     voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
     listVoices: () => store.listVoices(),
+    canEmail: () => notifier.emailAvailable,
     log: log.child('v1'),
   });
 
@@ -233,6 +239,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
+        return;
+      }
+      if (path === '/api/notifications' && req.method === 'GET') {
+        // Delivery state of the notifications (GET /api/status includes the same object as `notifications`).
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ notifications: notifier.status(), targets: notifier.describe() }));
         return;
       }
       if (path.startsWith('/api/transcriptions')) {
@@ -339,6 +351,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     close() {
       closed ??= (async () => {
         clearInterval(daily);
+        notifier.close();
         await gateway.close();
         await conversations.close();
         await fileJobs.close();

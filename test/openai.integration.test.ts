@@ -259,6 +259,8 @@ describe('/v1 (OpenAI-compatible API)', () => {
     expect(errorOf(wrongType)).toMatchObject({ code: 'unsupported_media_type', type: 'invalid_request_error' });
     const broken = await raw(path, Buffer.from('--x\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhi'), { 'Content-Type': 'multipart/form-data; boundary=x' });
     expect(errorOf(broken).code).toBe('bad_multipart');
+    const mail = multipart([['model', 'whisper-1'], ['notify', 'email'], ['file', wav]]);
+    expect(errorOf(await raw(path, mail.body, { 'Content-Type': mail.type }))).toMatchObject({ code: 'notify_unavailable', param: 'notify' });
     const noModel = multipart([['file', wav]]);
     expect(errorOf(await raw(path, noModel.body, { 'Content-Type': noModel.type }))).toMatchObject({ code: 'missing_model', param: 'model' });
 

@@ -45,6 +45,8 @@ export interface JobRequest {
   voices?: [SavedVoiceRef, SavedVoiceRef];
   /** false: the result is not kept in the conversation store (`store=false` on /v1); default true. */
   store?: boolean;
+  /** `email`: e-mail the transcript when done (`notify=email`), when e-mail is configured. */
+  notify?: 'email';
 }
 
 interface Job {

@@ -42,6 +42,8 @@ export interface OpenAiApiOptions {
   voices?(value: string): Promise<SavedVoicesResult>;
   /** Saved voices as listed (id and name), for `known_speaker_names[]` given without references. */
   listVoices?(): Promise<Array<{ id: string; name: string }>>;
+  /** Whether the `notify=email` field can be honoured (e-mail configured). */
+  canEmail?(): boolean;
   /** A multipart body that sends nothing for this long is dropped. Default 60 s. */
   idleTimeoutMs?: number;
   log?: Logger;
@@ -198,6 +200,8 @@ interface Choices {
   labels: readonly [string, string];
   /** Saved voice ids to attribute with (speaker 0, speaker 1). */
   voiceIds: [string, string] | null;
+  /** E-mail the transcript when done (a Duet field, `notify=email`). */
+  notifyEmail: boolean;
 }
 
 type Checked = { ok: true; choices: Choices } | { ok: false; status: number; code: string; message: string; param: string };
@@ -233,6 +237,9 @@ async function checkFields(fields: Map<string, string[]>, opts: OpenAiApiOptions
   }
   const storeField = one(fields, 'store') ?? 'true';
   if (storeField !== 'true' && storeField !== 'false') return bad('invalid_store', 'store must be true or false', 'store');
+  const notify = one(fields, 'notify');
+  if (notify !== undefined && notify !== 'email') return bad('invalid_notify', 'notify must be email', 'notify');
+  if (notify === 'email' && !opts.canEmail?.()) return bad('notify_unavailable', 'e-mail notifications are not configured on this server (SMTP_URL, NOTIFY_EMAIL)', 'notify');
   const stream = one(fields, 'stream');
   if (stream !== undefined && stream !== 'false') return bad('unsupported_stream', 'streaming answers are not available here; leave out stream (the answer comes when the file is done)', 'stream');
 
@@ -262,7 +269,7 @@ async function checkFields(fields: Map<string, string[]>, opts: OpenAiApiOptions
     }
     if (names.length === 2) labels = [names[0]!.trim(), names[1]!.trim()];
   }
-  return { ok: true, choices: { format, language, store: storeField === 'true', labels, voiceIds } };
+  return { ok: true, choices: { format, language, store: storeField === 'true', labels, voiceIds, notifyEmail: notify === 'email' } };
 }
 
 /** Handles `/v1/...` requests; resolves false for other paths. */
@@ -352,6 +359,7 @@ async function transcribe(req: IncomingMessage, res: ServerResponse, opts: OpenA
     language: choices.language,
     speakers: 2,
     store: choices.store,
+    ...(choices.notifyEmail ? { notify: 'email' as const } : {}),
     ...(profiles ? { profiles, voices } : {}),
   });
   if (!view) return sendOpenAiError(res, 503, 'busy', 'too many transcriptions are queued; try again later');
