@@ -181,8 +181,9 @@ export const ConfigSchema = z
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
     /**
-     * Longest recording POST /v1/audio/transcriptions takes, judged from the file's header before
-     * decoding; a longer one is refused with this limit named.
+     * Longest recording the file APIs (POST /api/transcriptions, POST /v1/audio/transcriptions)
+     * take, judged from the file's header before decoding; a longer one is refused with this
+     * limit named.
      */
     MAX_FILE_S: range(4 * 3600, 1, 7 * 24 * 3600, 's'),
     /**

@@ -169,6 +169,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
     log: log.child('files'),
     canEmail: () => notifier.emailAvailable,
+    maxFileS: config.MAX_FILE_S,
   });
   const openAiApi = createOpenAiApi({
     jobs: fileJobs,

@@ -25,6 +25,8 @@ import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { startTestServer } from './helpers/server.js';
+import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
+import { fromRoot } from '../src/paths.js';
 
 const MAX_MB = 2;
 const CONV_DIR = join(FIXTURE_CORPUS_DIR, 'conversations', '1688-1998-easy');
@@ -277,6 +279,10 @@ describe('/v1 (OpenAI-compatible API)', () => {
     expect(longR.status).toBe(400);
     expect(errorOf(longR)).toMatchObject({ code: 'audio_too_long', message: expect.stringContaining('MAX_FILE_S') });
     expect(errorOf(longR).message).toContain('2000 min');
+    // The upload API applies the same limit.
+    const viaUpload = await raw('/api/transcriptions', bytes, { 'Content-Type': 'audio/flac' });
+    expect(viaUpload.status).toBe(400);
+    expect(JSON.parse(viaUpload.body)).toMatchObject({ error: { code: 'too_long', message: expect.stringContaining('MAX_FILE_S') } });
     expect(uploadsLeft()).toBe(0);
   }, 60_000);
 
@@ -293,4 +299,59 @@ describe('/v1 (OpenAI-compatible API)', () => {
     expect(noKey.status).toBe(401);
     expect(errorOf(noKey)).toMatchObject({ code: 'invalid_api_key', type: 'invalid_request_error' });
   });
+});
+
+describe('/v1 with a slow job and with the real engine', () => {
+  const work = mkdtempSync(join(tmpdir(), 'duet-v1b-'));
+  const clip = join(work, 'talk.wav');
+  beforeAll(() => {
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', join(CONV_DIR, 'conv.wav'), '-t', '34', clip]);
+  });
+
+  const openai = async (server: RunningServer) => {
+    const agent = new Agent({ connect: { ca: await serverCertificate(server.port) } });
+    const client = new OpenAI({
+      apiKey: server.token,
+      baseURL: new URL('/v1', server.url).toString(),
+      maxRetries: 0,
+      timeout: 300_000,
+      fetch: ((url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher: agent })) as unknown as typeof fetch,
+    });
+    return { client, agent };
+  };
+
+  it('holds the connection open past the idle timeout until the job is done', async () => {
+    // Each part takes 400 ms to recognise: the job outlasts IDLE_TIMEOUT_MS several times over.
+    const server = await startTestServer({ AUTH: true, ASR_MODEL: 'tiny', IDLE_TIMEOUT_MS: 500, SPEAKER_ENCODER: 'builtin' }, { asr: new FakeAsrEngine({ text: 'slow words', delayMs: 400 }) });
+    const { client, agent } = await openai(server);
+    try {
+      const t0 = Date.now();
+      const r = await client.audio.transcriptions.create({ file: createReadStream(clip), model: 'whisper-1', response_format: 'diarized_json' });
+      expect(Date.now() - t0).toBeGreaterThan(500);
+      expect((r as unknown as OpenAI.Audio.TranscriptionDiarized).segments.length).toBeGreaterThan(2);
+    } finally {
+      await server.close();
+      await agent.close();
+    }
+  }, 120_000);
+
+  it('runs whisper.cpp (a random-weight tiny model of the real architecture) behind /v1', async () => {
+    const modelPath = ensureRandomWhisperModel('tiny', fromRoot('build/test-models'));
+    const server = await startTestServer({ AUTH: true, ASR_MODEL: 'tiny', ASR_MODEL_PATH: modelPath, ASR_DEVICE: 'cpu', SPEAKER_ENCODER: 'builtin' });
+    const { client, agent } = await openai(server);
+    try {
+      const ids: string[] = [];
+      for await (const m of client.models.list()) ids.push(m.id);
+      expect(ids).toEqual(['whisper-1', 'tiny']);
+      const verbose = await client.audio.transcriptions.create({ file: createReadStream(join(FIXTURE_CORPUS_DIR, 'jfk.wav')), model: 'tiny', response_format: 'verbose_json', language: 'en' });
+      expect(verbose).toMatchObject({ task: 'transcribe', language: 'en' });
+      expect(verbose.duration).toBeCloseTo(11, 0);
+      // Random weights decode every window as " fake" (test/fixtures/tools): the text went through whisper.cpp.
+      expect(verbose.segments!.length).toBeGreaterThan(0);
+      expect(verbose.segments!.every((s) => s.text === 'fake' || s.text === '')).toBe(true);
+    } finally {
+      await server.close();
+      await agent.close();
+    }
+  }, 180_000);
 });

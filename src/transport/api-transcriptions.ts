@@ -28,6 +28,7 @@ import { EXPORT_TYPES as STORED_EXPORT_TYPES, exportConversation as exportStored
 import type { ConversationRecord as StoredRecord } from '../storage/types.js';
 import type { Logger } from '../log.js';
 import { SECURITY_HEADERS } from './static.js';
+import { probeDurationS } from '../files/probe.js';
 
 export interface TranscriptionsApiOptions {
   jobs: FileJobs;
@@ -41,6 +42,8 @@ export interface TranscriptionsApiOptions {
   voices?(value: string): Promise<SavedVoicesResult>;
   /** The stored conversation of a finished job (for its export, with later renames); absent: the job's own result. */
   stored?(conversationId: string): Promise<StoredRecord | null>;
+  /** Longest recording taken, seconds, judged from the file's header before decoding (MAX_FILE_S); absent: no limit. */
+  maxFileS?: number;
   /** Whether `notify=email` can be honoured (e-mail configured); absent: it is refused. */
   canEmail?(): boolean;
 }
@@ -225,6 +228,13 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: RequestTar
   if (received === 0) {
     await rm(file, { force: true });
     return sendError(res, 400, 'empty_input', 'the file is empty (0 bytes)');
+  }
+  if (opts.maxFileS !== undefined) {
+    const announcedS = await probeDurationS(file);
+    if (announcedS !== null && announcedS > opts.maxFileS) {
+      await rm(file, { force: true });
+      return sendError(res, 400, 'too_long', `the recording lasts ${Math.round(announcedS / 60)} min; files are limited to ${Math.round(opts.maxFileS / 60)} min (MAX_FILE_S = ${opts.maxFileS} s)`);
+    }
   }
   const view = opts.jobs.create({ filePath: file, title, language, speakers: Number(speakersParam) as 1 | 2, ...(profiles ? { profiles, voices } : {}), ...(notify === 'email' ? { notify: 'email' as const } : {}) });
   if (!view) return sendError(res, 503, 'busy', 'too many transcriptions are queued; try again later');
