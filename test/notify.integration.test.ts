@@ -5,12 +5,10 @@
  * attached; a receiver that is slow, down, answers 500 or a redirect gets retries (or, for the
  * redirect, a permanent failure without following it), and never holds the API up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request } from 'node:https';
-import { connect, createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -21,32 +19,9 @@ import type { ConversationRecord } from '../src/storage/types.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { startTestServer } from './helpers/server.js';
+import { attachmentsOf, startTestSmtp, type TestSmtp } from './helpers/smtp.js';
 
 const SECRET = 'webhook-secret-0123456789';
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-/** An aiosmtpd handler: keeps each message as a file, refuses recipients starting with "reject". */
-const HANDLER = `
-import os, time
-class Capture:
-    def __init__(self, out):
-        self.out = out
-    @classmethod
-    def from_cli(cls, parser, *args):
-        return cls(*args)
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith('reject'):
-            return '550 5.1.1 no such mailbox'
-        envelope.rcpt_tos.append(address)
-        return '250 OK'
-    async def handle_DATA(self, server, session, envelope):
-        path = os.path.join(self.out, '%d.eml' % time.time_ns())
-        with open(path + '.part', 'wb') as f:
-            f.write(envelope.original_content or envelope.content)
-        os.rename(path + '.part', path)
-        return '250 Message accepted'
-`;
-
 interface Received {
   body: string;
   signatureOk: boolean;
@@ -74,34 +49,11 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
   }
 }
 
-/** The attachments of a MIME message: filename → decoded text. */
-function attachmentsOf(eml: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(eml)?.[1];
-  if (!boundary) return out;
-  for (const part of eml.split(`--${boundary}`)) {
-    const [head, ...rest] = part.split(/\r?\n\r?\n/);
-    const name = /filename="?([^";\r\n]+)"?/i.exec(head ?? '')?.[1];
-    if (!name) continue;
-    const raw = rest.join('\n\n').trim();
-    const enc = /Content-Transfer-Encoding:\s*(\S+)/i.exec(head!)?.[1]?.toLowerCase();
-    const text =
-      enc === 'base64'
-        ? Buffer.from(raw.replace(/\s+/g, ''), 'base64').toString('utf8')
-        : enc === 'quoted-printable'
-          ? Buffer.from(raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8')
-          : raw;
-    out.set(name, text);
-  }
-  return out;
-}
-
 describe('notifications', () => {
   let receiver: Server;
   let receiverPort: number;
-  let smtp: ChildProcess;
+  let smtp: TestSmtp;
   let smtpPort: number;
-  let mailDir: string;
   let mode: Mode = 'ok';
   let fails = 0;
   const received: Received[] = [];
@@ -138,28 +90,13 @@ describe('notifications', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     receiverPort = (receiver.address() as { port: number }).port;
 
-    const pyDir = mkdtempSync(join(tmpdir(), 'duet-smtp-'));
-    writeFileSync(join(pyDir, 'capture.py'), HANDLER);
-    mailDir = join(pyDir, 'mail');
-    mkdirSync(mailDir);
-    smtpPort = await freePort();
-    smtp = spawn(PYTHON, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'capture.Capture', mailDir], { env: { ...process.env, PYTHONPATH: pyDir }, stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = connect(smtpPort, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    smtp = await startTestSmtp();
+    smtpPort = smtp.port;
   }, 30_000);
 
   afterAll(async () => {
     for (const end of slowAnswers) end();
-    smtp?.kill('SIGTERM');
+    smtp?.stop();
     await new Promise<void>((r) => receiver.close(() => r()));
   });
 
@@ -219,8 +156,8 @@ describe('notifications', () => {
       // The retried delivery is the same event (receivers de-duplicate by id).
       expect(received[0]!.body).toBe(received[1]!.body);
 
-      await until(() => readdirSync(mailDir).some((f) => f.endsWith('.eml')), 20_000, 'the e-mail');
-      const eml = readFileSync(join(mailDir, readdirSync(mailDir).find((f) => f.endsWith('.eml'))!), 'utf8');
+      await until(() => smtp.messages().length > 0, 20_000, 'the e-mail');
+      const eml = smtp.messages()[0]!;
       expect(eml).toMatch(/^Subject: Transcript ready: jfk\.wav/m);
       expect(eml).toMatch(/^To: owner@example\.org/m);
       const files = attachmentsOf(eml);
