@@ -65,7 +65,10 @@ const DEFAULT_LABELS: readonly [string, string] = ['A', 'B'];
 
 /** HTTP status of each failed job's code. */
 function jobErrorStatus(code: string): number {
-  return code === 'internal' ? 500 : code === 'aborted' ? 499 : 400;
+  // The server's own faults (no decoder, a bug) are 5xx; everything else is about the file.
+  if (code === 'internal' || code === 'decoder_missing') return 500;
+  if (code === 'aborted') return 503;
+  return 400;
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
