@@ -69,9 +69,8 @@ export interface Mailer {
 
 /** A mailer over SMTP_URL from SMTP_FROM to NOTIFY_EMAIL. */
 export function createMailer(smtpUrl: string, from: string, to: string, timeoutMs: number): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl, { from });
-  // nodemailer's own connection and greeting limits, so one stuck server cannot hold an attempt.
-  Object.assign(transport.options, { connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs * 3 });
+  // The URL gives host, port, TLS and credentials; the limits keep one stuck server from holding an attempt.
+  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs * 3 }, { from });
   return {
     async send(mail, signal) {
       if (signal.aborted) return { ok: false, retry: false, error: 'closed' };

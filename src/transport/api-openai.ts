@@ -154,7 +154,12 @@ function readMultipart(req: IncomingMessage, opts: OpenAiApiOptions, idleMs: num
       const sink = createWriteStream(filePath, { flags: 'wx', mode: 0o600 });
       out = sink;
       fileWritten = new Promise((done) => {
-        sink.on('error', () => done(false));
+        sink.on('error', () => {
+          done(false);
+          // A disk that refuses the upload ends it at once (busboy would otherwise wait on the pipe).
+          opts.log?.error('could not write an upload to disk');
+          fail(500, 'internal', 'the upload could not be stored');
+        });
         sink.on('finish', () => done(true));
       });
       stream.on('data', (chunk: Buffer) => {
