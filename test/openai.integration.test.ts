@@ -286,6 +286,50 @@ describe('/v1 (OpenAI-compatible API)', () => {
     expect(uploadsLeft()).toBe(0);
   }, 60_000);
 
+  it('cuts off an undeclared (chunked) body over the limit, and forgets a body cut off mid-way', async () => {
+    const path = '/v1/audio/transcriptions';
+    const boundary = 'xyz';
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n`);
+    const chunked = await new Promise<Raw>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path, rejectUnauthorized: false, headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(head);
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      let sent = 0;
+      const pump = () => {
+        while (sent < (MAX_MB + 1) * 1048576) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    }).catch((err: Error) => ({ status: -1, body: err.message }));
+    // The answer may race the client's last writes; when it arrives it is the coded 413.
+    if (chunked.status !== -1) expect(errorOf(chunked)).toMatchObject({ code: 'file_too_large' });
+    await expect.poll(() => uploadsLeft(), { timeout: 5000 }).toBe(0);
+
+    // Half a body, then the client goes away.
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path, rejectUnauthorized: false, headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + 200_000) } });
+      req.on('error', () => resolve());
+      req.write(Buffer.concat([head, Buffer.alloc(100_000, 3)]), () => setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 200));
+    });
+    await expect.poll(() => uploadsLeft(), { timeout: 5000 }).toBe(0);
+    // The server still serves.
+    expect((await client.models.list()).data.length).toBe(2);
+  }, 60_000);
+
   it('keeps the token check of the rest of the API: no key, no access', async () => {
     const noKey = await new Promise<Raw>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: server.port, method: 'GET', path: '/v1/models', rejectUnauthorized: false }, (res) => {

@@ -156,6 +156,8 @@ function readMultipart(req: IncomingMessage, opts: OpenAiApiOptions, idleMs: num
       fileWritten = new Promise((done) => {
         sink.on('error', () => {
           done(false);
+          // Writes after the upload was given up (the sink destroyed) are not a disk fault.
+          if (settled) return;
           // A disk that refuses the upload ends it at once (busboy would otherwise wait on the pipe).
           opts.log?.error('could not write an upload to disk');
           fail(500, 'internal', 'the upload could not be stored');
