@@ -29,8 +29,9 @@ import { createApiHandler } from './transport/api.js';
 import { Gateway } from './transport/gateway.js';
 import { parseRequestTarget } from './transport/request-target.js';
 import { createTranscriptionsApi } from './transport/api-transcriptions.js';
-import { createOpenAiApi, openAiModelIds, sendOpenAiError } from './transport/api-openai.js';
+import { createOpenAiEdge, openAiModelIds } from './transport/api-openai.js';
 import { DuetMetrics } from './metrics/metrics.js';
+import { createMetricsEndpoint } from './transport/metrics-endpoint.js';
 import { nodeFs } from './storage/fs.js';
 import { Notifier } from './notify/notifier.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
@@ -171,7 +172,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     canEmail: () => notifier.emailAvailable,
     maxFileS: config.MAX_FILE_S,
   });
-  const openAiApi = createOpenAiApi({
+  const openAiApi = createOpenAiEdge({
+    tokenGate,
     jobs: fileJobs,
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
@@ -218,21 +220,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
     if (path === '/metrics') return serveMetrics(req, res, target);
-    if (path.startsWith('/v1/')) {
-      // OpenAI-compatible API: the same token, sent as the API key (`Authorization: Bearer`).
-      const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
-      if (admission === 'rate_limited') return sendOpenAiError(res, 429, 'rate_limited', 'too many failed attempts; try again in a minute');
-      if (admission === 'unauthorized') return sendOpenAiError(res, 401, 'invalid_api_key', 'the API key (access token) is missing or wrong');
-      openAiApi(req, res, target).then(
-        (handled) => handled || sendOpenAiError(res, 404, 'not_found', 'not found'),
-        (err: Error) => {
-          log.error(`v1 api error: ${err.message}`);
-          if (!res.headersSent) sendOpenAiError(res, 500, 'internal', 'internal error');
-          else res.destroy();
-        },
-      );
-      return;
-    }
+    // The OpenAI-compatible API checks the same token itself (as the API key).
+    if (path.startsWith('/v1/')) return openAiApi(req, res, target);
     if (path.startsWith('/api/')) {
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
@@ -274,28 +263,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     );
   }
 
-  /**
-   * GET /metrics: never open. METRICS_TOKEN when set (then only it), else the access token;
-   * with neither (AUTH=false and no METRICS_TOKEN) it is not served.
-   */
-  const metricsGate = config.METRICS_TOKEN ? new TokenGate(config.METRICS_TOKEN) : tokenGate;
-  function serveMetrics(req: IncomingMessage, res: ServerResponse, target: NonNullable<ReturnType<typeof parseRequestTarget>>): void {
-    if (!metrics || !metricsGate) return sendPlain(res, 404, 'not found');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendPlain(res, 405, 'method not allowed');
-    const admission = metricsGate.check(clientIp(req), presentedToken(req, target));
-    if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
-    if (admission === 'unauthorized') return sendPlain(res, 401, 'unauthorized');
-    metrics.render().then(
-      ({ contentType, text }) => {
-        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': contentType, 'Cache-Control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : text);
-      },
-      (err: Error) => {
-        log.error(`metrics failed: ${err.message}`);
-        sendPlain(res, 500, 'internal error');
-      },
-    );
-  }
+  // GET /metrics: METRICS_TOKEN when set (then only it), else the access token; never open.
+  const serveMetrics = createMetricsEndpoint(metrics, config.METRICS_TOKEN ? new TokenGate(config.METRICS_TOKEN) : tokenGate, log);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.

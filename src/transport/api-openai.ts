@@ -25,6 +25,7 @@ import type { Logger } from '../log.js';
 import { errorBody, formatTranscription, isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from '../openai/formats.js';
 import type { RequestTarget } from './request-target.js';
 import { SECURITY_HEADERS } from './static.js';
+import { clientIp, presentedToken, type TokenGate } from './auth.js';
 
 export interface OpenAiApiOptions {
   jobs: FileJobs;
@@ -280,6 +281,28 @@ async function checkFields(fields: Map<string, string[]>, opts: OpenAiApiOptions
     if (names.length === 2) labels = [names[0]!.trim(), names[1]!.trim()];
   }
   return { ok: true, choices: { format, language, store: storeField === 'true', labels, voiceIds, notifyEmail: notify === 'email' } };
+}
+
+/**
+ * The whole `/v1/` edge for server.ts: the token check (the access token as the API key, through
+ * the shared gate: rate limit included; `null` = AUTH off), then the API, with any failure
+ * answered in OpenAI's error shape. Never throws.
+ */
+export function createOpenAiEdge(opts: OpenAiApiOptions & { tokenGate: TokenGate | null }): (req: IncomingMessage, res: ServerResponse, url: RequestTarget) => void {
+  const api = createOpenAiApi(opts);
+  return (req, res, url) => {
+    const admission = opts.tokenGate?.check(clientIp(req), presentedToken(req, url)) ?? 'ok';
+    if (admission === 'rate_limited') return sendOpenAiError(res, 429, 'rate_limited', 'too many failed attempts; try again in a minute');
+    if (admission === 'unauthorized') return sendOpenAiError(res, 401, 'invalid_api_key', 'the API key (access token) is missing or wrong');
+    api(req, res, url).then(
+      (handled) => handled || sendOpenAiError(res, 404, 'not_found', 'not found'),
+      (err: Error) => {
+        opts.log?.error(`v1 api error: ${err.message}`);
+        if (!res.headersSent) sendOpenAiError(res, 500, 'internal', 'internal error');
+        else res.destroy();
+      },
+    );
+  };
 }
 
 /** Handles `/v1/...` requests; resolves false for other paths. */
