@@ -2,7 +2,7 @@
  * Notifications against real receivers: an HTTP server that checks the `Duet-Signature`, and
  * a real SMTP server (Debian's python3-aiosmtpd) that keeps what it receives and rejects some
  * recipients. A finished upload sends the signed event and the e-mail with TXT and SRT
- * attached; a receiver that is slow, down, answers 500 or a redirect gets retries (or, for the
+ * attached; a live conversation stopped over WSS sends its event; a receiver that is slow, down, answers 500 or a redirect gets retries (or, for the
  * redirect, a permanent failure without following it), and never holds the API up.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { Notifier } from '../src/notify/notifier.js';
 import { verifySignature } from '../src/notify/signature.js';
 import type { RunningServer } from '../src/server.js';
 import type { ConversationRecord } from '../src/storage/types.js';
+import { ProtocolClient, type Received } from '../src/testing/client.js';
+import { loadConversation } from '../src/testing/corpus.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { startTestServer } from './helpers/server.js';
@@ -176,6 +178,35 @@ describe('notifications', () => {
       await server.close();
     }
   }, 120_000);
+
+  it('announces a live conversation over WSS when it is stopped', async () => {
+    const server = await startTestServer(
+      { NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${receiverPort}/hook`, NOTIFY_WEBHOOK_SECRET: SECRET },
+      { asr: new FakeAsrEngine({ text: 'live words' }) },
+    );
+    try {
+      mode = 'ok';
+      received.length = 0;
+      const conv = loadConversation('1688-1998-easy');
+      const client = await ProtocolClient.connect({ url: server.url, token: server.token });
+      expect((await client.enroll(0, conv.enrollA, 'Alice')).type).toBe('speaker_registration_completed');
+      expect((await client.enroll(1, conv.enrollB)).type).toBe('speaker_registration_completed');
+      let from = client.messages.length;
+      client.send({ type: 'start_transcription', language: 'en' });
+      const started = (await client.next((m) => m.type === 'transcription_started', 10_000, from)) as Extract<Received, { type: 'transcription_started' }>;
+      from = client.messages.length;
+      await client.streamAudio(conv.audio.subarray(0, 16_000 * 10));
+      expect(received).toHaveLength(0);
+      client.send({ type: 'stop_transcription' });
+      await client.next((m) => m.type === 'transcription_stopped', 60_000, from);
+      await until(() => received.length >= 1, 10_000, 'the live event');
+      expect(received[0]!.signatureOk).toBe(true);
+      expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'transcript.ready', source: 'live', conversation_id: started.conversation_id });
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
 
   it('retries a receiver that answers 500 or is down, and does not follow a redirect', async () => {
     const rec: ConversationRecord = {
