@@ -16,7 +16,7 @@ import { Notifier } from '../src/notify/notifier.js';
 import { verifySignature } from '../src/notify/signature.js';
 import type { RunningServer } from '../src/server.js';
 import type { ConversationRecord } from '../src/storage/types.js';
-import { ProtocolClient, type Received } from '../src/testing/client.js';
+import { ProtocolClient, type Received as ServerMessage } from '../src/testing/client.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
@@ -193,7 +193,7 @@ describe('notifications', () => {
       expect((await client.enroll(1, conv.enrollB)).type).toBe('speaker_registration_completed');
       let from = client.messages.length;
       client.send({ type: 'start_transcription', language: 'en' });
-      const started = (await client.next((m) => m.type === 'transcription_started', 10_000, from)) as Extract<Received, { type: 'transcription_started' }>;
+      const started = (await client.next((m) => m.type === 'transcription_started', 10_000, from)) as Extract<ServerMessage, { type: 'transcription_started' }>;
       from = client.messages.length;
       await client.streamAudio(conv.audio.subarray(0, 16_000 * 10));
       expect(received).toHaveLength(0);
