@@ -35,6 +35,10 @@ export function initUpload(token, language) {
   const result = $('#file-result');
   if (!input || !zone || !list) return;
   const auth = token ? { Authorization: `Bearer ${token}` } : {};
+  const notifyBox = /** @type {HTMLInputElement | null} */ ($('#file-notify'));
+  /** Whether uploads may ask for an e-mail (`notify=email`); the server decides who receives it. */
+  let emailAsk = false;
+  void showNotifications();
   /** Files not uploaded yet, in order. */
   const waiting = [];
   let uploading = false;
@@ -47,6 +51,36 @@ export function initUpload(token, language) {
     }
     void next();
   };
+
+  /**
+   * Says what will be sent where when a transcript is ready, before anything is uploaded; shows
+   * nothing when the server sends nothing (the default).
+   */
+  async function showNotifications() {
+    let info;
+    try {
+      const r = await fetch('/api/notifications', { headers: auth, cache: 'no-store', credentials: 'omit' });
+      if (!r.ok) return;
+      info = (await r.json()).targets;
+    } catch {
+      return;
+    }
+    const field = $('#file-notify-field');
+    const text = $('#file-notify-text');
+    const where = $('#file-notify-where');
+    if (info?.email && field && text && notifyBox) {
+      const all = info.email.for === 'all';
+      text.textContent = t(all ? 'notifyEmailAll' : 'notifyEmailAsk', { to: info.email.to });
+      notifyBox.checked = all;
+      notifyBox.disabled = all;
+      emailAsk = !all;
+      field.hidden = false;
+    }
+    if (info?.webhook && where) {
+      where.textContent = t('notifyWebhook', { url: info.webhook });
+      where.hidden = false;
+    }
+  }
 
   function makeRow(file) {
     const li = el('li', 'file-item');
@@ -111,6 +145,7 @@ export function initUpload(token, language) {
   function upload(item) {
     return new Promise((resolve) => {
       const q = new URLSearchParams({ language: language() || 'auto', speakers: speakers?.value || '2', title: item.file.name });
+      if (emailAsk && notifyBox?.checked) q.set('notify', 'email');
       const xhr = new XMLHttpRequest();
       item.xhr = xhr;
       xhr.open('POST', `/api/transcriptions?${q}`);

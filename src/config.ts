@@ -200,6 +200,41 @@ export const ConfigSchema = z
     AUDIT_RETENTION_DAYS: range(365, 0, 36_500, 'days'),
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
+    /**
+     * Longest recording the file APIs (POST /api/transcriptions, POST /v1/audio/transcriptions)
+     * take, judged from the file's header before decoding; a longer one is refused with this
+     * limit named.
+     */
+    MAX_FILE_S: range(4 * 3600, 1, 7 * 24 * 3600, 's'),
+    /**
+     * Serve GET /metrics (Prometheus text format). It always needs a token: METRICS_TOKEN when
+     * set, else the access token; with AUTH=false and no METRICS_TOKEN it is not served at all.
+     */
+    METRICS: bool.default(true),
+    /** A separate token for /metrics (a scraper then never holds the access token); empty = the access token. */
+    METRICS_TOKEN: z.string().default(''),
+    /** POST a signed JSON event here when a transcript is ready (file job or live conversation ended); empty = off. */
+    NOTIFY_WEBHOOK_URL: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^https?:\/\/[^\s]+$/.test(v), 'must be an http:// or https:// URL'),
+    /** HMAC-SHA256 key of the webhook's `Duet-Signature` header; required with NOTIFY_WEBHOOK_URL. */
+    NOTIFY_WEBHOOK_SECRET: z.string().default(''),
+    /** Give up on a webhook event this long after it was first tried (retries back off exponentially). */
+    NOTIFY_RETRY_FOR_S: range(3600, 1, 86_400, 's'),
+    /** Time limit of one webhook delivery attempt. */
+    NOTIFY_TIMEOUT_MS: intRange(10_000, 100, 120_000, 'ms'),
+    /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465` (TLS); empty = no e-mail. */
+    SMTP_URL: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^smtps?:\/\/[^\s]+$/.test(v), 'must be smtp://… or smtps://…'),
+    /** Sender address of the notification e-mails. */
+    SMTP_FROM: z.string().default('duet@localhost'),
+    /** Where the transcript e-mails go; empty = no e-mail. */
+    NOTIFY_EMAIL: z.string().default(''),
+    /** Which finished transcripts are e-mailed: `all`, or `asked` (only uploads sent with notify=email). */
+    NOTIFY_EMAIL_FOR: z.enum(['all', 'asked']).default('asked'),
   })
   .superRefine((c, ctx) => {
     if (c.MIN_SPEECH_MS >= c.MAX_SEGMENT_MS) {
@@ -207,6 +242,9 @@ export const ConfigSchema = z
     }
     if (c.PRE_ROLL_MS >= c.MAX_SEGMENT_MS) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['PRE_ROLL_MS'], message: `must be below MAX_SEGMENT_MS (${c.MAX_SEGMENT_MS} ms)` });
+    }
+    if (c.NOTIFY_WEBHOOK_URL && c.NOTIFY_WEBHOOK_SECRET.length < 16) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['NOTIFY_WEBHOOK_SECRET'], message: 'must be at least 16 characters when NOTIFY_WEBHOOK_URL is set (receivers check the signature with it)' });
     }
     if (c.VAD_NEGATIVE_THRESHOLD > c.VAD_THRESHOLD) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['VAD_NEGATIVE_THRESHOLD'], message: `must be at most VAD_THRESHOLD (${c.VAD_THRESHOLD})` });
@@ -245,7 +283,7 @@ export function loadConfig(
       .map((i) => {
         const key = i.path.join('.');
         const value = given[key];
-        return `${key}: ${i.message}${value === undefined || key === 'ACCESS_TOKEN' ? '' : ` (got ${JSON.stringify(value)})`}`;
+        return `${key}: ${i.message}${value === undefined || /TOKEN|SECRET|SMTP_URL/.test(key) ? '' : ` (got ${JSON.stringify(value)})`}`;
       })
       .join('; ');
     throw new Error(`invalid configuration: ${problems}`);

@@ -25,7 +25,7 @@ import { storageFsFor } from './storage/encrypted-fs.js';
 import { ConversationStore } from './storage/store.js';
 import { securePrivateTree } from './storage/private-fs.js';
 import type { SpeakerEncoder } from './speaker/types.js';
-import { clientIp, presentedToken } from './transport/auth.js';
+import { clientIp, presentedToken, TokenGate } from './transport/auth.js';
 import { SignIn } from './transport/signin.js';
 import { ConnectionBudget } from './transport/conn-budget.js';
 import { sessionHash } from './transport/session-cookie.js';
@@ -39,6 +39,10 @@ import { parseRequestTarget } from './transport/request-target.js';
 import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { handleSearch } from './transport/api-search.js';
 import { SearchService } from './search/service.js';
+import { createOpenAiEdge, openAiModelIds } from './transport/api-openai.js';
+import { DuetMetrics } from './metrics/metrics.js';
+import { createMetricsEndpoint } from './transport/metrics-endpoint.js';
+import { Notifier } from './notify/notifier.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
@@ -131,8 +135,34 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     onUnreadable: (file, records) => log.error(`storage: ${records.length} record(s) of ${file} do not authenticate (altered on disk?): skipped, the rest is read`),
   });
   if (storage.keyId) log.info(`storage: records are encrypted (AES-256-GCM, key ${storage.keyId})`);
-  const pipeline = await buildPipeline(config, deps, log);
-  const store = new ConversationStore(fromRoot(config.DATA_DIR), storage.fs);
+  // Metrics (GET /metrics): the parts are measured behind their own interfaces; the live
+  // values are read at scrape time from what is built below.
+  let liveParts: { sessions(): number; conversations(): number; jobs(): ReturnType<FileJobs['counts']> } | null = null;
+  let engineSeen: AsrEngine | null = null;
+  const metrics = config.METRICS
+    ? new DuetMetrics({
+        sessions: () => liveParts?.sessions() ?? 0,
+        openConversations: () => liveParts?.conversations() ?? 0,
+        fileJobs: () => liveParts?.jobs() ?? { queued: 0, running: 0, done: 0, failed: 0 },
+        ...(config.QUEUE_URL ? { workerSlots: () => engineSeen?.slots?.() ?? 0 } : {}),
+      })
+    : null;
+  const instrument = metrics
+    ? {
+        vad: (m: VadModel) => metrics.vad(m),
+        encoder: (e: SpeakerEncoder) => metrics.encoder(e),
+        asr: (e: AsrEngine) => metrics.engine((engineSeen = e)),
+      }
+    : undefined;
+  const pipeline = await buildPipeline(config, { ...deps, ...(instrument ? { instrument } : {}) }, log);
+  if (metrics) {
+    // Each recognizer reports its latency and queue depth: sessions pass their id, the file lane none.
+    const createRecognizer = pipeline.createRecognizer.bind(pipeline);
+    pipeline.createRecognizer = (session?: string) => metrics.recognizer(createRecognizer(session), session === undefined ? 'file' : 'live');
+  }
+  // Write latency and failures are measured over the whole path, encryption included.
+  const storageFs = metrics ? metrics.storageFs(storage.fs) : storage.fs;
+  const store = new ConversationStore(fromRoot(config.DATA_DIR), storageFs);
   const repaired = await store.init();
   if (repaired.repaired + repaired.ended > 0) {
     log.info(`storage: repaired ${repaired.repaired} torn record(s), ended ${repaired.ended} conversation(s) left open by a previous run`);
@@ -147,9 +177,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const audit = new AuditLog(fromRoot(config.DATA_DIR), (err) => log.warn(`access log: ${err.message}`));
   const pruneAudit = () => audit.prune(config.AUDIT_RETENTION_DAYS).catch((err: Error) => log.warn(`access log pruning failed: ${err.message}`));
   await pruneAudit();
+  // Notifications (webhook, e-mail) when a transcript is ready: off unless configured.
+  const notifier = new Notifier({ config, load: (id) => store.get(id), log: log.child('notify') });
   const daily = setInterval(() => void sweep().then(pruneAudit), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: (id) => notifier.transcriptReady(id, 'live') });
   const api = createApiHandler({ store, conversations });
   // Built in the background: the server answers at once, searches cover what is indexed so far.
   const search = new SearchService(store, log.child('search'));
@@ -183,6 +215,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     tmpDir: uploadDir,
     log: log.child('files'),
     keep: (result, request) => keepInStore(store, result, request),
+    onSettled: (view, request) => {
+      if (view.status === 'done' || view.status === 'failed') metrics?.fileJobFinished(view.status);
+      if (view.status === 'done' && request.store !== false && view.conversation_id) notifier.transcriptReady(view.conversation_id, 'file', request.notify === 'email');
+    },
   });
   const transcriptionsApi = createTranscriptionsApi({
     jobs: fileJobs,
@@ -202,6 +238,21 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     uploadDir,
     maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
     log: log.child('files'),
+    canEmail: () => notifier.emailAvailable,
+    maxFileS: config.MAX_FILE_S,
+  });
+  const openAiApi = createOpenAiEdge({
+    tokenGate,
+    jobs: fileJobs,
+    uploadDir,
+    maxUploadBytes: Math.round(config.MAX_UPLOAD_MB * 1024 * 1024),
+    maxFileS: config.MAX_FILE_S,
+    models: () => openAiModelIds(pipeline.models.asr !== null, config.ASR_MODEL),
+    withText: pipeline.models.asr !== null,
+    voices: (value) => loadSavedVoices(store, pipeline.encoder, value),
+    listVoices: () => store.listVoices(),
+    canEmail: () => notifier.emailAvailable,
+    log: log.child('v1'),
   });
 
   const gateway = new Gateway({
@@ -253,6 +304,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     }
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
     if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path === '/metrics') return serveMetrics(req, res, target);
+    // The OpenAI-compatible API checks the same token itself (as the API key).
+    if (path.startsWith('/v1/')) return openAiApi(req, res, target);
     if (path.startsWith('/api/')) {
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target), req) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
@@ -285,6 +339,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         });
         return;
       }
+      if (path === '/api/notifications' && req.method === 'GET') {
+        // Delivery state of the notifications (GET /api/status includes the same object as `notifications`).
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify({ notifications: notifier.status(), targets: notifier.describe() }));
+        return;
+      }
       if (path.startsWith('/api/transcriptions')) {
         transcriptionsApi(req, res, target).then(
           (handled) => handled || sendPlain(res, 404, 'not found'),
@@ -312,6 +372,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       () => sendPlain(res, 500, 'internal error'),
     );
   }
+
+  // GET /metrics: METRICS_TOKEN when set (then only it), else the access token; never open.
+  const serveMetrics = createMetricsEndpoint(metrics, config.METRICS_TOKEN ? new TokenGate(config.METRICS_TOKEN) : tokenGate, log);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node stops listening for this socket's errors at the upgrade: an unheard reset would throw.
@@ -376,6 +439,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       ok();
     });
   });
+  liveParts = { sessions: () => gateway.size, conversations: () => conversations.size, jobs: () => fileJobs.counts() };
   const port = (server.address() as AddressInfo).port;
   const host = ['0.0.0.0', '::'].includes(config.HOST) ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   log.info(`models: asr=${pipeline.models.asr ?? 'none (diarization only)'} speaker=${pipeline.models.speaker} vad=${pipeline.models.vad}`);
@@ -402,6 +466,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         clearInterval(daily);
         search.close();
         if (tokenWatch) clearInterval(tokenWatch);
+        notifier.close();
         await gateway.close();
         await conversations.close();
         await fileJobs.close();

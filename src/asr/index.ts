@@ -142,9 +142,11 @@ export interface AsrService {
  * shared queue in front of it. A model that fails to load means diarization-only mode, logged,
  * not a failed start.
  */
-export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { engine?: AsrEngine | null } = {}): Promise<AsrService> {
+export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { engine?: AsrEngine | null; wrap?: (engine: AsrEngine) => AsrEngine } = {}): Promise<AsrService> {
   const log = options.log ?? consoleAsrLog;
   let engine = options.engine !== undefined ? options.engine : config.QUEUE_URL ? createRemoteAsrEngine(config, log) : createAsrEngine(config, options);
+  // Instrumentation (metrics) sees the engine behind its own interface.
+  if (engine && options.wrap) engine = options.wrap(engine);
   if (engine) {
     try {
       await engine.load();

@@ -43,6 +43,10 @@ export interface JobRequest {
   profiles?: [SpeakerProfile, SpeakerProfile];
   /** The saved voices those profiles came from (speaker 0, speaker 1). */
   voices?: [SavedVoiceRef, SavedVoiceRef];
+  /** false: the result is not kept in the conversation store (`store=false` on /v1); default true. */
+  store?: boolean;
+  /** `email`: e-mail the transcript when done (`notify=email`), when e-mail is configured. */
+  notify?: 'email';
 }
 
 interface Job {
@@ -70,6 +74,8 @@ export interface FileJobsOptions {
    * the job is done only once this resolves, so `conversation_id` is listed when reported.
    */
   keep?(result: FileTranscription, request: JobRequest): Promise<string>;
+  /** Called once per job that ends done or failed (not cancelled), after its outcome is published. Must not throw. */
+  onSettled?(view: JobView, request: JobRequest, result: FileTranscription | null): void;
 }
 
 export class FileJobs {
@@ -77,8 +83,39 @@ export class FileJobs {
   private readonly queue: Job[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
+  /** Callers waiting for a job's outcome (`settled`), by job id. */
+  private readonly waiters = new Map<string, Array<(view: JobView | null) => void>>();
 
   constructor(private readonly opts: FileJobsOptions) {}
+
+  /**
+   * Resolves with the job's view once it is done or failed, or null when it is unknown or
+   * cancelled (or the jobs are closed) first.
+   */
+  settled(id: string): Promise<JobView | null> {
+    const job = this.jobs.get(id);
+    if (!job) return Promise.resolve(null);
+    if (job.status === 'done' || job.status === 'failed') return Promise.resolve(this.view(job));
+    return new Promise((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push(resolve);
+      this.waiters.set(id, list);
+    });
+  }
+
+  /** Jobs kept now, by status (for metrics). */
+  counts(): Record<JobStatus, number> {
+    const out: Record<JobStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    for (const job of this.jobs.values()) out[job.status]++;
+    return out;
+  }
+
+  private wake(id: string, view: JobView | null): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const resolve of list) resolve(view);
+  }
 
   /** Whether a new job fits (the API refuses the upload otherwise, before reading it). */
   hasRoom(): boolean {
@@ -124,6 +161,7 @@ export class FileJobs {
       void rm(job.request.filePath, { force: true });
     }
     job.abort.abort();
+    this.wake(id, null);
     return true;
   }
 
@@ -166,7 +204,7 @@ export class FileJobs {
           tmpDir: this.opts.tmpDir,
           onProgress: (p) => (job.progress = p.progress),
         });
-        const conversationId = this.opts.keep ? await this.opts.keep(result, job.request) : undefined;
+        const conversationId = this.opts.keep && job.request.store !== false ? await this.opts.keep(result, job.request) : undefined;
         finish = () => {
           if (conversationId !== undefined) job.conversationId = conversationId;
           job.result = result;
@@ -187,6 +225,16 @@ export class FileJobs {
       }
       await rm(job.request.filePath, { force: true }).catch(() => undefined);
       finish();
+      // A job cancelled while it ran is no longer listed: nobody waits for it and nothing is announced.
+      if (this.jobs.get(job.id) === job && !job.abort.signal.aborted) {
+        const view = this.view(job);
+        this.wake(job.id, view);
+        try {
+          this.opts.onSettled?.(view, job.request, job.result ?? null);
+        } catch (err) {
+          this.opts.log?.error(`file job listener failed: ${(err as Error).message}`);
+        }
+      }
     }
   }
 }

@@ -93,6 +93,8 @@ export interface ConversationsOptions {
   keepAudio?: boolean;
   /** Suspended conversations kept at most (each holds two voices and its messages); beyond, the oldest is ended. Default 32. */
   maxSuspended?: number;
+  /** Called once a conversation has ended and its record is written (notifications). Must not throw. */
+  onEnded?(id: string): void;
 }
 
 export class Conversations {
@@ -102,6 +104,11 @@ export class Conversations {
 
   get store(): ConversationStore | null {
     return this.opts.store;
+  }
+
+  /** Conversations open or suspended in this process (metrics). */
+  get size(): number {
+    return this.open.size;
   }
 
   /** Starts a conversation's record; a refusing disk gives an in-memory one and one report. */
@@ -183,6 +190,14 @@ export class Conversations {
       if (final.profiles) await s.writeSpeakers(conv.id, final.profiles);
       await s.updateMeta(conv.id, (m) => ({ ...m, ended_at: new Date().toISOString(), audio_s: Math.max(m.audio_s, audioS), speakers: mergeNames(m.speakers, final.speakers) }));
     });
+    // Announced once, when this call is the one that ended it.
+    if (entry) {
+      try {
+        this.opts.onEnded?.(conv.id);
+      } catch (err) {
+        this.opts.log.error(`conversation end listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Forgets a conversation deleted through the API (a suspended one cannot be resumed any more). */

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   encoder?: SpeakerEncoder;
   /** `null` forces diarization-only mode. */
   asr?: AsrEngine | null;
+  /** Wrappers that measure the models behind their own interfaces (metrics); each returns the model to use. */
+  instrument?: { vad?(m: VadModel): VadModel; encoder?(e: SpeakerEncoder): SpeakerEncoder; asr?(e: AsrEngine): AsrEngine };
 }
 
 /** Plain words for the enrollment failure reasons, with what to do. */
@@ -236,11 +238,13 @@ export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly enco
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
   const asrLogger = log.child('asr');
   const asrLog: AsrLog = (level, msg) => asrLogger[level](msg);
-  const vad = deps.vad ?? new SileroVad();
+  const bareVad = deps.vad ?? new SileroVad();
+  const vad = deps.instrument?.vad ? deps.instrument.vad(bareVad) : bareVad;
   await vad.load();
-  const encoder = deps.encoder ?? (await createSpeakerEncoder(config, { log: log.child('speaker') }));
+  const bareEncoder = deps.encoder ?? (await createSpeakerEncoder(config, { log: log.child('speaker') }));
+  const encoder = deps.instrument?.encoder ? deps.instrument.encoder(bareEncoder) : bareEncoder;
   await encoder.load();
-  const asr = await startAsr(config, { log: asrLog, ...(deps.asr !== undefined ? { engine: deps.asr } : {}) });
+  const asr = await startAsr(config, { log: asrLog, ...(deps.asr !== undefined ? { engine: deps.asr } : {}), ...(deps.instrument?.asr ? { wrap: deps.instrument.asr } : {}) });
   const frontOptions = speechFrontOptionsFromConfig(config);
 
   return {

@@ -28,6 +28,7 @@ import { EXPORT_TYPES as STORED_EXPORT_TYPES, exportConversation as exportStored
 import type { ConversationRecord as StoredRecord } from '../storage/types.js';
 import type { Logger } from '../log.js';
 import { SECURITY_HEADERS } from './static.js';
+import { probeDurationS } from '../files/probe.js';
 
 export interface TranscriptionsApiOptions {
   jobs: FileJobs;
@@ -41,6 +42,10 @@ export interface TranscriptionsApiOptions {
   voices?(value: string): Promise<SavedVoicesResult>;
   /** The stored conversation of a finished job (for its export, with later renames); absent: the job's own result. */
   stored?(conversationId: string): Promise<StoredRecord | null>;
+  /** Longest recording taken, seconds, judged from the file's header before decoding (MAX_FILE_S); absent: no limit. */
+  maxFileS?: number;
+  /** Whether `notify=email` can be honoured (e-mail configured); absent: it is refused. */
+  canEmail?(): boolean;
 }
 
 const PREFIX = '/api/transcriptions';
@@ -144,6 +149,9 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: RequestTar
   const speakersParam = url.searchParams.get('speakers') ?? '2';
   if (!LANGUAGE.test(language)) return refuseUpload(req, res, 400, 'bad_language', 'language must be a code such as en, ko or auto');
   if (speakersParam !== '1' && speakersParam !== '2') return refuseUpload(req, res, 400, 'bad_speakers', 'speakers must be 1 or 2');
+  const notify = url.searchParams.get('notify');
+  if (notify !== null && notify !== 'email') return refuseUpload(req, res, 400, 'bad_notify', 'notify must be email');
+  if (notify === 'email' && !opts.canEmail?.()) return refuseUpload(req, res, 400, 'notify_unavailable', 'e-mail notifications are not configured on this server (SMTP_URL, NOTIFY_EMAIL)');
   let profiles: JobRequest['profiles'];
   let voices: JobRequest['voices'];
   const voicesParam = url.searchParams.get('voices');
@@ -221,7 +229,14 @@ async function upload(req: IncomingMessage, res: ServerResponse, url: RequestTar
     await rm(file, { force: true });
     return sendError(res, 400, 'empty_input', 'the file is empty (0 bytes)');
   }
-  const view = opts.jobs.create({ filePath: file, title, language, speakers: Number(speakersParam) as 1 | 2, ...(profiles ? { profiles, voices } : {}) });
+  if (opts.maxFileS !== undefined) {
+    const announcedS = await probeDurationS(file);
+    if (announcedS !== null && announcedS > opts.maxFileS) {
+      await rm(file, { force: true });
+      return sendError(res, 400, 'too_long', `the recording lasts ${Math.round(announcedS / 60)} min; files are limited to ${Math.round(opts.maxFileS / 60)} min (MAX_FILE_S = ${opts.maxFileS} s)`);
+    }
+  }
+  const view = opts.jobs.create({ filePath: file, title, language, speakers: Number(speakersParam) as 1 | 2, ...(profiles ? { profiles, voices } : {}), ...(notify === 'email' ? { notify: 'email' as const } : {}) });
   if (!view) return sendError(res, 503, 'busy', 'too many transcriptions are queued; try again later');
   sendJson(res, 202, { id: view.id });
 }
