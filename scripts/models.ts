@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfigFromEnvironment, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { MODEL_HOSTS, speakerModel, whisperFileName, whisperModel, type CatalogEntry } from '../src/models/catalog.js';
 import {
@@ -231,7 +231,7 @@ async function main(): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig(process.env, argv);
+    config = loadConfigFromEnvironment(argv);
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return 2;

@@ -12,7 +12,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { loadConfigFromEnvironment } from '../src/config.js';
 import { DecodeError, decodeAudio } from '../src/files/decode.js';
 import { EXPORT_FORMATS, exportConversation, type ExportFormat } from '../src/files/export.js';
 import { FileJobError, transcribeFile, type FileProgress, type TranscribeFileOptions } from '../src/files/pipeline.js';
@@ -137,7 +137,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
   }
-  const config = loadConfig(process.env, [], { LOG_LEVEL: (process.env.LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+  const config = loadConfigFromEnvironment([], { LOG_LEVEL: (process.env.LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
   const log = createLogger(config.LOG_LEVEL);
   let pipeline: Awaited<ReturnType<typeof buildPipeline>> | null = null;
   const controller = new AbortController();

@@ -4,7 +4,7 @@
  * An exception nothing caught is logged and ends the process with status 70 (EX_SOFTWARE):
  * the state it leaves behind cannot be trusted, and `npm start` (or systemd) restarts it.
  */
-import { loadConfig } from './config.js';
+import { loadConfigFromEnvironment } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
@@ -20,7 +20,7 @@ function dieOn(kind: string, err: unknown): void {
 async function main(): Promise<void> {
   process.on('uncaughtException', (err) => dieOn('uncaught exception', err));
   process.on('unhandledRejection', (reason) => dieOn('unhandled rejection', reason));
-  const config = loadConfig(process.env, process.argv.slice(2));
+  const config = loadConfigFromEnvironment(process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
   if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {
     log.warn('ACCESS_TOKEN is shorter than 16 characters: anyone who reaches the port can guess it; prefer a long random one');
