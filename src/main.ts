@@ -6,7 +6,9 @@
  */
 import { loadConfigFromEnvironment } from './config.js';
 import { createLogger } from './log.js';
+import { fromRoot } from './paths.js';
 import { startServer } from './server.js';
+import { startupSummary } from './startup-summary.js';
 
 /** Exit status after an uncaught exception or unhandled rejection (sysexits EX_SOFTWARE). */
 const EXIT_UNCAUGHT = 70;
@@ -28,14 +30,16 @@ async function main(): Promise<void> {
   if (!config.AUTH) log.warn('AUTH=false: anyone who reaches the port can use the server');
   const server = await startServer(config, { log });
   const link = config.AUTH ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;
-  const banner = [
-    '',
-    `  Two-speaker transcription server is running.`,
-    `  Open:  ${link}`,
-    config.AUTH && !config.ACCESS_TOKEN ? '  (a new access token was generated for this run; set ACCESS_TOKEN to keep one)' : '',
-    '',
-  ].filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1);
-  process.stdout.write(banner.join('\n') + '\n');
+  process.stdout.write(
+    '\n' +
+      startupSummary({
+        link,
+        generatedToken: config.AUTH && !config.ACCESS_TOKEN,
+        engine: server.engine(),
+        models: server.models,
+        dataDir: fromRoot(config.DATA_DIR),
+      }),
+  );
 
   process.on('SIGHUP', () => {
     server.reloadTls().catch((err: Error) => log.error(`TLS reload failed: ${err.message}`));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
+import type { AsrEngineStatus } from './asr/availability.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
@@ -32,6 +33,8 @@ import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
+import { StatusBoard } from './status.js';
+import { registerCoreStatus } from './status-probes.js';
 
 /** Model overrides, for tests: any part not given is built from the configuration. */
 export interface ServerDeps {
@@ -54,6 +57,12 @@ export interface RunningServer {
   reloadTls(): Promise<void>;
   /** Number of open WebSocket sessions. */
   sessions(): number;
+  /** Speech recognition's state now (the start-up summary says it). */
+  engine(): AsrEngineStatus;
+  /** The loaded models' descriptions. */
+  models: { asr: string | null; speaker: string; vad: string };
+  /** The status board behind /healthz and /api/status: other parts add their sections with `status.register`. */
+  status: StatusBoard;
   /** The conversation store under DATA_DIR. */
   store: ConversationStore;
   /** The private folder holding uploaded recordings while they are processed. */
@@ -146,6 +155,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
   });
 
+  // /healthz and /api/status: each part registers its section (see src/status.ts).
+  const status = new StatusBoard();
+  registerCoreStatus(status, {
+    config,
+    asr: () => pipeline.asr.status(),
+    models: () => pipeline.models,
+    queue: () => ({ pending: pipeline.asr.queue.pending, busy: pipeline.asr.queue.busy, lanes: pipeline.asr.queue.lanesOpen }),
+    sessions: () => gateway.size,
+    dataDir: fromRoot(config.DATA_DIR),
+  });
+
   const server: Server = createHttpsServer(
     // A peer that opens TCP and never completes the handshake is dropped after this long.
     { cert: tls.cert, key: tls.key, handshakeTimeout: config.TLS_HANDSHAKE_TIMEOUT_MS },
@@ -167,7 +187,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     if (target === null) return sendPlain(res, 400, 'bad request target');
     const path = target.pathname;
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
-    if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path === '/healthz') {
+      // No token, so no details: only `ok` or `degraded` (GET /api/status says why).
+      status.health().then(
+        (h) => sendPlain(res, 200, h),
+        () => sendPlain(res, 200, 'degraded'),
+      );
+      return;
+    }
     if (path.startsWith('/api/')) {
       const admission = tokenGate?.check(clientIp(req), presentedToken(req, target)) ?? 'ok';
       if (admission === 'rate_limited') return sendPlain(res, 429, 'too many failed attempts; try again in a minute');
@@ -175,6 +202,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
+        return;
+      }
+      if (path === '/api/status' && req.method === 'GET') {
+        status.report().then(
+          (report) => {
+            res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+            res.end(JSON.stringify(report));
+          },
+          () => sendPlain(res, 500, 'internal error'),
+        );
         return;
       }
       if (path.startsWith('/api/transcriptions')) {
@@ -247,6 +284,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     port,
     token,
     sessions: () => gateway.size,
+    engine: () => pipeline.asr.status(),
+    models: pipeline.models,
+    status,
     store,
     uploadDir,
     async reloadTls() {

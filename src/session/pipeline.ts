@@ -3,7 +3,7 @@
  * and one recognition queue shared by every session, and the per-session parts made from them.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { startAsr, type AsrEngine, type AsrLog, type AsrQueue } from '../asr/index.js';
+import { startAsr, type AsrEngine, type AsrLog, type AsrQueue, type AsrService } from '../asr/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
@@ -231,7 +231,7 @@ export function laneRecognizer(queue: AsrQueue, session?: string): Recognizer {
   };
 }
 
-export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel };
+export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel; readonly asr: AsrService };
 
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
   const asrLogger = log.child('asr');
@@ -280,6 +280,7 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
     createRecognizer: (session) => laneRecognizer(asr.queue, session),
     encoder,
     vad,
+    asr,
     async close() {
       await asr.close();
       await encoder.close();
