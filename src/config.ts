@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 /**
@@ -297,12 +298,18 @@ export const DOC_ONLY_GROUPS: readonly DocOnlyGroup[] = [
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 export type ConfigInput = Partial<z.input<typeof ConfigSchema>>;
 
-/** `--max-sessions=8` → `MAX_SESSIONS: '8'`. */
+/**
+ * `--max-sessions=8` → `MAX_SESSIONS: '8'`; a bare `--change-watch` → `'true'`. Read with
+ * `node:util` `parseArgs` like every command's flags; a command's own flags (`--speaker`) are
+ * kept too and ignored here, since they name no setting.
+ */
 function flagsToEnv(argv: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const arg of argv) {
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (m) out[m[1]!.toUpperCase().replace(/-/g, '_')] = m[2] ?? 'true';
+  const { values } = parseArgs({ args: [...argv], strict: false, allowPositionals: true });
+  for (const [key, value] of Object.entries(values)) {
+    if (!/^[a-z0-9-]+$/.test(key)) continue;
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    out[key.toUpperCase().replace(/-/g, '_')] = last === true || last === undefined ? 'true' : String(last);
   }
   return out;
 }

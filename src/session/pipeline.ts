@@ -47,7 +47,7 @@ const FAILURE_MESSAGES: Record<EnrollmentFailure, string> = {
 const AUTO_ENROLL_MIN_S = 2;
 
 /**
- * Components of each voice's frame model. Measured with scripts/analyse-delay.ts (margin 0.5)
+ * Components of each voice's frame model. Measured with scripts/research/analyse-delay.ts (margin 0.5)
  * over three seeds: 8 gave field DER 12.5–12.8 %, 16 gave 12.7–14.4 % and 32 14.7 % (more
  * components fit the registration clip's own sound, then hear a change in the room's), 4 gave
  * 13.8 %.

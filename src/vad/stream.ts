@@ -30,7 +30,7 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
     quietBelowConversationDb: config.QUIET_BELOW_CONVERSATION_DB,
     conversationFloorMarginDb: config.CONVERSATION_FLOOR_MARGIN_DB,
     noisyRoomSnrDb: config.NOISY_ROOM_SNR_DB,
-    // Measured on real-ami, dev and field with scripts/tune-front.ts (README: "Speech front"):
+    // Measured on real-ami, dev and field with scripts/research/tune-front.ts (README: "Speech front"):
     // the 2nd percentile as the floor sits in a flat region of the trade-off.
     conversationFloorPercentile: 2,
     levelSmoothingMs: 320,

@@ -3,8 +3,8 @@
  * streams a conversation at real-time pace, measuring when each `segment` arrives relative to
  * the moment the audio at its `end` was sent.
  */
-import { ProtocolClient } from '../../src/testing/client.js';
-import type { Conversation } from '../../src/testing/corpus.js';
+import { ProtocolClient } from '../../../src/testing/client.js';
+import type { Conversation } from '../../../src/testing/corpus.js';
 
 export interface RealtimeResult {
   /** Seconds from sending the audio at a segment's `end` to receiving the segment. */

@@ -4,30 +4,31 @@
  * SpeakerAssigner on every segment and print the DER table, the score distributions and the
  * per-segment embedding time.
  *
- *   npx tsx scripts/eval-speaker-offline.ts [--threshold=0.6] [--penalty=1] [--window=1.5]
+ *   npx tsx scripts/research/eval-speaker-offline.ts [--threshold=0.6] [--penalty=1] [--window=1.5]
  *     [--hop=0.25] [--min-part=1] [--adapt] [--no-split] [--verbose]
- *   npx tsx scripts/eval-speaker-offline.ts --enroll-stats   # profile-vs-profile similarities [--rttm-dir=test-output/rttm]
+ *   npx tsx scripts/research/eval-speaker-offline.ts --enroll-stats   # profile-vs-profile similarities [--rttm-dir=test-output/rttm]
  *
  * Speech detection here is a simple energy detector (32 ms frames over −48 dBFS, 0.5 s
  * silence closes a segment, 7 s maximum cut at the quietest frame of the last second, 0.2 s
  * pre-roll) — a stand-in for the server's gates + Silero + segmenter, so these numbers
  * measure the speaker side; `npm run bench:diarization` measures the whole server.
  */
+import { parseFlags } from '../bench/lib/args.js';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SAMPLE_RATE } from '../src/audio/constants.js';
-import { decodeWav } from '../src/audio/wav.js';
-import { computeDer, type LabelledTurn } from '../src/eval/der.js';
-import { formatDerTable, type ConversationScore } from '../src/eval/report.js';
-import { formatRttm } from '../src/eval/rttm.js';
-import { SpeakerAssigner } from '../src/speaker/assigner.js';
-import { BuiltinSpeakerEncoder } from '../src/speaker/builtin.js';
-import { enrollSpeaker, profilesSimilarity, type SpeakerProfile } from '../src/speaker/profile.js';
-import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation } from '../src/testing/corpus.js';
-import { fromRoot } from '../src/paths.js';
-import { CORPUS_DIR } from '../src/testing/paths.js';
+import { SAMPLE_RATE } from '../../src/audio/constants.js';
+import { decodeWav } from '../../src/audio/wav.js';
+import { computeDer, type LabelledTurn } from '../../src/eval/der.js';
+import { formatDerTable, type ConversationScore } from '../../src/eval/report.js';
+import { formatRttm } from '../../src/eval/rttm.js';
+import { SpeakerAssigner } from '../../src/speaker/assigner.js';
+import { BuiltinSpeakerEncoder } from '../../src/speaker/builtin.js';
+import { enrollSpeaker, profilesSimilarity, type SpeakerProfile } from '../../src/speaker/profile.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation } from '../../src/testing/corpus.js';
+import { fromRoot } from '../../src/paths.js';
+import { CORPUS_DIR } from '../../src/testing/paths.js';
 
-const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k!, v ?? 'true']; }));
+const args = new Map(Object.entries(parseFlags()));
 const num = (k: string, d: number) => (args.has(k) ? Number(args.get(k)) : d);
 
 const FRAME = 512;

@@ -13,10 +13,10 @@
  * The first 3 s after the join are left out of that score (the excerpt's last words run into
  * its first ones there).
  */
-import { loadConfig } from '../src/config.js';
-import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../src/eval/speech.js';
-import { SpeechFront, speechFrontOptionsFromConfig } from '../src/vad/stream.js';
-import { SileroVad } from '../src/vad/silero.js';
+import { loadConfig } from '../../src/config.js';
+import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../../src/eval/speech.js';
+import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/vad/stream.js';
+import { SileroVad } from '../../src/vad/silero.js';
 import { parseFlags } from './lib/args.js';
 import { frontSpeechSpans } from './lib/front.js';
 import { loadSetConversation, realAmiRecordings, setNames, type ConversationSet } from './lib/corpus-sets.js';

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseUem, type SpanS } from '../../src/eval/speech.js';
-import { loadConversationDir, namesIn, type Conversation } from '../../src/testing/corpus.js';
-import { CORPUS_DIR } from '../../src/testing/paths.js';
-import { loadRealAmi, REAL_AMI_DIR } from '../../src/testing/real-ami.js';
+import { parseUem, type SpanS } from '../../../src/eval/speech.js';
+import { loadConversationDir, namesIn, type Conversation } from '../../../src/testing/corpus.js';
+import { CORPUS_DIR } from '../../../src/testing/paths.js';
+import { loadRealAmi, REAL_AMI_DIR } from '../../../src/testing/real-ami.js';
 
 export type ConversationSet = 'conversations' | 'field';
 

@@ -17,15 +17,15 @@
  * `--asr=fake --job-ms=400` runs the same with a fake engine that takes a fixed time per job
  * and no CPU: the queue's scheduling alone, free of CPU contention.
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { parseFlags } from './lib/args.js';
-import { createLogger } from '../src/log.js';
-import { fromRoot } from '../src/paths.js';
-import { startServer } from '../src/server.js';
-import { ProtocolClient } from '../src/testing/client.js';
-import { FakeAsrEngine } from '../src/testing/fake-asr.js';
-import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation, type Conversation } from '../src/testing/corpus.js';
-import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
+import { createLogger } from '../../src/log.js';
+import { fromRoot } from '../../src/paths.js';
+import { startServer } from '../../src/server.js';
+import { ProtocolClient } from '../../src/testing/client.js';
+import { FakeAsrEngine } from '../../src/testing/fake-asr.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation, type Conversation } from '../../src/testing/corpus.js';
+import { ensureRandomWhisperModel } from '../../src/testing/whisper-model.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 
 const args = parseFlags();

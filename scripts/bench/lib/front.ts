@@ -2,10 +2,10 @@
  * Runs a whole recording through a speech front the way the benchmarks and tuning scripts all
  * do: PCM16 in 200 ms chunks (what a client sends), then a flush.
  */
-import { floatToPcm16 } from '../../src/audio/wav.js';
-import type { SpanS } from '../../src/eval/speech.js';
-import type { SegmentEvent } from '../../src/segmenter/segmenter.js';
-import type { SpeechFront } from '../../src/vad/stream.js';
+import { floatToPcm16 } from '../../../src/audio/wav.js';
+import type { SpanS } from '../../../src/eval/speech.js';
+import type { SegmentEvent } from '../../../src/segmenter/segmenter.js';
+import type { SpeechFront } from '../../../src/vad/stream.js';
 
 const CHUNK_BYTES = 3200 * 2;
 

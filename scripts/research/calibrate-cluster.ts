@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/calibrate-cluster.ts [--encoder=builtin]`
+ * `npx tsx scripts/research/calibrate-cluster.ts [--encoder=builtin]`
  *
  * Evidence for the one-speaker decision of src/speaker/cluster.ts. Every dev recording goes
  * through the file path's front (decode, gates, Silero VAD, segmenter) and item embedding,
@@ -17,16 +17,16 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeWav, encodeWav } from '../src/audio/wav.js';
-import { loadConfig } from '../src/config.js';
-import { decodeAudio } from '../src/files/decode.js';
-import { itemsOf } from '../src/files/pipeline.js';
-import { createLogger } from '../src/log.js';
-import { buildPipeline } from '../src/session/pipeline.js';
-import { clusterOptionsFor, clusterSpeakers, type ClusterItem } from '../src/speaker/cluster.js';
-import { cosine } from '../src/speaker/matcher.js';
-import { CORPUS_DIR } from '../src/testing/paths.js';
-import { parseFlags } from './lib/args.js';
+import { decodeWav, encodeWav } from '../../src/audio/wav.js';
+import { loadConfig } from '../../src/config.js';
+import { decodeAudio } from '../../src/files/decode.js';
+import { itemsOf } from '../../src/files/pipeline.js';
+import { createLogger } from '../../src/log.js';
+import { buildPipeline } from '../../src/session/pipeline.js';
+import { clusterOptionsFor, clusterSpeakers, type ClusterItem } from '../../src/speaker/cluster.js';
+import { cosine } from '../../src/speaker/matcher.js';
+import { CORPUS_DIR } from '../../src/testing/paths.js';
+import { parseFlags } from '../bench/lib/args.js';
 
 const args = parseFlags();
 const config = loadConfig({}, [], { ASR_MODEL: 'none', SPEAKER_ENCODER: (args.encoder ?? 'builtin') as 'builtin' | 'neural', LOG_LEVEL: 'silent' });

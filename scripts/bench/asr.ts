@@ -9,32 +9,28 @@
  *
  * Run it with nothing else busy: OpenMP threads spin-wait, so a parallel job skews it.
  */
+import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { resolveDevice, systemDeviceProbe } from '../src/asr/device.js';
-import { WhisperServerEngine } from '../src/asr/whisper-server.js';
-import { locateWhisperBuild } from '../src/asr/whisper-build.js';
-import { decodeWav } from '../src/audio/wav.js';
-import { loadConfig } from '../src/config.js';
-import { CORPUS_DIR } from '../src/testing/paths.js';
-import { fromRoot } from '../src/paths.js';
-import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
+import { resolveDevice, systemDeviceProbe } from '../../src/asr/device.js';
+import { WhisperServerEngine } from '../../src/asr/whisper-server.js';
+import { locateWhisperBuild } from '../../src/asr/whisper-build.js';
+import { decodeWav } from '../../src/audio/wav.js';
+import { loadConfig } from '../../src/config.js';
+import { CORPUS_DIR } from '../../src/testing/paths.js';
+import { fromRoot } from '../../src/paths.js';
+import { ensureRandomWhisperModel } from '../../src/testing/whisper-model.js';
 
 const TARGET_RATIO = 1.25;
 const WINDOW_SAMPLES = 30 * 16_000;
 
-/** `--key value` or `--key=value`. */
-function flag(name: string): string | undefined {
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === `--${name}`) return argv[i + 1];
-    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
-  }
-  return undefined;
-}
+const { values: flags } = parseArgs({
+  strict: true,
+  options: { models: { type: 'string' }, threads: { type: 'string' }, runs: { type: 'string' } },
+});
+const flag = (name: 'models' | 'threads' | 'runs'): string | undefined => flags[name];
 
 const config = loadConfig(process.env);
 const models = (flag('models') ?? 'tiny,base').split(',').map((m) => m.trim()).filter(Boolean);

@@ -4,8 +4,8 @@
  * conversations) and writes `models/builtin/speaker-lda.json`. Deterministic: same data,
  * options and ffmpeg → same file.
  *
- *   npx tsx scripts/train-speaker.ts            # train, calibrate, write the model
- *   npx tsx scripts/train-speaker.ts --dry-run  # print cross-validated numbers only
+ *   npx tsx scripts/research/train-speaker.ts            # train, calibrate, write the model
+ *   npx tsx scripts/research/train-speaker.ts --dry-run  # print cross-validated numbers only
  *   options: --dim=K --ceps=N --reg=R --drop-db=D --near=N --far=N --topk=K --no-codec
  *
  * Recipe: each cohort clip gets `near` copies as a laptop would hear an enrollment (mild
@@ -28,25 +28,26 @@
  * The codec pass runs ffmpeg (libopus); without ffmpeg on PATH, or with --no-codec, copies skip
  * it (a different, still deterministic model: the info block records which).
  */
+import { parseFlags } from '../bench/lib/args.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { join, dirname } from 'node:path';
-import { decodeWav, encodeWav } from '../src/audio/wav.js';
-import { applyCondition, drawCondition, type ConditionKind } from '../src/speaker/augment.js';
-import { BuiltinProjector, BUILTIN_MODEL_PATH, type BuiltinModel } from '../src/speaker/builtin.js';
-import { profileSimilarity, profilesSimilarity } from '../src/speaker/matcher.js';
-import { subWindowStarts } from '../src/speaker/profile.js';
-import { ScoreNormalizer } from '../src/speaker/snorm.js';
-import type { SpeakerProfile } from '../src/speaker/types.js';
-import { DEFAULT_FRONT_END, FrontEnd, StatsPool, energeticFrames, type FrameFeatures, type FrontEndOptions } from '../src/speaker/features.js';
-import { symmetricEigen, dot } from '../src/speaker/linalg.js';
-import { fromRoot } from '../src/paths.js';
-import { COHORT_VOICES_PATH } from '../src/speaker/index.js';
-import { CORPUS_DIR } from '../src/testing/paths.js';
-import { seededRandom } from '../src/testing/signals.js';
+import { decodeWav, encodeWav } from '../../src/audio/wav.js';
+import { applyCondition, drawCondition, type ConditionKind } from '../../src/speaker/augment.js';
+import { BuiltinProjector, BUILTIN_MODEL_PATH, type BuiltinModel } from '../../src/speaker/builtin.js';
+import { profileSimilarity, profilesSimilarity } from '../../src/speaker/matcher.js';
+import { subWindowStarts } from '../../src/speaker/profile.js';
+import { ScoreNormalizer } from '../../src/speaker/snorm.js';
+import type { SpeakerProfile } from '../../src/speaker/types.js';
+import { DEFAULT_FRONT_END, FrontEnd, StatsPool, energeticFrames, type FrameFeatures, type FrontEndOptions } from '../../src/speaker/features.js';
+import { symmetricEigen, dot } from '../../src/speaker/linalg.js';
+import { fromRoot } from '../../src/paths.js';
+import { COHORT_VOICES_PATH } from '../../src/speaker/index.js';
+import { CORPUS_DIR } from '../../src/testing/paths.js';
+import { seededRandom } from '../../src/testing/signals.js';
 
-const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k!, v ?? 'true']; }));
+const args = new Map(Object.entries(parseFlags()));
 const K = Number(args.get('dim') ?? 24);
 const REG = Number(args.get('reg') ?? 0.02);
 const TARGET_THRESHOLD = 0.6;

@@ -11,12 +11,12 @@
  * or a random-weight model of the real base architecture generated into build/bench-models
  * (garbage text at true speed).
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { parseFlags } from './lib/args.js';
-import { createLogger } from '../src/log.js';
-import { startServer } from '../src/server.js';
-import { fromRoot } from '../src/paths.js';
-import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
+import { createLogger } from '../../src/log.js';
+import { startServer } from '../../src/server.js';
+import { fromRoot } from '../../src/paths.js';
+import { ensureRandomWhisperModel } from '../../src/testing/whisper-model.js';
 import { loadSetConversation, setNames } from './lib/corpus-sets.js';
 import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
 

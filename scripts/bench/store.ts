@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/bench-store.ts [--records=N] [--dir=PATH]`
+ * `npx tsx scripts/bench/store.ts [--records=N] [--dir=PATH]`
  *
  * What writing before sending costs: the time of one durable append (write + fdatasync) of a
  * `segment`-sized record to a conversation's events.jsonl, the delay each `segment` and
@@ -7,8 +7,8 @@
  * build/bench-store, i.e. the repository's disk, where DATA_DIR usually lives).
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { fromRoot } from '../src/paths.js';
-import { ConversationStore } from '../src/storage/store.js';
+import { fromRoot } from '../../src/paths.js';
+import { ConversationStore } from '../../src/storage/store.js';
 import { parseFlags } from './lib/args.js';
 
 const args = parseFlags();

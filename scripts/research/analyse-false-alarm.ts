@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-false-alarm.ts [--set=field] [--names=a,b] [--KEY=value server settings]`
+ * `npx tsx scripts/research/analyse-false-alarm.ts [--set=field] [--names=a,b] [--KEY=value server settings]`
  *
  * Where does the speech front's false alarm lie? Runs the front (server defaults, or settings
  * given as flags) over each conversation of a set and classifies every false-alarm 10 ms frame
@@ -14,15 +14,15 @@
  * where the false alarm is and what it sounds like. Analysis only; the numbers that count come
  * from bench:vad and bench:diarization.
  */
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../src/audio/constants.js';
-import { rmsDbfs } from '../src/audio/gates.js';
-import { loadConfig } from '../src/config.js';
-import { SpeechFront, speechFrontOptionsFromConfig } from '../src/vad/stream.js';
-import { SileroVad } from '../src/vad/silero.js';
-import type { VadStream } from '../src/vad/types.js';
-import { parseFlags } from './lib/args.js';
-import { frontSegments } from './lib/front.js';
-import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../src/audio/constants.js';
+import { rmsDbfs } from '../../src/audio/gates.js';
+import { loadConfig } from '../../src/config.js';
+import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/vad/stream.js';
+import { SileroVad } from '../../src/vad/silero.js';
+import type { VadStream } from '../../src/vad/types.js';
+import { parseFlags } from '../bench/lib/args.js';
+import { frontSegments } from '../bench/lib/front.js';
+import { loadSetConversation, setNames, type ConversationSet } from '../bench/lib/corpus-sets.js';
 
 const args = parseFlags();
 const set = (args.set ?? 'field') as ConversationSet;

@@ -17,17 +17,17 @@
  * through the server (speech front + encoder) and through the encoder alone; all must succeed.
  * Last, the per-segment embedding time of the encoder.
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { parseFlags } from './lib/args.js';
-import { computeDer, type LabelledTurn } from '../src/eval/der.js';
-import { formatDerTable, meanScores, type ConversationScore } from '../src/eval/report.js';
-import { createLogger } from '../src/log.js';
-import { startServer } from '../src/server.js';
-import { createSpeakerEncoder } from '../src/speaker/index.js';
-import { ProtocolClient } from '../src/testing/client.js';
-import { enrollSpeaker } from '../src/speaker/profile.js';
-import { referenceTurns, type Conversation } from '../src/testing/corpus.js';
-import { loadRealAmi, realAmiNames, soloSpeech } from '../src/testing/real-ami.js';
+import { computeDer, type LabelledTurn } from '../../src/eval/der.js';
+import { formatDerTable, meanScores, type ConversationScore } from '../../src/eval/report.js';
+import { createLogger } from '../../src/log.js';
+import { startServer } from '../../src/server.js';
+import { createSpeakerEncoder } from '../../src/speaker/index.js';
+import { ProtocolClient } from '../../src/testing/client.js';
+import { enrollSpeaker } from '../../src/speaker/profile.js';
+import { referenceTurns, type Conversation } from '../../src/testing/corpus.js';
+import { loadRealAmi, realAmiNames, soloSpeech } from '../../src/testing/real-ami.js';
 import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
 import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
 import { fmt, percentile } from './lib/realtime.js';

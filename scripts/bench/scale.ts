@@ -12,17 +12,17 @@
  *    the random-weight tiny model (`threads` each), and through the embedded engine alone.
  */
 import { cpus } from 'node:os';
-import { AsrQueue } from '../src/asr/queue.js';
-import { RedisAsrEngine } from '../src/asr/redis/engine.js';
-import { AsrWorker } from '../src/asr/redis/worker.js';
-import { locateWhisperBuild } from '../src/asr/whisper-build.js';
-import { WhisperServerEngine } from '../src/asr/whisper-server.js';
-import type { AsrEngine } from '../src/asr/types.js';
-import { fromRoot } from '../src/paths.js';
-import { loadConversation } from '../src/testing/corpus.js';
-import { FakeAsrEngine } from '../src/testing/fake-asr.js';
-import { TestRedis } from '../src/testing/redis-server.js';
-import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
+import { AsrQueue } from '../../src/asr/queue.js';
+import { RedisAsrEngine } from '../../src/asr/redis/engine.js';
+import { AsrWorker } from '../../src/asr/redis/worker.js';
+import { locateWhisperBuild } from '../../src/asr/whisper-build.js';
+import { WhisperServerEngine } from '../../src/asr/whisper-server.js';
+import type { AsrEngine } from '../../src/asr/types.js';
+import { fromRoot } from '../../src/paths.js';
+import { loadConversation } from '../../src/testing/corpus.js';
+import { FakeAsrEngine } from '../../src/testing/fake-asr.js';
+import { TestRedis } from '../../src/testing/redis-server.js';
+import { ensureRandomWhisperModel } from '../../src/testing/whisper-model.js';
 import { parseFlags } from './lib/args.js';
 import { fmt, percentile } from './lib/realtime.js';
 

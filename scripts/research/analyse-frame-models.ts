@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-frame-models.ts [--components=8] [--sets=conversations,field]`
+ * `npx tsx scripts/research/analyse-frame-models.ts [--components=8] [--sets=conversations,field]`
  *
  * How well short windows name their speaker, two ways: the voices' frame models (the mean
  * log-likelihood ratio of the window's frames, src/speaker/gmm.ts) and the speaker encoder's
@@ -8,13 +8,13 @@
  * reference (no other turn overlapping) is cut into windows of 0.3, 0.5 and 1 s, and a window
  * counts as right when the better-scored voice is the one speaking. Analysis only.
  */
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { buildPipeline } from '../src/session/pipeline.js';
-import { FrontEnd } from '../src/speaker/features.js';
-import { fitVoiceFrames, meanFrameLlr, type DiagGmm } from '../src/speaker/gmm.js';
-import { parseFlags } from './lib/args.js';
-import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { buildPipeline } from '../../src/session/pipeline.js';
+import { FrontEnd } from '../../src/speaker/features.js';
+import { fitVoiceFrames, meanFrameLlr, type DiagGmm } from '../../src/speaker/gmm.js';
+import { parseFlags } from '../bench/lib/args.js';
+import { loadSetConversation, setNames, type ConversationSet } from '../bench/lib/corpus-sets.js';
 
 const args = parseFlags();
 const components = Number(args.components ?? 8);

@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/tune-front.ts [--variants=FILE.json] [--sets=real-ami,conversations,field] [--per-file=true]`
+ * `npx tsx scripts/research/tune-front.ts [--variants=FILE.json] [--sets=real-ami,conversations,field] [--per-file=true]`
  *
  * Tuning aid for the speech front: scores many settings quickly. Silero's probability of every
  * frame of every recording is computed once (the model sees every frame in order, as in the
@@ -11,15 +11,15 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FRAME_SAMPLES } from '../src/audio/constants.js';
-import { loadConfig } from '../src/config.js';
-import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../src/eval/speech.js';
-import { SpeechFront, speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../src/vad/stream.js';
-import { SileroVad } from '../src/vad/silero.js';
-import type { VadStream } from '../src/vad/types.js';
-import { parseFlags } from './lib/args.js';
-import { frontSpeechSpans } from './lib/front.js';
-import { loadSetConversation, realAmiRecordings, setNames, type ConversationSet } from './lib/corpus-sets.js';
+import { FRAME_SAMPLES } from '../../src/audio/constants.js';
+import { loadConfig } from '../../src/config.js';
+import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../../src/eval/speech.js';
+import { SpeechFront, speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../../src/vad/stream.js';
+import { SileroVad } from '../../src/vad/silero.js';
+import type { VadStream } from '../../src/vad/types.js';
+import { parseFlags } from '../bench/lib/args.js';
+import { frontSpeechSpans } from '../bench/lib/front.js';
+import { loadSetConversation, realAmiRecordings, setNames, type ConversationSet } from '../bench/lib/corpus-sets.js';
 
 const args = parseFlags();
 const sets = (args.sets ?? 'real-ami,conversations,field').split(',');

@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/analyse-delay.ts [--sets=dev,field] [--dir=PATH] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--oracle=speakers|parts] [--verbose=true]`
+ * `npx tsx scripts/research/analyse-delay.ts [--sets=dev,field] [--dir=PATH] [--chunk-ms=100] [--offsets-ms=0,8,16,24] [--oracle=speakers|parts] [--verbose=true]`
  *
  * Tuning aid for the latency of the live path, without waiting for real time: every
  * conversation of each set goes through the server's own pipeline (speech front, change watch,
@@ -10,7 +10,7 @@
  * bench:diarization (collar 0.25 s), so one run shows what a change to the watch costs.
  * Settings come from the environment like the server's (e.g. `CHANGE_WATCH_CONFIRM=2`).
  * Every conversation runs once per offset (`--offsets-ms`, default 0,8,16,24; see
- * scripts/lib/offsets.ts): field DER moves by up to 4 points per conversation between such runs,
+ * scripts/bench/lib/offsets.ts): field DER moves by up to 4 points per conversation between such runs,
  * so a change is judged on the mean over offsets (each kind's row pools every run).
  * `--dir` adds the conversations of a folder made by `../shared/tools/make_conversations.py` or
  * `make_field.py` (its index.json and one folder per conversation), e.g. pairs of speakers the
@@ -21,19 +21,19 @@
  * Analysis only: the numbers that count come from bench:latency and bench:diarization.
  */
 import { join } from 'node:path';
-import { floatToPcm16 } from '../src/audio/wav.js';
-import { loadConfig } from '../src/config.js';
-import { computeDer, type LabelledTurn } from '../src/eval/der.js';
-import { oracleLabels, type OracleMode } from '../src/eval/oracle.js';
-import { meanScores, type ConversationScore } from '../src/eval/report.js';
-import { createLogger } from '../src/log.js';
-import { buildPipeline } from '../src/session/pipeline.js';
-import type { AssignedPart, ClosedSegment } from '../src/session/ports.js';
-import { parseFlags } from './lib/args.js';
-import { parseOffsetsMs, withLeadIn } from './lib/offsets.js';
-import { loadSetConversation, setNames, type ConversationSet } from './lib/corpus-sets.js';
-import { loadConversationDir, namesInDir, referenceTurns, type Conversation } from '../src/testing/corpus.js';
-import { fmt, percentile } from './lib/realtime.js';
+import { floatToPcm16 } from '../../src/audio/wav.js';
+import { loadConfig } from '../../src/config.js';
+import { computeDer, type LabelledTurn } from '../../src/eval/der.js';
+import { oracleLabels, type OracleMode } from '../../src/eval/oracle.js';
+import { meanScores, type ConversationScore } from '../../src/eval/report.js';
+import { createLogger } from '../../src/log.js';
+import { buildPipeline } from '../../src/session/pipeline.js';
+import type { AssignedPart, ClosedSegment } from '../../src/session/ports.js';
+import { parseFlags } from '../bench/lib/args.js';
+import { parseOffsetsMs, withLeadIn } from '../bench/lib/offsets.js';
+import { loadSetConversation, setNames, type ConversationSet } from '../bench/lib/corpus-sets.js';
+import { loadConversationDir, namesInDir, referenceTurns, type Conversation } from '../../src/testing/corpus.js';
+import { fmt, percentile } from '../bench/lib/realtime.js';
 
 const args = parseFlags();
 const SETS: Record<string, ConversationSet> = { dev: 'conversations', field: 'field' };
