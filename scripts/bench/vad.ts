@@ -15,7 +15,7 @@
  */
 import { loadConfig } from '../../src/config.js';
 import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../../src/eval/speech.js';
-import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/vad/stream.js';
+import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/front/front.js';
 import { SileroVad } from '../../src/vad/silero.js';
 import { parseFlags } from './lib/args.js';
 import { frontSpeechSpans } from './lib/front.js';

@@ -15,9 +15,9 @@
  * from bench:vad and bench:diarization.
  */
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../src/audio/constants.js';
-import { rmsDbfs } from '../../src/audio/gates.js';
+import { rmsDbfs } from '../../src/front/gates.js';
 import { loadConfig } from '../../src/config.js';
-import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/vad/stream.js';
+import { SpeechFront, speechFrontOptionsFromConfig } from '../../src/front/front.js';
 import { SileroVad } from '../../src/vad/silero.js';
 import type { VadStream } from '../../src/vad/types.js';
 import { parseFlags } from '../bench/lib/args.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { FRAME_SAMPLES } from '../../src/audio/constants.js';
 import { loadConfig } from '../../src/config.js';
 import { addSpeechScores, falseAlarmRate, missedRate, scoreSpeech, type SpanS, type SpeechScore } from '../../src/eval/speech.js';
-import { SpeechFront, speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../../src/vad/stream.js';
+import { SpeechFront, speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../../src/front/front.js';
 import { SileroVad } from '../../src/vad/silero.js';
 import type { VadStream } from '../../src/vad/types.js';
 import { parseFlags } from '../bench/lib/args.js';

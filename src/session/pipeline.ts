@@ -14,9 +14,9 @@ import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
-import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
+import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../front/front.js';
 import type { VadModel } from '../vad/types.js';
-import { SpeakerChangeWatcher } from './change-watcher.js';
+import { SpeakerChangeWatcher } from '../front/change-watcher.js';
 import type {
   AdoptResult,
   AssignedPart,

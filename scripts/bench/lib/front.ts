@@ -4,8 +4,8 @@
  */
 import { floatToPcm16 } from '../../../src/audio/wav.js';
 import type { SpanS } from '../../../src/eval/speech.js';
-import type { SegmentEvent } from '../../../src/segmenter/segmenter.js';
-import type { SpeechFront } from '../../../src/vad/stream.js';
+import type { SegmentEvent } from '../../../src/front/segmenter.js';
+import type { SpeechFront } from '../../../src/front/front.js';
 
 const CHUNK_BYTES = 3200 * 2;
 

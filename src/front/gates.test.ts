@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConversation } from '../testing/corpus.js';
 import { concat, mix, placeAt, scaleRange, silence, tone, whiteNoise } from '../testing/signals.js';
-import { FRAME_SAMPLES, SAMPLE_RATE } from './constants.js';
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../audio/constants.js';
 import { FrameGate, SILENCE_DBFS, rmsDbfs, spectralVarianceDb2 } from './gates.js';
 
 function frames(x: Float32Array): Float32Array[] {

@@ -38,7 +38,7 @@
  *   the same cut as at `maxSegmentMs` (quietest frame of a window, the rest continues at once),
  *   with the reason `speaker_change`.
  */
-import { rmsDbfs } from '../audio/gates.js';
+import { rmsDbfs } from './gates.js';
 import { SAMPLE_RATE } from '../audio/constants.js';
 
 /** Segmenter settings; every duration carries its unit. Defaults are the original design's. */

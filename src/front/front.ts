@@ -11,10 +11,10 @@
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../audio/constants.js';
 import { FrameAssembler } from '../audio/frames.js';
 import { floatToPcm16 } from '../audio/wav.js';
-import { DEFAULT_SILENCE_FLOOR_DBFS, FrameGate, rmsDbfs, type GateOptions, type GateReason } from '../audio/gates.js';
+import { DEFAULT_SILENCE_FLOOR_DBFS, FrameGate, rmsDbfs, type GateOptions, type GateReason } from './gates.js';
 import type { Config } from '../config.js';
-import { Segmenter, type SegmenterEvent, type SegmenterOptions } from '../segmenter/segmenter.js';
-import type { VadStream } from './types.js';
+import { Segmenter, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
+import type { VadStream } from '../vad/types.js';
 
 /** Gate and segmenter settings of one front. */
 export interface SpeechFrontOptions extends GateOptions, SegmenterOptions {}

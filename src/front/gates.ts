@@ -14,8 +14,8 @@
  * power in one band and so has a very high variance: tones PASS this gate (rejecting them is
  * the VAD model's job), as do strongly coloured noises (brown noise, hum).
  */
-import { hannWindow, realPowerSpectrum } from './fft.js';
-import { SAMPLE_RATE } from './constants.js';
+import { hannWindow, realPowerSpectrum } from '../audio/fft.js';
+import { SAMPLE_RATE } from '../audio/constants.js';
 
 /** dBFS reported for a frame of digital silence (instead of −Infinity). */
 export const SILENCE_DBFS = -120;

@@ -12,8 +12,8 @@ import { falseAlarmRate, missedRate, parseUem, scoreSpeech, type SpanS } from '.
 import { loadConversation } from '../testing/corpus.js';
 import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../testing/paths.js';
 import { mix, tone, whiteNoise } from '../testing/signals.js';
-import { SileroVad, sileroModelPath } from './silero.js';
-import { collectSpeech, SpeechFront, type SpeechFrontOptions } from './stream.js';
+import { SileroVad, sileroModelPath } from '../vad/silero.js';
+import { collectSpeech, SpeechFront, type SpeechFrontOptions } from './front.js';
 
 const JFK = join(CORPUS_DIR, 'jfk.wav');
 const AMI = join(CORPUS_DIR, 'real-ami');

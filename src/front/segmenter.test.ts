@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_SAMPLES } from '../audio/constants.js';
-import { rmsDbfs } from '../audio/gates.js';
+import { rmsDbfs } from './gates.js';
 import { probabilityFromRms } from '../testing/fake-vad.js';
 import { concat, placeAt, scaleRange, secondsToSamples, silence, tone } from '../testing/signals.js';
 import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
@@ -24,7 +24,7 @@ function run(
     const real = x.subarray(at, at + FRAME_SAMPLES);
     const padded = new Float32Array(FRAME_SAMPLES);
     padded.set(real);
-    // The segmenter alone: a plain level gate stands in for the gates (tested in audio/gates).
+    // The segmenter alone: a plain level gate stands in for the gates (tested in gates.test.ts).
     take(s.push(real, at, probabilityFromRms(padded), rmsDbfs(padded) >= -50), at + real.length);
   }
   take(s.flush(), x.length);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { floatToPcm16, pcm16ToFloat } from '../audio/wav.js';
-import type { SegmentEvent, SegmenterEvent } from '../segmenter/segmenter.js';
+import type { SegmentEvent, SegmenterEvent } from './segmenter.js';
 import { FakeVad } from '../testing/fake-vad.js';
 import { concat, scaleRange, seededRandom, silence, tone, whiteNoise } from '../testing/signals.js';
-import { collectSpeech, SpeechFront } from './stream.js';
+import { collectSpeech, SpeechFront } from './front.js';
 
 const segmentsOf = (events: SegmenterEvent[]) => events.filter((e): e is SegmentEvent => e.kind === 'segment');
 
