@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { FRONT_DEFAULTS as F } from './front/defaults.js';
 
 /**
  * A yes/no setting. Anything but the listed words is an error, not `false`: `AUTH=ture` must
@@ -118,49 +119,49 @@ const speakerSettings = {
   AUTO_ENROLL: setting(bool.default(false), 'Accept start_transcription before both voices are registered.'),
 };
 
-/** The speech front: level gates, voice activity, segment timing and the speaker-change watch. */
+/** The speech front: level gates, voice activity, segment timing and the speaker-change watch. Defaults: src/front/defaults.ts. */
 const speechFrontSettings = {
-  RMS_GATE_DBFS: advanced(range(-80, -120, 0, 'dBFS'), 'Absolute floor: frames quieter than this are digital silence, whatever the VAD says.'),
-  VARIANCE_GATE: advanced(range(8, 0, 200, 'dB²'), 'Frames whose log-spectral variance is below this are too flat to be speech, unless the VAD is confident.'),
-  NOISE_MARGIN_DB: advanced(range(5, 0, 40, 'dB'), 'Frames must be at least this many dB above the tracked noise floor.'),
-  FAR_BELOW_SPEECH_DB: setting(range(0, 0, 60, 'dB'), 'Frames more than this many dB below the conversation\'s tracked speech level are far voices and ignored; 0 = off.'),
+  RMS_GATE_DBFS: advanced(range(F.silenceFloorDbfs, -120, 0, 'dBFS'), 'Absolute floor: frames quieter than this are digital silence, whatever the VAD says.'),
+  VARIANCE_GATE: advanced(range(F.varianceGateDb2, 0, 200, 'dB²'), 'Frames whose log-spectral variance is below this are too flat to be speech, unless the VAD is confident.'),
+  NOISE_MARGIN_DB: advanced(range(F.noiseMarginDb, 0, 40, 'dB'), 'Frames must be at least this many dB above the tracked noise floor.'),
+  FAR_BELOW_SPEECH_DB: setting(range(F.farBelowSpeechDb, 0, 60, 'dB'), 'Frames more than this many dB below the conversation\'s tracked speech level are far voices and ignored; 0 = off.'),
   QUIET_BELOW_SEGMENT_DB: advanced(
-    range(25, 0, 60, 'dB'),
+    range(F.quietBelowSegmentDb, 0, 60, 'dB'),
     'A speech frame this many dB below the open segment\'s reference level (its loudest speech, smoothed over 320 ms, decaying 10 dB/s) does not keep the segment open; 0 = off.',
   ),
   QUIET_BELOW_CONVERSATION_DB: advanced(
-    range(12, 0, 60, 'dB'),
+    range(F.quietBelowConversationDb, 0, 60, 'dB'),
     'Noisy-room rule: a frame more than this many dB below the conversation\'s speech level (the 90th percentile of its recent speech, smoothed over 320 ms) AND within CONVERSATION_FLOOR_MARGIN_DB of the room\'s floor neither opens nor extends a segment: distant babble between turns. 0 = off.',
   ),
-  CONVERSATION_FLOOR_MARGIN_DB: advanced(range(7, 0, 60, 'dB'), 'The floor condition of that rule, dB above the 2nd percentile of the last 30 s of levels; 0 = no floor condition.'),
+  CONVERSATION_FLOOR_MARGIN_DB: advanced(range(F.conversationFloorMarginDb, 0, 60, 'dB'), 'The floor condition of that rule, dB above the 2nd percentile of the last 30 s of levels; 0 = no floor condition.'),
   NOISY_ROOM_SNR_DB: advanced(
-    range(32, 0, 80, 'dB'),
+    range(F.noisyRoomSnrDb, 0, 80, 'dB'),
     'A room whose speech level is less than this many dB over its floor is noisy: there the floor condition widens by 2 dB per dB under it (babble rises well over the floor). Judged after 10 s of speech. 0 = off.',
   ),
-  VAD_THRESHOLD: advanced(range(0.5, 0.01, 1), 'Speech probability (Silero VAD) that starts a segment.'),
-  VAD_NEGATIVE_THRESHOLD: advanced(range(0.06, 0.01, 1), 'Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD.'),
+  VAD_THRESHOLD: advanced(range(F.threshold, 0.01, 1), 'Speech probability (Silero VAD) that starts a segment.'),
+  VAD_NEGATIVE_THRESHOLD: advanced(range(F.negativeThreshold, 0.01, 1), 'Probability that keeps a speech run going (hysteresis); at most VAD_THRESHOLD.'),
   CHANGE_WATCH: setting(bool.default(true), 'Cut an open segment as soon as the other registered voice takes over (online speaker-change watch).'),
-  CHANGE_WATCH_WINDOW_MS: advanced(intRange(1000, 300, 5000, 'ms'), 'Window scored by the embedding watch, ending at the newest audio.'),
-  CHANGE_WATCH_HOP_MS: advanced(intRange(250, 32, 2000, 'ms'), 'Audio between two scorings of the embedding watch.'),
-  CHANGE_WATCH_MARGIN: advanced(range(0.3, 0, 2), 'Similarity margin (best minus other) that makes a watched window decisive.'),
-  CHANGE_WATCH_CONFIRM: advanced(intRange(3, 1, 10), 'Consecutive decisive windows of the other voice that confirm a change.'),
+  CHANGE_WATCH_WINDOW_MS: advanced(intRange(F.watchWindowMs, 300, 5000, 'ms'), 'Window scored by the embedding watch, ending at the newest audio.'),
+  CHANGE_WATCH_HOP_MS: advanced(intRange(F.watchHopMs, 32, 2000, 'ms'), 'Audio between two scorings of the embedding watch.'),
+  CHANGE_WATCH_MARGIN: advanced(range(F.watchMargin, 0, 2), 'Similarity margin (best minus other) that makes a watched window decisive.'),
+  CHANGE_WATCH_CONFIRM: advanced(intRange(F.watchConfirm, 1, 10), 'Consecutive decisive windows of the other voice that confirm a change.'),
   CHANGE_WATCH_FRAMES: advanced(
     bool.default(true),
     'Score the watch\'s windows with the two voices\' frame models (small Gaussian mixtures over MFCC frames, fitted at registration and adapted to each assigned part) instead of the speaker encoder\'s embedding: right more often on short windows, so changes are confirmed sooner. A voice saved without a frame model (by an older version) falls back to the embedding watch.',
   ),
-  CHANGE_WATCH_FRAMES_WINDOW_MS: advanced(intRange(400, 200, 5000, 'ms'), 'Window of the frame watch.'),
-  CHANGE_WATCH_FRAMES_HOP_MS: advanced(intRange(100, 32, 2000, 'ms'), 'Audio between two scorings of the frame watch.'),
-  CHANGE_WATCH_FRAMES_MARGIN: advanced(range(0.3, 0, 20), 'Margin of the frame watch (mean log-likelihood ratio per frame, nats) that makes a window decisive.'),
-  CHANGE_WATCH_FRAMES_CONFIRM: advanced(intRange(4, 1, 20), 'Consecutive decisive windows of the frame watch that confirm a change.'),
-  SILENCE_MS: setting(intRange(500, 32, 10_000, 'ms'), 'Pause that ends a segment (a chat bubble).'),
-  MAX_SEGMENT_MS: setting(intRange(7000, 1000, 30_000, 'ms'), 'Longest segment; Whisper reads at most 30 s at once.'),
-  PRE_ROLL_MS: advanced(intRange(200, 0, 2000, 'ms'), 'Audio kept before a segment\'s detected start.'),
+  CHANGE_WATCH_FRAMES_WINDOW_MS: advanced(intRange(F.frameWatchWindowMs, 200, 5000, 'ms'), 'Window of the frame watch.'),
+  CHANGE_WATCH_FRAMES_HOP_MS: advanced(intRange(F.frameWatchHopMs, 32, 2000, 'ms'), 'Audio between two scorings of the frame watch.'),
+  CHANGE_WATCH_FRAMES_MARGIN: advanced(range(F.frameWatchMargin, 0, 20), 'Margin of the frame watch (mean log-likelihood ratio per frame, nats) that makes a window decisive.'),
+  CHANGE_WATCH_FRAMES_CONFIRM: advanced(intRange(F.frameWatchConfirm, 1, 20), 'Consecutive decisive windows of the frame watch that confirm a change.'),
+  SILENCE_MS: setting(intRange(F.silenceMs, 32, 10_000, 'ms'), 'Pause that ends a segment (a chat bubble).'),
+  MAX_SEGMENT_MS: setting(intRange(F.maxSegmentMs, 1000, 30_000, 'ms'), 'Longest segment; Whisper reads at most 30 s at once.'),
+  PRE_ROLL_MS: advanced(intRange(F.preRollMs, 0, 2000, 'ms'), 'Audio kept before a segment\'s detected start.'),
   ONSET_ENERGY_MS: advanced(
-    intRange(300, 0, 1000, 'ms'),
+    intRange(F.onsetEnergyMs, 0, 1000, 'ms'),
     'Energy onset: a segment\'s start moves back at most this far (before the VAD\'s own onset) through frames ONSET_ABOVE_FLOOR_DB over the room\'s floor — breaths and soft first syllables the VAD is slow to score. 0 = off.',
   ),
-  ONSET_ABOVE_FLOOR_DB: advanced(range(8, 0, 60, 'dB'), 'Level over the room\'s floor that counts as the energy onset.'),
-  MIN_SPEECH_MS: advanced(intRange(96, 0, 5000, 'ms'), 'Shortest speech run kept as a segment; shorter ones are clicks and coughs.'),
+  ONSET_ABOVE_FLOOR_DB: advanced(range(F.onsetAboveFloorDb, 0, 60, 'dB'), 'Level over the room\'s floor that counts as the energy onset.'),
+  MIN_SPEECH_MS: advanced(intRange(F.minSpeechMs, 0, 5000, 'ms'), 'Shortest speech run kept as a segment; shorter ones are clicks and coughs.'),
 };
 
 /** Bounds on what one client or the whole server may use. */

@@ -52,6 +52,22 @@ function relativeTargets(file: string): string[] {
   return specs.map((s) => relative(fromRoot('.'), resolve(fromRoot(dirname(file)), s)));
 }
 
+describe('the speech front (src/front/)', () => {
+  it('is pure: no I/O, no model runtime, nothing from the session, transport, speakers, recognition or storage', () => {
+    for (const file of sourcesIn('front')) {
+      const src = readFileSync(fromRoot(join('src', file)), 'utf8');
+      expect(importsOf(file).filter((s) => /^\.\.\/(session|transport|speaker|asr|storage|files)\//.test(s)), file).toEqual([]);
+      expect(src, file).not.toMatch(/from '(node:fs|node:fs\/promises|fs|onnxruntime-node|ws)'/);
+    }
+  });
+
+  it('is one module: no stage of it is left in audio/, vad/ or segmenter/', () => {
+    expect(sourcesIn('vad').sort()).toEqual(['vad/silero.ts', 'vad/types.ts']);
+    expect(sourcesIn('audio').filter((f) => /gates|segment|front/.test(f))).toEqual([]);
+    expect(sourcesIn('front').sort()).toEqual(['front/change-watcher.ts', 'front/defaults.ts', 'front/front.ts', 'front/gates.ts', 'front/room-levels.ts', 'front/segmenter.ts']);
+  });
+});
+
 describe('the scripts/ layout', () => {
   const scripts = filesUnder('scripts').filter(code);
   const pkg = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpeakerChangeWatcher, type WatchedFront } from './change-watcher.js';
+import { ORIGINAL_WATCH } from '../testing/front-original.js';
 
 const RATE = 16_000;
 
@@ -49,7 +50,7 @@ describe('SpeakerChangeWatcher', () => {
     [2, 1.05],
   ])('with %i confirming window(s), cuts near the change point within %f s of it', async (confirmWindows, maxDelayS) => {
     const { front, score } = fakeFront(1, 4);
-    const w = new SpeakerChangeWatcher(score, { confirmWindows });
+    const w = new SpeakerChangeWatcher(score, { ...ORIGINAL_WATCH, confirmWindows });
     let cutAtReceived = -1;
     for (let t = 1; t <= 8; t += 0.1) {
       front.state.received = Math.round(t * RATE);
@@ -70,7 +71,7 @@ describe('SpeakerChangeWatcher', () => {
       [1.3, null],
     ] as const) {
       const { front, score } = fakeFront(1, changeS);
-      const w = new SpeakerChangeWatcher(scoreOf ?? score);
+      const w = new SpeakerChangeWatcher(scoreOf ?? score, ORIGINAL_WATCH);
       for (let t = 1; t <= 8; t += 0.1) {
         front.state.received = Math.round(t * RATE);
         await w.check(front);
@@ -90,7 +91,7 @@ describe('SpeakerChangeWatcher', () => {
       first = false;
       return s;
     };
-    const w = new SpeakerChangeWatcher(score);
+    const w = new SpeakerChangeWatcher(score, ORIGINAL_WATCH);
     for (let t = 1; t <= 8; t += 0.1) {
       front.state.received = Math.round(t * RATE);
       await w.check(front);
@@ -113,7 +114,7 @@ describe('SpeakerChangeWatcher', () => {
         const a = Math.max(0, Math.min(to, change) - from);
         return [a / (to - from), 1 - a / (to - from)] as const;
       };
-      const w = new SpeakerChangeWatcher(score);
+      const w = new SpeakerChangeWatcher(score, ORIGINAL_WATCH);
       for (let t = 1 + chunkS; t <= 8; t += chunkS) {
         state.received = Math.round(t * RATE);
         await w.check(front);
@@ -132,7 +133,7 @@ describe('SpeakerChangeWatcher', () => {
   it('does nothing without an open segment or a score, and rejects nonsense settings', async () => {
     const { front, score } = fakeFront(1, 4);
     front.state.start = null;
-    const w = new SpeakerChangeWatcher(score);
+    const w = new SpeakerChangeWatcher(score, ORIGINAL_WATCH);
     front.state.received = 10 * RATE;
     expect(await w.check(front)).toEqual([]);
     expect(() => new SpeakerChangeWatcher(score, { windowMs: 0 })).toThrow();

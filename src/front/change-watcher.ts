@@ -12,6 +12,7 @@
  * speaker is that of the change. Each part is still assigned whole afterwards; the watch only
  * decides where and when to cut.
  */
+import { FRONT_DEFAULTS as F } from './defaults.js';
 
 /**
  * Similarity of a window to speaker 0 and to speaker 1, or null when it cannot be scored.
@@ -20,15 +21,15 @@
  */
 export type WindowScorer = (samples: Float32Array, startSample: number) => Promise<readonly [number, number] | null>;
 
-/** Watch settings; durations carry their unit. */
+/** Watch settings; durations carry their unit. An option not given takes its value from FRONT_DEFAULTS (defaults.ts). */
 export interface ChangeWatchOptions {
   /** Window scored, ending at the newest audio. Default 1000 ms. */
   windowMs?: number;
   /** Audio between two scorings. Default 250 ms. */
   hopMs?: number;
-  /** A window is decisive when its two similarities differ by at least this. Default 0.05. */
+  /** A window is decisive when its two similarities differ by at least this. Default 0.3. */
   marginMin?: number;
-  /** Consecutive decisive windows of the other voice that confirm a change. Default 2. */
+  /** Consecutive decisive windows of the other voice that confirm a change. Default 3. */
   confirmWindows?: number;
   /** No part shorter than this is cut off (either side of the change). Default 600 ms. */
   minPartMs?: number;
@@ -84,12 +85,12 @@ export class SpeakerChangeWatcher {
       if (!Number.isFinite(x) || x <= 0) throw new Error(`change watch: ${name} must be > 0`);
       return Math.round((x * rate) / 1000);
     };
-    this.windowSamples = ms(options.windowMs, 1000, 'windowMs');
-    this.hopSamples = ms(options.hopMs, 250, 'hopMs');
-    this.minPartSamples = ms(options.minPartMs, 600, 'minPartMs');
-    this.cutRadiusSamples = ms(options.cutRadiusMs, 160, 'cutRadiusMs');
-    this.marginMin = options.marginMin ?? 0.05;
-    this.confirmWindows = options.confirmWindows ?? 2;
+    this.windowSamples = ms(options.windowMs, F.watchWindowMs, 'windowMs');
+    this.hopSamples = ms(options.hopMs, F.watchHopMs, 'hopMs');
+    this.minPartSamples = ms(options.minPartMs, F.watchMinPartMs, 'minPartMs');
+    this.cutRadiusSamples = ms(options.cutRadiusMs, F.watchCutRadiusMs, 'cutRadiusMs');
+    this.marginMin = options.marginMin ?? F.watchMargin;
+    this.confirmWindows = options.confirmWindows ?? F.watchConfirm;
     if (!(Number.isInteger(this.confirmWindows) && this.confirmWindows >= 1)) throw new Error('change watch: confirmWindows must be an integer ≥ 1');
     if (!(this.marginMin >= 0)) throw new Error('change watch: marginMin must be ≥ 0');
   }

@@ -4,6 +4,7 @@ import type { SegmentEvent, SegmenterEvent } from './segmenter.js';
 import { FakeVad } from '../testing/fake-vad.js';
 import { concat, scaleRange, seededRandom, silence, tone, whiteNoise } from '../testing/signals.js';
 import { collectSpeech, SpeechFront } from './front.js';
+import { ORIGINAL_FRONT } from '../testing/front-original.js';
 
 const segmentsOf = (events: SegmenterEvent[]) => events.filter((e): e is SegmentEvent => e.kind === 'segment');
 
@@ -43,29 +44,29 @@ describe('SpeechFront', () => {
   const pcm = floatToPcm16(conversation);
 
   it('gives identical events for any chunking of the same stream', async () => {
-    const reference = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => pcm.length);
+    const reference = await feed(new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT), pcm, () => pcm.length);
     // 1.2 s; then 0.3 s + 8.5 s + 0.4 s (gaps < 0.5 s merge) cut once at ≤ 7 s.
     expect(segmentsOf(reference).map((s) => s.endReason)).toEqual(['silence', 'max_length', 'flush']);
     for (let seed = 1; seed <= 5; seed++) {
       const random = seededRandom(seed);
-      const got = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => 2 * (1 + Math.floor(random() * 4000)));
+      const got = await feed(new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT), pcm, () => 2 * (1 + Math.floor(random() * 4000)));
       expect(got).toEqual(reference);
     }
   });
 
   it('processes overlapping pushes strictly in order', async () => {
-    const front = new SpeechFront(new FakeVad().createStream());
+    const front = new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT);
     const pending: Promise<SegmenterEvent[]>[] = [];
     for (let at = 0; at < pcm.length; at += 640) pending.push(front.push(pcm.subarray(at, at + 640)));
     pending.push(front.flush());
     const events = (await Promise.all(pending)).flat();
-    const reference = await feed(new SpeechFront(new FakeVad().createStream()), pcm, () => pcm.length);
+    const reference = await feed(new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT), pcm, () => pcm.length);
     expect(events).toEqual(reference);
   });
 
   it('runs the model on every frame (but long digital silence), and the gates veto silence and flat noise by name', async () => {
     const vad = new FakeVad();
-    const front = new SpeechFront(vad.createStream());
+    const front = new SpeechFront(vad.createStream(), ORIGINAL_FRONT);
     const events = await feed(front, floatToPcm16(concat(silence(2), whiteNoise({ durationS: 2, dbfs: -25 }))), () => 3200);
     expect(events).toHaveLength(0);
     // Every frame but those of digital silence after its first second (30 frames fed, then the
@@ -79,7 +80,7 @@ describe('SpeechFront', () => {
 
   it('closes the open segment at flush with every received sample', async () => {
     const x = concat(silence(0.5), tone({ durationS: 1.01 }));
-    const front = new SpeechFront(new FakeVad().createStream());
+    const front = new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT);
     expect(await front.push(floatToPcm16(x))).toEqual([{ kind: 'speech_start', startSample: 7680 }]);
     expect(front.speechActive).toBe(true);
     expect(front.openStartSample).toBe(7680);
@@ -91,7 +92,7 @@ describe('SpeechFront', () => {
   });
 
   it('reset restarts sample indices', async () => {
-    const front = new SpeechFront(new FakeVad().createStream());
+    const front = new SpeechFront(new FakeVad().createStream(), ORIGINAL_FRONT);
     await front.push(floatToPcm16(concat(silence(1), tone({ durationS: 0.5 }))));
     front.reset();
     expect(front.receivedSamples).toBe(0);
@@ -104,7 +105,7 @@ describe('collectSpeech', () => {
   it('keeps the speech with a little hangover and drops silence and noise', async () => {
     const vad = new FakeVad();
     const x = concat(silence(1), tone({ durationS: 2 }), whiteNoise({ durationS: 1, dbfs: -30 }), tone({ durationS: 0.5 }), silence(0.7));
-    const { speech, speechSeconds } = await collectSpeech(vad.createStream(), x);
+    const { speech, speechSeconds } = await collectSpeech(vad.createStream(), x, ORIGINAL_FRONT);
     // 2 s + 0.5 s of tone, to within a frame at each of the four edges.
     expect(speechSeconds).toBeGreaterThan(2.5 - 0.07);
     expect(speechSeconds).toBeLessThan(2.5 + 0.07);
@@ -117,13 +118,13 @@ describe('collectSpeech', () => {
     // A soft lead-in (−55 dBFS, which the fake model scores ~0) just before a loud voice.
     const x = concat(silence(1), tone({ durationS: 0.5, dbfs: -55 }), tone({ durationS: 1 }), silence(0.7));
     const options = { onsetEnergyMs: 300, onsetAboveFloorDb: 8, threshold: 0.5 };
-    const live = new SpeechFront(new FakeVad().createStream(), options);
+    const live = new SpeechFront(new FakeVad().createStream(), { ...ORIGINAL_FRONT, ...options });
     const events = [...(await live.push(floatToPcm16(x))), ...(await live.flush())];
     const seg = events.find((e): e is SegmentEvent => e.kind === 'segment')!;
     expect(seg.startSample / 16000).toBeGreaterThan(1.5 - 0.3 - 0.04);
     expect(seg.startSample / 16000).toBeLessThan(1.5 - 0.25);
-    const plain = await collectSpeech(new FakeVad().createStream(), x);
-    const enrolled = await collectSpeech(new FakeVad().createStream(), x, options);
+    const plain = await collectSpeech(new FakeVad().createStream(), x, ORIGINAL_FRONT);
+    const enrolled = await collectSpeech(new FakeVad().createStream(), x, { ...ORIGINAL_FRONT, ...options });
     expect(enrolled.speechSeconds).toBe(plain.speechSeconds);
     expect(enrolled.speech.length).toBe(plain.speech.length);
     expect(plain.speechSeconds).toBeLessThan(1 + 0.07);
@@ -132,7 +133,7 @@ describe('collectSpeech', () => {
   it('finds no speech in silence or white noise', async () => {
     const vad = new FakeVad();
     for (const x of [silence(3), whiteNoise({ durationS: 3, dbfs: -20 })]) {
-      const r = await collectSpeech(vad.createStream(), x);
+      const r = await collectSpeech(vad.createStream(), x, ORIGINAL_FRONT);
       expect(r.speechSeconds).toBe(0);
       expect(r.speech.length).toBe(0);
     }

@@ -1,6 +1,6 @@
 /**
- * The front of one connection's pipeline: PCM16 chunks → fixed frames → VAD stream and gates →
- * segmenter. Only the composition and ordering live here; each stage is its own module, and
+ * The front of one connection's pipeline: PCM16 chunks → fixed frames → VAD stream → room
+ * levels (each frame's verdict: gates and the conversation rule) → segmenter (timing). Only the composition and ordering live here; each stage is its own module, and
  * the model is behind {@link VadStream} so tests can pass a fake.
  *
  * The model sees every frame, in order: its recurrent state must live through the pauses
@@ -11,15 +11,19 @@
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../audio/constants.js';
 import { FrameAssembler } from '../audio/frames.js';
 import { floatToPcm16 } from '../audio/wav.js';
-import { DEFAULT_SILENCE_FLOOR_DBFS, FrameGate, rmsDbfs, type GateOptions, type GateReason } from './gates.js';
+import { DEFAULT_SILENCE_FLOOR_DBFS, rmsDbfs } from './gates.js';
+import { RoomLevels, type FrameVerdict, type RoomLevelOptions } from './room-levels.js';
 import type { Config } from '../config.js';
 import { Segmenter, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
 import type { VadStream } from '../vad/types.js';
 
-/** Gate and segmenter settings of one front. */
-export interface SpeechFrontOptions extends GateOptions, SegmenterOptions {}
+/** Gate, room-level and segmenter settings of one front. */
+export interface SpeechFrontOptions extends RoomLevelOptions, SegmenterOptions {}
 
-/** The front's settings from the server configuration. */
+/**
+ * The front's settings from the server configuration; the options that are not settings take
+ * their values from FRONT_DEFAULTS (defaults.ts), as every stage does.
+ */
 export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions {
   return {
     silenceFloorDbfs: config.RMS_GATE_DBFS,
@@ -30,10 +34,6 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
     quietBelowConversationDb: config.QUIET_BELOW_CONVERSATION_DB,
     conversationFloorMarginDb: config.CONVERSATION_FLOOR_MARGIN_DB,
     noisyRoomSnrDb: config.NOISY_ROOM_SNR_DB,
-    // Measured on real-ami, dev and field with scripts/research/tune-front.ts (README: "Speech front"):
-    // the 2nd percentile as the floor sits in a flat region of the trade-off.
-    conversationFloorPercentile: 2,
-    levelSmoothingMs: 320,
     threshold: config.VAD_THRESHOLD,
     negativeThreshold: config.VAD_NEGATIVE_THRESHOLD,
     silenceMs: config.SILENCE_MS,
@@ -53,8 +53,8 @@ export function speechFrontOptionsFromConfig(config: Config): SpeechFrontOptions
 export class SpeechFront {
   private readonly frames = new FrameAssembler(FRAME_SAMPLES);
   private readonly segmenter: Segmenter;
-  private readonly gate: FrameGate;
-  private readonly vetoes: Record<GateReason, number> = { silence: 0, noise_floor: 0, far: 0, flat: 0 };
+  private readonly room: RoomLevels;
+  private readonly vetoes: Record<FrameVerdict, number> = { silence: 0, noise_floor: 0, far: 0, flat: 0, noisy_room: 0 };
   private chain: Promise<unknown> = Promise.resolve();
   private generation = 0;
   /** Frames in a row under the digital-silence floor. */
@@ -64,12 +64,12 @@ export class SpeechFront {
     private readonly vad: VadStream,
     private readonly options: SpeechFrontOptions = {},
   ) {
-    this.segmenter = new Segmenter(options);
-    this.gate = new FrameGate(options, FRAME_SAMPLES);
+    this.room = new RoomLevels(options, FRAME_SAMPLES);
+    this.segmenter = new Segmenter(options, this.room);
   }
 
-  /** Frames each gate vetoed since the last reset (for logs and benchmarks; no audio in it). */
-  get vetoCounts(): Readonly<Record<GateReason, number>> {
+  /** Frames of each verdict since the last reset (for logs and benchmarks; no audio in it). */
+  get vetoCounts(): Readonly<Record<FrameVerdict, number>> {
     return this.vetoes;
   }
 
@@ -136,9 +136,9 @@ export class SpeechFront {
     this.generation++;
     this.frames.reset();
     this.segmenter.reset();
-    this.gate.reset();
+    this.room.reset();
     this.silentFrames = 0;
-    for (const k of Object.keys(this.vetoes) as GateReason[]) this.vetoes[k] = 0;
+    for (const k of Object.keys(this.vetoes) as FrameVerdict[]) this.vetoes[k] = 0;
     this.vad.reset();
   }
 
@@ -159,9 +159,10 @@ export class SpeechFront {
     this.silentFrames = silent ? this.silentFrames + 1 : 0;
     if (this.silentFrames === SILENCE_RESET_FRAMES) this.vad.reset();
     const prob = this.silentFrames >= SILENCE_RESET_FRAMES ? 0 : await this.vad.process(padded);
-    const gate = this.gate.judge(padded, prob);
-    if (gate.reason) this.vetoes[gate.reason]++;
-    events.push(...this.segmenter.push(real, startSample, prob, gate.pass));
+    // One verdict per frame from the room's levels; the segmenter only times what it is given.
+    const judged = this.room.judge(padded, real, startSample, prob);
+    if (judged.verdict) this.vetoes[judged.verdict]++;
+    events.push(...this.segmenter.push(judged));
   }
 }
 
@@ -169,7 +170,7 @@ export class SpeechFront {
 const SILENCE_RESET_FRAMES = Math.round(SAMPLE_RATE / FRAME_SAMPLES);
 
 /** Options of {@link collectSpeech}: the live front's settings, plus the enrollment margins. */
-export interface CollectSpeechOptions extends GateOptions, Pick<SegmenterOptions, 'threshold' | 'negativeThreshold' | 'onsetLookBackMs' | 'minSpeechMs'> {
+export interface CollectSpeechOptions extends RoomLevelOptions, Pick<SegmenterOptions, 'threshold' | 'negativeThreshold' | 'onsetLookBackMs' | 'minSpeechMs'> {
   /** Audio kept on each side of every speech run so words are not chopped. Default 100 ms. */
   hangoverMs?: number;
   /** Pauses shorter than this stay inside one speech run. Default 300 ms. */

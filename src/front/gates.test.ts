@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConversation } from '../testing/corpus.js';
 import { concat, mix, placeAt, scaleRange, silence, tone, whiteNoise } from '../testing/signals.js';
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../audio/constants.js';
-import { FrameGate, SILENCE_DBFS, rmsDbfs, spectralVarianceDb2 } from './gates.js';
+import { SILENCE_DBFS, rmsDbfs, spectralVarianceDb2 } from './gates.js';
+import { RoomLevels } from './room-levels.js';
 
 function frames(x: Float32Array): Float32Array[] {
   const out: Float32Array[] = [];
@@ -33,8 +34,8 @@ describe('spectral variance gate', () => {
       const v = fs.map((f) => spectralVarianceDb2(f)).sort((a, b) => a - b);
       expect(v[Math.floor(v.length / 2)]!).toBeLessThan(6);
       // Even when the model says "speech": flat is a reason the gate can name.
-      const g = new FrameGate();
-      const vetoed = fs.filter((f) => g.judge(f, 1).reason !== null).length;
+      const g = new RoomLevels();
+      const vetoed = fs.filter((f) => g.gate(f, 1).reason !== null).length;
       expect(vetoed / fs.length).toBeGreaterThan(0.95);
     }
   });
@@ -47,11 +48,11 @@ describe('spectral variance gate', () => {
 });
 
 /** Share of frames of `x` that `gate` vetoes, each judged with probability `prob`; also the reasons. */
-function vetoes(x: Float32Array, prob = 1, gate = new FrameGate()) {
+function vetoes(x: Float32Array, prob = 1, gate = new RoomLevels()) {
   const reasons: Record<string, number> = {};
   const fs = frames(x);
   for (const f of fs) {
-    const r = gate.judge(f, prob).reason;
+    const r = gate.gate(f, prob).reason;
     if (r) reasons[r] = (reasons[r] ?? 0) + 1;
   }
   return { share: Object.values(reasons).reduce((a, b) => a + b, 0) / fs.length, reasons };
@@ -63,17 +64,17 @@ function hum(durationS: number): Float32Array {
   return mix(...parts);
 }
 
-describe('FrameGate', () => {
+describe('RoomLevels: the gates', () => {
   it('vetoes digital silence by the absolute floor, whatever the model says', () => {
-    const g = new FrameGate();
-    expect(g.judge(new Float32Array(FRAME_SAMPLES), 1)).toMatchObject({ pass: false, reason: 'silence' });
-    expect(g.judge(whiteNoise({ durationS: 0.032, dbfs: -90 }), 1).reason).toBe('silence');
+    const g = new RoomLevels();
+    expect(g.gate(new Float32Array(FRAME_SAMPLES), 1)).toMatchObject({ pass: false, reason: 'silence' });
+    expect(g.gate(whiteNoise({ durationS: 0.032, dbfs: -90 }), 1).reason).toBe('silence');
   });
 
   it('rejects steady noise, hum and a steady tone once they are the noise floor, even at probability 1', () => {
     // The first 3 s window establishes the floor; after it nothing steady passes.
     for (const x of [whiteNoise({ durationS: 10, dbfs: -45, seed: 2 }), hum(10), tone({ durationS: 10, frequencyHz: 440, dbfs: -25 })]) {
-      const g = new FrameGate();
+      const g = new RoomLevels();
       vetoes(x.subarray(0, 3 * SAMPLE_RATE), 1, g);
       const after = vetoes(x.subarray(3 * SAMPLE_RATE), 1, g);
       expect(after.share).toBeGreaterThan(0.97);
@@ -86,8 +87,8 @@ describe('FrameGate', () => {
     const syllable = mix(...[200, 400, 600, 800, 1200].map((f, k) => tone({ durationS: 0.3, frequencyHz: f, dbfs: -32 - 3 * k })));
     let x = room;
     for (let t = 2; t < 5.5; t += 0.5) x = placeAt(x, syllable, t);
-    const g = new FrameGate();
-    const verdicts = frames(x).map((f) => g.judge(f, 0.9));
+    const g = new RoomLevels();
+    const verdicts = frames(x).map((f) => g.gate(f, 0.9));
     const at = (s: number) => verdicts[Math.floor((s * SAMPLE_RATE) / FRAME_SAMPLES)]!;
     for (let t = 2.1; t < 5.5; t += 0.5) expect(at(t).pass).toBe(true);
     for (let t = 2.4; t < 5.5; t += 0.5) expect(at(t).reason).toMatch(/noise_floor|flat/);
@@ -98,8 +99,8 @@ describe('FrameGate', () => {
     const far = tone({ durationS: 0.2, frequencyHz: 300, dbfs: -45 });
     const x = concat(silence(0.5), scaleRange(near, 0.5, 0.6, -10), far);
     const judgeAll = (farBelowSpeechDb: number) => {
-      const g = new FrameGate({ farBelowSpeechDb });
-      const out = frames(x).map((f) => g.judge(f, 0.95));
+      const g = new RoomLevels({ farBelowSpeechDb });
+      const out = frames(x).map((f) => g.gate(f, 0.95));
       return { last: out[out.length - 2]!, level: g.speechLevel };
     };
     expect(judgeAll(0).last.pass).toBe(true);
@@ -109,14 +110,14 @@ describe('FrameGate', () => {
   });
 
   it('rejects nonsense settings', () => {
-    expect(() => new FrameGate({ silenceFloorDbfs: 3 })).toThrow();
-    expect(() => new FrameGate({ noiseMarginDb: -1 })).toThrow();
-    expect(() => new FrameGate({ confidentProbability: 0 })).toThrow();
-    expect(() => new FrameGate({ varianceGateDb2: Number.NaN })).toThrow();
+    expect(() => new RoomLevels({ silenceFloorDbfs: 3 })).toThrow();
+    expect(() => new RoomLevels({ noiseMarginDb: -1 })).toThrow();
+    expect(() => new RoomLevels({ confidentProbability: 0 })).toThrow();
+    expect(() => new RoomLevels({ varianceGateDb2: Number.NaN })).toThrow();
   });
 
   it('reset forgets the tracked levels', () => {
-    const g = new FrameGate();
+    const g = new RoomLevels();
     vetoes(concat(silence(0.5), tone({ durationS: 1, dbfs: -20 })), 1, g);
     expect(g.noiseFloor).not.toBeNull();
     expect(g.speechLevel).not.toBeNull();
@@ -127,7 +128,7 @@ describe('FrameGate', () => {
 
   it('passes most real speech frames and no noise-floor frames', () => {
     const conv = loadConversation('1688-1998-easy');
-    const gate = new FrameGate();
+    const gate = new RoomLevels();
     const inside: boolean[] = [];
     const outside: boolean[] = [];
     const marginS = 0.1;
@@ -135,7 +136,7 @@ describe('FrameGate', () => {
       const fromS = at / SAMPLE_RATE;
       const toS = (at + FRAME_SAMPLES) / SAMPLE_RATE;
       // Probability 1: only the gates' own verdict is measured.
-      const pass = gate.judge(conv.audio.subarray(at, at + FRAME_SAMPLES), 1).pass;
+      const pass = gate.gate(conv.audio.subarray(at, at + FRAME_SAMPLES), 1).pass;
       if (conv.reference.some((t) => fromS >= t.startS && toS <= t.endS)) inside.push(pass);
       else if (!conv.reference.some((t) => toS > t.startS - marginS && fromS < t.endS + marginS)) outside.push(pass);
     }

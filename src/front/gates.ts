@@ -1,6 +1,7 @@
 /**
- * Frame gates that run before the VAD model: a frame too quiet (RMS) or too spectrally flat
- * (log-spectral variance) to be speech is rejected without spending model time on it. Pure.
+ * The measures the frame gates judge by (RMS level, log-spectral variance) and the gates'
+ * settings and reasons. The gates themselves, with the levels they track, are part of the one
+ * room-level tracker (room-levels.ts), which gives each frame its verdict. Pure.
  *
  * The spectral measure, exactly: the frame (512 samples at 16 kHz; other lengths are
  * zero-padded to a power of two) is multiplied by a periodic Hann window and transformed with
@@ -16,11 +17,12 @@
  */
 import { hannWindow, realPowerSpectrum } from '../audio/fft.js';
 import { SAMPLE_RATE } from '../audio/constants.js';
+import { FRONT_DEFAULTS as F } from './defaults.js';
 
 /** dBFS reported for a frame of digital silence (instead of −Infinity). */
 export const SILENCE_DBFS = -120;
 /** Default absolute floor: quieter frames are digital silence (a muted or absent signal). */
-export const DEFAULT_SILENCE_FLOOR_DBFS = -80;
+export const DEFAULT_SILENCE_FLOOR_DBFS: number = F.silenceFloorDbfs;
 
 /** Lower edge of the speech band used by {@link spectralVarianceDb2}, in Hz. */
 export const SPEECH_BAND_LOW_HZ = 125;
@@ -91,7 +93,7 @@ export type GateReason =
   /** Spectrum too flat to be voiced speech (`varianceGateDb2`): steady broadband noise. */
   | 'flat';
 
-/** Gate settings; every level carries its unit. */
+/** Gate settings; every level carries its unit. An option not given takes its value from FRONT_DEFAULTS (defaults.ts). */
 export interface GateOptions {
   /** Absolute floor: frames quieter than this are digital silence, whatever the model says. Default −80 dBFS. */
   silenceFloorDbfs?: number;
@@ -120,120 +122,4 @@ export interface GateResult {
   rmsDbfs: number;
   /** Spectral variance in dB². */
   variance: number;
-}
-
-interface ResolvedGate {
-  silenceFloorDbfs: number;
-  noiseMarginDb: number;
-  farBelowSpeechDb: number;
-  varianceGateDb2: number;
-  confidentProbability: number;
-  noiseFloorWindowMs: number;
-  speechLevelTimeS: number;
-  sampleRateHz: number;
-}
-
-function resolveGate(o: GateOptions): ResolvedGate {
-  const r: ResolvedGate = {
-    silenceFloorDbfs: o.silenceFloorDbfs ?? DEFAULT_SILENCE_FLOOR_DBFS,
-    noiseMarginDb: o.noiseMarginDb ?? 5,
-    farBelowSpeechDb: o.farBelowSpeechDb ?? 0,
-    varianceGateDb2: o.varianceGateDb2 ?? 8,
-    confidentProbability: o.confidentProbability ?? 0.9,
-    noiseFloorWindowMs: o.noiseFloorWindowMs ?? 3000,
-    speechLevelTimeS: o.speechLevelTimeS ?? 3,
-    sampleRateHz: o.sampleRateHz ?? SAMPLE_RATE,
-  };
-  if (!(r.silenceFloorDbfs <= 0 && r.silenceFloorDbfs >= SILENCE_DBFS)) throw new Error('gates: silenceFloorDbfs must be in [−120, 0]');
-  for (const [k, v] of [['noiseMarginDb', r.noiseMarginDb], ['farBelowSpeechDb', r.farBelowSpeechDb], ['varianceGateDb2', r.varianceGateDb2], ['noiseFloorWindowMs', r.noiseFloorWindowMs]] as const) {
-    if (!Number.isFinite(v) || v < 0) throw new Error(`gates: ${k} must be a finite number ≥ 0`);
-  }
-  if (!(r.confidentProbability > 0 && r.confidentProbability <= 1)) throw new Error('gates: confidentProbability must be in (0, 1]');
-  if (!(r.speechLevelTimeS > 0)) throw new Error('gates: speechLevelTimeS must be > 0');
-  return r;
-}
-
-/**
- * The gates of one stream. They judge a frame together with the VAD model's probability for
- * it (the model sees every frame, so its recurrent state never skips a pause), and veto only
- * for a reason they can name:
- * - `silence`: RMS below the absolute floor (digital silence, a muted microphone);
- * - `noise_floor`: RMS less than `noiseMarginDb` above the stream's noise floor: the quietest
- *   frame of the last `noiseFloorWindowMs` (minimum statistics; digital silence counts as the
- *   silence floor). Speech has quieter frames between syllables every few hundred ms, steady
- *   noise of any colour has none, so after one window a steady noise, hum or tone is at the
- *   floor and vetoed;
- * - `far`: RMS more than `farBelowSpeechDb` below the conversation's own speech level, tracked
- *   over the frames it judged speech with confidence: distant voices and reverberation tails
- *   are much quieter than the two people at the microphone;
- * - `flat`: spectral variance below `varianceGateDb2`: broadband noise. The threshold was 20 dB²
- *   in the first design; measured on real meeting audio, 1 % of the frames the model scores as
- *   speech are below 15 dB² (far-field speech is flatter than close speech) and 5 % of read
- *   speech frames below 19 dB², while white noise stays at 3–5 dB²: 8 dB² rejects the flat
- *   noise and almost no speech.
- * Pure: state in, verdict out; no I/O.
- */
-export class FrameGate {
-  private readonly o: ResolvedGate;
-  /** Levels (dBFS) of the last `noiseFloorWindowMs` of frames, a ring. */
-  private readonly recentLevels: Float64Array;
-  private recentCount = 0;
-  private recentAt = 0;
-  private speechLevelDbfs: number | null = null;
-  private readonly frameS: number;
-
-  constructor(options: GateOptions = {}, frameSamples = 512) {
-    this.o = resolveGate(options);
-    this.frameS = frameSamples / this.o.sampleRateHz;
-    this.recentLevels = new Float64Array(Math.max(1, Math.round(this.o.noiseFloorWindowMs / 1000 / this.frameS)));
-  }
-
-  /** The tracked noise floor (dBFS), null before the first frame above digital silence. */
-  get noiseFloor(): number | null {
-    if (this.recentCount === 0) return null;
-    let min = Infinity;
-    for (let i = 0; i < this.recentCount; i++) min = Math.min(min, this.recentLevels[i]!);
-    return min;
-  }
-
-  /** The tracked speech level (dBFS), null before the first confident speech frame. */
-  get speechLevel(): number | null {
-    return this.speechLevelDbfs;
-  }
-
-  /**
-   * Judges one frame and updates the trackers.
-   * @param frame The frame's samples.
-   * @param speechProbability The VAD model's probability for this frame.
-   */
-  judge(frame: ArrayLike<number>, speechProbability: number): GateResult {
-    return this.judgeMeasured(rmsDbfs(frame), spectralVarianceDb2(frame, this.o.sampleRateHz), speechProbability);
-  }
-
-  /** {@link judge} for a frame already measured: its RMS level (dBFS) and spectral variance (dB²). */
-  judgeMeasured(level: number, variance: number, speechProbability: number): GateResult {
-    const o = this.o;
-    let reason: GateReason | null = null;
-    this.recentLevels[this.recentAt] = Math.max(level, o.silenceFloorDbfs);
-    this.recentAt = (this.recentAt + 1) % this.recentLevels.length;
-    this.recentCount = Math.min(this.recentCount + 1, this.recentLevels.length);
-    if (level < o.silenceFloorDbfs) reason = 'silence';
-    else {
-      if (level < this.noiseFloor! + o.noiseMarginDb) reason = 'noise_floor';
-      else if (o.farBelowSpeechDb > 0 && this.speechLevelDbfs !== null && level < this.speechLevelDbfs - o.farBelowSpeechDb) reason = 'far';
-      else if (variance < o.varianceGateDb2) reason = 'flat';
-    }
-    if (reason === null && speechProbability >= o.confidentProbability) {
-      const a = Math.min(1, this.frameS / o.speechLevelTimeS);
-      this.speechLevelDbfs = this.speechLevelDbfs === null ? level : this.speechLevelDbfs + a * (level - this.speechLevelDbfs);
-    }
-    return { pass: reason === null, reason, rmsDbfs: level, variance };
-  }
-
-  /** Forgets the tracked levels (a new stream). */
-  reset(): void {
-    this.recentCount = 0;
-    this.recentAt = 0;
-    this.speechLevelDbfs = null;
-  }
 }

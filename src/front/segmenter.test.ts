@@ -3,7 +3,49 @@ import { FRAME_SAMPLES } from '../audio/constants.js';
 import { rmsDbfs } from './gates.js';
 import { probabilityFromRms } from '../testing/fake-vad.js';
 import { concat, placeAt, scaleRange, secondsToSamples, silence, tone } from '../testing/signals.js';
-import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOptions } from './segmenter.js';
+import type { SpeechFrontOptions } from './front.js';
+import { RoomLevels } from './room-levels.js';
+import { Segmenter, type SegmentEvent, type SegmenterEvent } from './segmenter.js';
+import { ORIGINAL_FRONT } from '../testing/front-original.js';
+
+/**
+ * The segmenter as the front runs it: each frame's levels from a room tracker with the same
+ * options first (the tests hand in the gates' verdict themselves), then the timing.
+ */
+class JudgedSegmenter {
+  private readonly room: RoomLevels;
+  private readonly seg: Segmenter;
+  constructor(options: SpeechFrontOptions = {}) {
+    this.room = new RoomLevels(options);
+    this.seg = new Segmenter(options, this.room);
+  }
+  push(samples: Float32Array, startSample: number, speechProbability: number, gatePass: boolean): SegmenterEvent[] {
+    return this.seg.push(this.room.levels(samples, startSample, speechProbability, gatePass));
+  }
+  flush(): SegmenterEvent[] {
+    return this.seg.flush();
+  }
+  reset(): void {
+    this.room.reset();
+    this.seg.reset();
+  }
+  cutNear(centreSample: number, radiusSamples: number): SegmenterEvent[] {
+    return this.seg.cutNear(centreSample, radiusSamples);
+  }
+  openAudio(fromSample: number): Float32Array {
+    return this.seg.openAudio(fromSample);
+  }
+  get speechActive(): boolean {
+    return this.seg.speechActive;
+  }
+  get openStartSample(): number | null {
+    return this.seg.openStartSample;
+  }
+  get receivedSamples(): number {
+    return this.seg.receivedSamples;
+  }
+}
+
 
 /**
  * Frames `x`, takes the fake (RMS) probability of each frame and a level gate, and runs the segmenter to the
@@ -11,9 +53,9 @@ import { Segmenter, type SegmentEvent, type SegmenterEvent, type SegmenterOption
  */
 function run(
   x: Float32Array,
-  options: SegmenterOptions = {},
+  options: SpeechFrontOptions = {},
 ): { events: SegmenterEvent[]; segments: SegmentEvent[]; emittedAtSample: number[] } {
-  const s = new Segmenter(options);
+  const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...options });
   const events: SegmenterEvent[] = [];
   const emittedAtSample: number[] = [];
   const take = (out: SegmenterEvent[], at: number) => {
@@ -32,8 +74,8 @@ function run(
 }
 
 /** Runs stretches of [seconds, dBFS, VAD probability] (a tone at that level) through a segmenter. */
-function stretches(parts: Array<[number, number, number]>, options: SegmenterOptions): SegmentEvent[] {
-  const s = new Segmenter(options);
+function stretches(parts: Array<[number, number, number]>, options: SpeechFrontOptions): SegmentEvent[] {
+  const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...options });
   const out: SegmenterEvent[] = [];
   let at = 0;
   for (const [durationS, dbfs, prob] of parts) {
@@ -92,7 +134,7 @@ describe('Segmenter timing on tone bursts', () => {
   });
 
   it('closes a segment exactly silenceMs after its last speech frame', () => {
-    const s = new Segmenter({ silenceMs: 320 });
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, silenceMs: 320 });
     const loud = tone({ durationS: 0.032 });
     const quiet = new Float32Array(FRAME_SAMPLES);
     const closedAt: number[] = [];
@@ -126,7 +168,7 @@ describe('Segmenter timing on tone bursts', () => {
 describe('Segmenter hysteresis', () => {
   it('opens at threshold and keeps going, forwards and backwards, down to negativeThreshold (0.1)', () => {
     const probs = [0.05, 0.12, 0.3, 0.6, 0.3, 0.2, 0.11, 0.05, ...Array<number>(20).fill(0)];
-    const s = new Segmenter({ minSpeechMs: 0 });
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, minSpeechMs: 0 });
     const frame = tone({ durationS: 0.032 });
     const events = probs.flatMap((p, i) => s.push(frame, i * FRAME_SAMPLES, p, true));
     const segments = events.filter((e) => e.kind === 'segment');
@@ -139,8 +181,8 @@ describe('Segmenter hysteresis', () => {
   it('looks back at most onsetLookBackMs, and never over a frame the gates vetoed', () => {
     const frame = tone({ durationS: 0.032 });
     const probs = [...Array<number>(20).fill(0.3), 0.9, 0.9, 0.9, ...Array<number>(20).fill(0)];
-    const start = (options: SegmenterOptions, pass: (i: number) => boolean) => {
-      const s = new Segmenter({ minSpeechMs: 0, ...options });
+    const start = (options: SpeechFrontOptions, pass: (i: number) => boolean) => {
+      const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, minSpeechMs: 0, ...options });
       const events = probs.flatMap((p, i) => s.push(frame, i * FRAME_SAMPLES, p, pass(i)));
       return (events.find((e) => e.kind === 'segment') as SegmentEvent).startSample;
     };
@@ -151,7 +193,7 @@ describe('Segmenter hysteresis', () => {
   });
 
   it('never counts a frame that failed the gates as speech', () => {
-    const s = new Segmenter();
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...ORIGINAL_FRONT });
     const frame = tone({ durationS: 0.032 });
     const events = Array.from({ length: 40 }, (_, i) => s.push(frame, i * FRAME_SAMPLES, 0.99, false)).flat();
     expect(events).toHaveLength(0);
@@ -159,7 +201,7 @@ describe('Segmenter hysteresis', () => {
   });
 
   it('reports the open segment for the session', () => {
-    const s = new Segmenter();
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...ORIGINAL_FRONT });
     const frame = tone({ durationS: 0.032 });
     s.push(frame, 0, 0.9, true);
     expect(s.speechActive).toBe(false); // 32 ms < minSpeechMs
@@ -253,13 +295,13 @@ describe('Segmenter maximum length', () => {
 
 describe('Segmenter options', () => {
   it('rejects nonsense', () => {
-    expect(() => new Segmenter({ threshold: 0 })).toThrow();
-    expect(() => new Segmenter({ silenceMs: -1 })).toThrow();
-    expect(() => new Segmenter({ threshold: 0.5, negativeThreshold: 0.7 })).toThrow();
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, threshold: 0 })).toThrow();
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, silenceMs: -1 })).toThrow();
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, threshold: 0.5, negativeThreshold: 0.7 })).toThrow();
   });
 
   it('reset starts over', () => {
-    const s = new Segmenter();
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...ORIGINAL_FRONT });
     const frame = tone({ durationS: 0.032 });
     for (let i = 0; i < 5; i++) s.push(frame, i * 512, 0.9, true);
     s.reset();
@@ -272,7 +314,7 @@ describe('Segmenter cut at a speaker change', () => {
   it('cuts the open segment at the quietest frame near the given point and continues the rest', () => {
     let x = concat(silence(0.5), tone({ durationS: 4 }));
     x = scaleRange(x, 2.6, 2.7, -25);
-    const s = new Segmenter();
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...ORIGINAL_FRONT });
     const events: SegmenterEvent[] = [];
     for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
       const f = x.subarray(at, at + FRAME_SAMPLES);
@@ -287,7 +329,7 @@ describe('Segmenter cut at a speaker change', () => {
     const [rest] = s.flush().filter((e): e is SegmentEvent => e.kind === 'segment');
     expect(rest!.continued).toBe(true);
     expect(rest!.audioStartSample).toBe(seg!.audioStartSample + seg!.audio.length);
-    expect(new Segmenter().cutNear(S(1), S(1))).toEqual([]);
+    expect(new JudgedSegmenter({ ...ORIGINAL_FRONT, ...ORIGINAL_FRONT }).cutNear(S(1), S(1))).toEqual([]);
   });
 });
 
@@ -312,9 +354,9 @@ describe('Segmenter early cut', () => {
 
 describe('Segmenter level rule (quietBelowSegmentDb)', () => {
   /** Tone stretches at the given levels; the model calls every frame speech (0.95), as Silero does on babble, except digital silence. */
-  function drive(parts: Array<[dbfs: number | null, seconds: number]>, options: SegmenterOptions): SegmentEvent[] {
+  function drive(parts: Array<[dbfs: number | null, seconds: number]>, options: SpeechFrontOptions): SegmentEvent[] {
     const x = concat(...parts.map(([dbfs, s]) => (dbfs === null ? silence(s) : tone({ durationS: s, dbfs }))));
-    const s = new Segmenter(options);
+    const s = new JudgedSegmenter({ ...ORIGINAL_FRONT, ...options });
     const out: SegmenterEvent[] = [];
     for (let at = 0; at < x.length; at += FRAME_SAMPLES) {
       const frame = x.subarray(at, at + FRAME_SAMPLES);
@@ -353,13 +395,13 @@ describe('Segmenter level rule (quietBelowSegmentDb)', () => {
   });
 
   it('rejects nonsense settings', () => {
-    expect(() => new Segmenter({ quietBelowSegmentDb: -1 })).toThrow(/quietBelowSegmentDb/);
-    expect(() => new Segmenter({ quietReleaseDbPerS: Number.NaN })).toThrow(/quietReleaseDbPerS/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, quietBelowSegmentDb: -1 })).toThrow(/quietBelowSegmentDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, quietReleaseDbPerS: Number.NaN })).toThrow(/quietReleaseDbPerS/);
   });
 });
 
 describe('Segmenter conversation level rule (quietBelowConversationDb + conversationFloorMarginDb)', () => {
-  const rule: SegmenterOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2 };
+  const rule: SpeechFrontOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2 };
   // A noisy room: a −40 dBFS floor, two near voices at −18 dBFS, and between their turns distant
   // babble at −36 dBFS that the model scores as confidently as the voices (as Silero does).
   const room: Array<[number, number, number]> = [[3, -40, 0.05]];
@@ -413,8 +455,8 @@ describe('Segmenter conversation level rule (quietBelowConversationDb + conversa
     const quiet: Array<[number, number, number]> = [[3, -80, 0.01]];
     for (let k = 0; k < 6; k++) quiet.push([2, -18, 0.95], [1.5, -40, 0.9], [0.7, -80, 0.01]);
     for (const seg of stretches(quiet, { ...rule, noisyRoomSnrDb: 32 })) expect((seg.endSample - seg.startSample) / 16_000).toBeGreaterThan(3.4);
-    expect(() => new Segmenter({ noisyRoomSnrDb: -3 })).toThrow(/noisyRoomSnrDb/);
-    expect(() => new Segmenter({ noisyRoomMarginPerDb: Number.POSITIVE_INFINITY })).toThrow(/noisyRoomMarginPerDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, noisyRoomSnrDb: -3 })).toThrow(/noisyRoomSnrDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, noisyRoomMarginPerDb: Number.POSITIVE_INFINITY })).toThrow(/noisyRoomMarginPerDb/);
   });
 
   it('waits for enough speech before judging, and refuses nonsense settings', () => {
@@ -422,14 +464,14 @@ describe('Segmenter conversation level rule (quietBelowConversationDb + conversa
     const first = stretches([[1, -40, 0.05], [1, -18, 0.95], [0.9, -36, 0.9], [0.6, -40, 0.05]], rule);
     expect(first).toHaveLength(1);
     expect(first[0]!.endSample / 16_000).toBeGreaterThan(2.85);
-    expect(() => new Segmenter({ quietBelowConversationDb: -1 })).toThrow(/quietBelowConversationDb/);
-    expect(() => new Segmenter({ conversationFloorPercentile: 101 })).toThrow(/conversationFloorPercentile/);
-    expect(() => new Segmenter({ conversationFloorMarginDb: Number.NaN })).toThrow(/conversationFloorMarginDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, quietBelowConversationDb: -1 })).toThrow(/quietBelowConversationDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, conversationFloorPercentile: 101 })).toThrow(/conversationFloorPercentile/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, conversationFloorMarginDb: Number.NaN })).toThrow(/conversationFloorMarginDb/);
   });
 });
 
 describe('Segmenter energy onset (onsetEnergyMs + onsetAboveFloorDb)', () => {
-  const onset: SegmenterOptions = { onsetEnergyMs: 300, onsetAboveFloorDb: 8 };
+  const onset: SpeechFrontOptions = { onsetEnergyMs: 300, onsetAboveFloorDb: 8 };
   // A quiet room (−70 dBFS), then a breath and a soft first syllable at −45 dBFS that the model
   // scores 0.02, then the voice it is sure of. Frames are 32 ms: 2.016 s is frame 63's start.
   const turn = (leadS: number, leadDbfs: number): Array<[number, number, number]> => [[2.016, -70, 0.01], [leadS, leadDbfs, 0.02], [1, -20, 0.95], [1, -70, 0.01]];
@@ -460,13 +502,13 @@ describe('Segmenter energy onset (onsetEnergyMs + onsetAboveFloorDb)', () => {
     // turn. Stretches are whole frames: turn k's onset starts at 3.008 + 3.776·k s, its voice 0.256 s later.
     const noisy: Array<[number, number, number]> = [[3.008, -40, 0.05]];
     for (let k = 0; k < 4; k++) noisy.push([0.256, -30, 0.02], [2.016, -18, 0.95], [1.504, -40, 0.05]);
-    const rule: SegmenterOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2, noisyRoomSnrDb: 32, ...onset };
+    const rule: SpeechFrontOptions = { quietBelowConversationDb: 12, conversationFloorMarginDb: 7, conversationFloorPercentile: 2, noisyRoomSnrDb: 32, ...onset };
     const segs = stretches(noisy, rule);
     expect(segs).toHaveLength(4);
     // The first turn, before the room is known, takes its onset; the later ones start at the voice.
     expect(startS(segs)).toBeCloseTo(3.008, 3);
     for (const [k, seg] of segs.entries()) if (k > 0) expect(seg.startSample / 16_000).toBeCloseTo(3.264 + 3.776 * k, 3);
-    expect(() => new Segmenter({ onsetAboveFloorDb: -1 })).toThrow(/onsetAboveFloorDb/);
-    expect(() => new Segmenter({ onsetEnergyMs: Number.NaN })).toThrow(/onsetEnergyMs/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, onsetAboveFloorDb: -1 })).toThrow(/onsetAboveFloorDb/);
+    expect(() => new JudgedSegmenter({ ...ORIGINAL_FRONT, onsetEnergyMs: Number.NaN })).toThrow(/onsetEnergyMs/);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Speech segmenter: a pure state machine from per-frame (samples, gate verdict, speech
- * probability) to closed speech segments. No model, no I/O: the caller runs gates and VAD and
- * hands the results in, so every timing rule here is testable with synthetic input.
+ * Speech segmenter: the timing state machine, from judged frames (samples, speech probability,
+ * and the room's verdict and levels from room-levels.ts) to closed speech segments. No model,
+ * no level tracking, no I/O: the caller runs the VAD and the room tracker and hands the results
+ * in, so every timing rule here is testable with synthetic input.
  *
  * Rules (all durations converted to samples at 16 kHz):
  * - A frame is speech when it passed the gates and its probability reaches `threshold`, or,
@@ -28,8 +29,8 @@
  *   the last one (or the cut point). `audio` covers `preRollMs` before the start (clamped to
  *   what was received, and never before a preceding cut) up to `tailMs` after the end (clamped
  *   to what was received; no tail at a cut).
- * - Level rule (`quietBelowSegmentDb`, off by default; the server turns it on): a speech frame
- *   whose level, smoothed over `levelSmoothingMs`, is more than `quietBelowSegmentDb` below the
+ * - Level rule (`quietBelowSegmentDb`): a speech frame whose level, smoothed over the room
+ *   tracker's `levelSmoothingMs` (`FrameLevels.smoothDbfs`), is more than `quietBelowSegmentDb` below the
  *   open segment's reference level does not extend the segment; it counts as a pause for the
  *   `silenceMs` rule. The reference is the loudest smoothed level of the segment's speech,
  *   decaying by `quietReleaseDbPerS` while the speech is quieter (so a quieter voice that goes on
@@ -38,14 +39,18 @@
  *   the same cut as at `maxSegmentMs` (quietest frame of a window, the rest continues at once),
  *   with the reason `speaker_change`.
  */
-import { rmsDbfs } from './gates.js';
 import { SAMPLE_RATE } from '../audio/constants.js';
+import type { FrameLevels, RoomView } from './room-levels.js';
+import { FRONT_DEFAULTS as F } from './defaults.js';
 
-/** Segmenter settings; every duration carries its unit. Defaults are the original design's. */
+/**
+ * Segmenter settings; every duration carries its unit. An option not given takes its value from
+ * FRONT_DEFAULTS (defaults.ts), what ships; the "Default" each names below is that value.
+ */
 export interface SegmenterOptions {
   /** Speech probability a frame needs to open a segment. Default 0.5. */
   threshold?: number;
-  /** Probability that keeps an open segment's frames speech. Default 0.1 (or `threshold` if lower). */
+  /** Probability that keeps an open segment's frames speech. Default 0.06 (or `threshold` if lower). */
   negativeThreshold?: number;
   /** Non-speech after the last speech frame that closes a segment. Default 500 ms. */
   silenceMs?: number;
@@ -75,10 +80,10 @@ export interface SegmenterOptions {
    * that the conversation rule does not call far: the breath, the soft consonant and the
    * rising first syllable that Silero scores 0.01–0.3 for up to half a second before it is
    * sure (measured on the clean and real sets). They move the start only; they are not speech
-   * frames (they do not count towards `minSpeechMs`). Default 0.
+   * frames (they do not count towards `minSpeechMs`). Default 300 ms.
    */
   onsetEnergyMs?: number;
-  /** Level over the conversation's floor (its own 32 ms level, not smoothed) that an energy-onset frame needs, dB. Default 10. */
+  /** Level over the conversation's floor (its own 32 ms level, not smoothed) that an energy-onset frame needs, dB. Default 8. */
   onsetAboveFloorDb?: number;
   /** Audio kept before the first speech frame. Default 200 ms. */
   preRollMs?: number;
@@ -91,54 +96,11 @@ export interface SegmenterOptions {
    * the open segment's reference level does not extend the segment (see the module comment).
    * The end of a turn trails off, and a reverberation tail decays (60 dB in one RT60, 0.3–0.7 s
    * in a room), far below the voice that made them, while Silero, and the hysteresis down to
-   * `negativeThreshold`, often still call them speech. Default 0.
+   * `negativeThreshold`, often still call them speech. Default 25.
    */
   quietBelowSegmentDb?: number;
-  /**
-   * Conversation level rule (0: off). A frame whose smoothed level is more than this many dB
-   * below the conversation's speech level neither opens nor extends a segment. The speech
-   * level is the `conversationPercentile` of the smoothed levels of the frames that reached
-   * `threshold` in the last `conversationWindowMs`: the two people at the microphone, not
-   * the segment at hand. Unlike the segment rule, it also holds when a segment is all distant
-   * babble (its own loudest frame is the babble), and it does not drift down during a pause.
-   * Inactive until `conversationMinSpeechMs` of such frames were heard. Default 0.
-   */
-  quietBelowConversationDb?: number;
-  /**
-   * With the conversation rule, a frame is far only when it is also within this many dB of
-   * the conversation's floor (the `conversationFloorPercentile` of every frame's smoothed
-   * level in the window): in a quiet room even very soft speech is far above the floor and is
-   * kept; in a noisy one the babble is what lies just above it. 0: no floor condition. Default 0.
-   */
-  conversationFloorMarginDb?: number;
-  /**
-   * Noisy room (0: off). When the conversation's speech level is less than this many dB over
-   * its floor — a room whose noise is loud next to the voices — the floor margin widens by
-   * `noisyRoomMarginPerDb` for every dB under it, so babble that rises well over the floor (it
-   * comes and goes with its talkers) is still far. In a quiet room (real meetings: 31–48 dB,
-   * the clean sets: 39–47 dB) nothing changes. Judged only after `noisyRoomMinSpeechMs` of
-   * confident frames: a speech level and a floor from a few seconds are too rough to act on.
-   * Default 0.
-   */
-  noisyRoomSnrDb?: number;
-  /** Widening of the floor margin per dB of speech-over-floor under `noisyRoomSnrDb`. Default 2. */
-  noisyRoomMarginPerDb?: number;
-  /** Confident frames heard before the noisy-room widening acts, ms. Default 10 000. */
-  noisyRoomMinSpeechMs?: number;
-  /** Percentile (0–100) of all recent frames' smoothed levels that is the floor. Default 10. */
-  conversationFloorPercentile?: number;
-  /** Window of the smoothed level the conversation rule judges (mean power of the last frames), ms. Default 320. */
-  conversationSmoothingMs?: number;
-  /** History of the conversation speech level, ms. Default 30 000. */
-  conversationWindowMs?: number;
-  /** Percentile (0–100) of that history that is the speech level. Default 90. */
-  conversationPercentile?: number;
-  /** Frames at `threshold` needed before the conversation rule acts, ms. Default 2000. */
-  conversationMinSpeechMs?: number;
   /** How fast the reference level of the level rule decays while the speech is quieter, dB/s. Default 10. */
   quietReleaseDbPerS?: number;
-  /** Window of the smoothed level (mean power of the last frames, the new one included), ms. Default 160 ms. */
-  levelSmoothingMs?: number;
   /** Sample rate of the frames. Default 16 000 Hz. */
   sampleRateHz?: number;
 }
@@ -213,17 +175,6 @@ interface Resolved {
   minSpeechSamples: number;
   quietBelowSegmentDb: number;
   quietReleaseDbPerS: number;
-  levelSmoothingSamples: number;
-  quietBelowConversationDb: number;
-  conversationFloorMarginDb: number;
-  conversationFloorPercentile: number;
-  conversationSmoothingSamples: number;
-  conversationWindowSamples: number;
-  conversationPercentile: number;
-  conversationMinSpeechSamples: number;
-  noisyRoomSnrDb: number;
-  noisyRoomMarginPerDb: number;
-  noisyRoomMinSpeechSamples: number;
   sampleRateHz: number;
 }
 
@@ -234,45 +185,31 @@ function resolve(o: SegmenterOptions): Resolved {
     if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${name} must be a finite number ≥ 0`);
     return Math.round((v * rate) / 1000);
   };
-  const threshold = o.threshold ?? 0.5;
+  const threshold = o.threshold ?? F.threshold;
   if (!(threshold > 0 && threshold <= 1)) throw new Error('segmenter: threshold must be in (0, 1]');
-  const negativeThreshold = o.negativeThreshold ?? Math.min(threshold, 0.1);
+  const negativeThreshold = o.negativeThreshold ?? Math.min(threshold, F.negativeThreshold);
   if (!(negativeThreshold > 0 && negativeThreshold <= threshold)) {
     throw new Error('segmenter: negativeThreshold must be in (0, threshold]');
   }
   const r: Resolved = {
     threshold,
     negativeThreshold,
-    silenceSamples: ms(o.silenceMs, 500, 'silenceMs'),
-    maxSegmentSamples: ms(o.maxSegmentMs, 7000, 'maxSegmentMs'),
-    cutSearchSamples: ms(o.cutSearchMs, 500, 'cutSearchMs'),
-    earlyCutWindowSamples: ms(o.earlyCutWindowMs, 1000, 'earlyCutWindowMs'),
-    earlyCutPauseSamples: ms(o.earlyCutPauseMs, 96, 'earlyCutPauseMs'),
-    onsetLookBackSamples: ms(o.onsetLookBackMs, 300, 'onsetLookBackMs'),
-    onsetEnergySamples: ms(o.onsetEnergyMs, 0, 'onsetEnergyMs'),
-    onsetAboveFloorDb: o.onsetAboveFloorDb ?? 10,
-    preRollSamples: ms(o.preRollMs, 200, 'preRollMs'),
-    tailSamples: ms(o.tailMs, 100, 'tailMs'),
-    minSpeechSamples: ms(o.minSpeechMs, 96, 'minSpeechMs'),
-    quietBelowSegmentDb: o.quietBelowSegmentDb ?? 0,
-    quietReleaseDbPerS: o.quietReleaseDbPerS ?? 10,
-    levelSmoothingSamples: ms(o.levelSmoothingMs, 160, 'levelSmoothingMs'),
-    quietBelowConversationDb: o.quietBelowConversationDb ?? 0,
-    conversationFloorMarginDb: o.conversationFloorMarginDb ?? 0,
-    conversationFloorPercentile: o.conversationFloorPercentile ?? 10,
-    conversationSmoothingSamples: ms(o.conversationSmoothingMs, 320, 'conversationSmoothingMs'),
-    conversationWindowSamples: ms(o.conversationWindowMs, 30_000, 'conversationWindowMs'),
-    conversationPercentile: o.conversationPercentile ?? 90,
-    conversationMinSpeechSamples: ms(o.conversationMinSpeechMs, 2000, 'conversationMinSpeechMs'),
-    noisyRoomSnrDb: o.noisyRoomSnrDb ?? 0,
-    noisyRoomMarginPerDb: o.noisyRoomMarginPerDb ?? 2,
-    noisyRoomMinSpeechSamples: ms(o.noisyRoomMinSpeechMs, 10_000, 'noisyRoomMinSpeechMs'),
+    silenceSamples: ms(o.silenceMs, F.silenceMs, 'silenceMs'),
+    maxSegmentSamples: ms(o.maxSegmentMs, F.maxSegmentMs, 'maxSegmentMs'),
+    cutSearchSamples: ms(o.cutSearchMs, F.cutSearchMs, 'cutSearchMs'),
+    earlyCutWindowSamples: ms(o.earlyCutWindowMs, F.earlyCutWindowMs, 'earlyCutWindowMs'),
+    earlyCutPauseSamples: ms(o.earlyCutPauseMs, F.earlyCutPauseMs, 'earlyCutPauseMs'),
+    onsetLookBackSamples: ms(o.onsetLookBackMs, F.onsetLookBackMs, 'onsetLookBackMs'),
+    onsetEnergySamples: ms(o.onsetEnergyMs, F.onsetEnergyMs, 'onsetEnergyMs'),
+    onsetAboveFloorDb: o.onsetAboveFloorDb ?? F.onsetAboveFloorDb,
+    preRollSamples: ms(o.preRollMs, F.preRollMs, 'preRollMs'),
+    tailSamples: ms(o.tailMs, F.tailMs, 'tailMs'),
+    minSpeechSamples: ms(o.minSpeechMs, F.minSpeechMs, 'minSpeechMs'),
+    quietBelowSegmentDb: o.quietBelowSegmentDb ?? F.quietBelowSegmentDb,
+    quietReleaseDbPerS: o.quietReleaseDbPerS ?? F.quietReleaseDbPerS,
     sampleRateHz: rate,
   };
-  for (const [k, v] of [['conversationPercentile', r.conversationPercentile], ['conversationFloorPercentile', r.conversationFloorPercentile]] as const) {
-    if (!(v >= 0 && v <= 100)) throw new Error(`segmenter: ${k} must be in [0, 100]`);
-  }
-  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['quietBelowConversationDb', r.quietBelowConversationDb], ['conversationFloorMarginDb', r.conversationFloorMarginDb], ['noisyRoomSnrDb', r.noisyRoomSnrDb], ['noisyRoomMarginPerDb', r.noisyRoomMarginPerDb], ['onsetAboveFloorDb', r.onsetAboveFloorDb]] as const) {
+  for (const [k, v] of [['quietBelowSegmentDb', r.quietBelowSegmentDb], ['quietReleaseDbPerS', r.quietReleaseDbPerS], ['onsetAboveFloorDb', r.onsetAboveFloorDb]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`segmenter: ${k} must be a finite number ≥ 0`);
   }
   if (r.maxSegmentSamples < 2) throw new Error('segmenter: maxSegmentMs is too small');
@@ -290,26 +227,17 @@ export class Segmenter {
   /** No segment's audio starts before this sample (the last cut point). */
   private floorSample = 0;
   private open: OpenSegment | null = null;
-  /** Power (mean square) and length of the most recent frames, for the smoothed level. */
-  private recentPower: Array<{ power: number; samples: number }> = [];
-  /** Smoothed levels of recent frames at `threshold`, for the conversation level rule. */
-  private speechLevels: Array<{ endSample: number; dbfs: number; samples: number }> = [];
-  /** Smoothed levels of all recent frames, for the floor of the conversation level rule. */
-  private allLevels: Array<{ endSample: number; dbfs: number }> = [];
-  private conversationFloorDbfs = -Infinity;
-  /** Whether every frame's smoothed level is kept for the floor (`allLevels`). */
-  private readonly tracksFloor: boolean;
-  /** Whether the level smoothed over `conversationSmoothingMs` is needed (conversation rule or floor). */
-  private readonly tracksRoomLevel: boolean;
-  private speechLevelSamples = 0;
-  /** The conversation speech level (dBFS), recomputed every few frames; null until known. */
-  private conversationDbfs: number | null = null;
-  private framesSinceLevel = 0;
 
-  constructor(options: SegmenterOptions = {}) {
+  /**
+   * @param room The room tracker the frames were judged by: asked for its floor and whether it
+   *   is noisy when a segment opens (the energy onset). Without one, the energy onset never moves
+   *   a start.
+   */
+  constructor(
+    options: SegmenterOptions = {},
+    private readonly room: RoomView = NO_ROOM,
+  ) {
     this.o = resolve(options);
-    this.tracksFloor = (this.o.quietBelowConversationDb > 0 && this.o.conversationFloorMarginDb > 0) || this.o.onsetEnergySamples > 0;
-    this.tracksRoomLevel = this.tracksFloor || this.o.quietBelowConversationDb > 0;
   }
 
   /** True while a segment with enough speech to be kept is open. */
@@ -323,41 +251,26 @@ export class Segmenter {
   }
 
   /**
-   * Feeds one frame. Frames must be contiguous and in order; the last one may be shorter
-   * (pass only its real samples). The samples are copied.
-   * @param samples The frame's audio.
-   * @param startSample Index of `samples[0]` in the stream.
-   * @param speechProbability The VAD's probability for this frame (0 when the gates failed).
-   * @param gatePass Whether the frame passed the RMS and spectral gates.
+   * Feeds one judged frame (see `RoomLevels`). Frames must be contiguous and in order; the
+   * last one may be shorter (only its real samples). The samples are copied.
    * @returns The events this frame caused, in order.
    */
-  push(samples: Float32Array, startSample: number, speechProbability: number, gatePass: boolean): SegmenterEvent[] {
+  push(frame: FrameLevels): SegmenterEvent[] {
     const events: SegmenterEvent[] = [];
+    const { samples, startSample } = frame;
     if (samples.length === 0) return events;
     const o = this.o;
     const threshold = this.open ? o.negativeThreshold : o.threshold;
-    const level = rmsDbfs(samples);
-    this.recordPower(level, samples.length);
-    const smoothDbfs = this.smoothLevel(o.levelSmoothingSamples);
-    let far = false;
-    if (this.tracksRoomLevel) {
-      const roomLevelDbfs = this.smoothLevel(o.conversationSmoothingSamples);
-      if (this.tracksFloor) {
-        this.allLevels.push({ endSample: startSample + samples.length, dbfs: roomLevelDbfs });
-        while (this.allLevels[0]!.endSample <= startSample + samples.length - o.conversationWindowSamples) this.allLevels.shift();
-      }
-      far = o.quietBelowConversationDb > 0 && this.farBelowConversation(roomLevelDbfs, startSample + samples.length, samples.length, gatePass && speechProbability >= o.threshold);
-    }
     const rec: FrameRecord = {
       startSample,
       endSample: startSample + samples.length,
       samples: samples.slice(),
-      rmsDbfs: level,
-      smoothDbfs,
-      prob: speechProbability,
-      gatePass,
-      far,
-      speech: gatePass && speechProbability >= threshold && !far,
+      rmsDbfs: frame.rmsDbfs,
+      smoothDbfs: frame.smoothDbfs,
+      prob: frame.prob,
+      gatePass: frame.gatePass,
+      far: frame.far,
+      speech: frame.gatePass && frame.prob >= threshold && !frame.far,
     };
     this.frames.push(rec);
 
@@ -446,13 +359,6 @@ export class Segmenter {
 
   /** Forgets everything (a new stream starting at sample 0). */
   reset(): void {
-    this.recentPower = [];
-    this.speechLevels = [];
-    this.allLevels = [];
-    this.conversationFloorDbfs = -Infinity;
-    this.speechLevelSamples = 0;
-    this.conversationDbfs = null;
-    this.framesSinceLevel = 0;
     this.frames = [];
     this.floorSample = 0;
     this.open = null;
@@ -460,73 +366,6 @@ export class Segmenter {
 
   private get receivedEndSample(): number {
     return this.frames.length > 0 ? this.frames[this.frames.length - 1]!.endSample : this.floorSample;
-  }
-
-  /**
-   * The conversation level rule for one frame (only called while the rule is on): records its
-   * smoothed level when it reached `threshold`, and tells whether it is too far below the
-   * conversation's speech level.
-   */
-  private farBelowConversation(smoothDbfs: number, endSample: number, samples: number, confident: boolean): boolean {
-    const o = this.o;
-    if (confident) {
-      this.speechLevels.push({ endSample, dbfs: smoothDbfs, samples });
-      this.speechLevelSamples += samples;
-    }
-    const from = endSample - o.conversationWindowSamples;
-    while (this.speechLevels.length && this.speechLevels[0]!.endSample <= from) this.speechLevelSamples -= this.speechLevels.shift()!.samples;
-    if (this.speechLevelSamples < o.conversationMinSpeechSamples) {
-      this.conversationDbfs = null;
-      return false;
-    }
-    // A percentile over up to a window of frames: recomputed every 8 frames (~0.25 s) is plenty.
-    if (this.conversationDbfs === null || ++this.framesSinceLevel >= 8) {
-      this.framesSinceLevel = 0;
-      const sorted = this.speechLevels.map((x) => x.dbfs).sort((a, b) => a - b);
-      this.conversationDbfs = percentileOf(sorted, o.conversationPercentile);
-      if (o.conversationFloorMarginDb > 0) this.conversationFloorDbfs = this.floorOfRecentLevels();
-    }
-    if (smoothDbfs >= this.conversationDbfs - o.quietBelowConversationDb) return false;
-    if (o.conversationFloorMarginDb <= 0) return true;
-    let margin = o.conversationFloorMarginDb;
-    if (o.noisyRoomSnrDb > 0 && this.speechLevelSamples >= o.noisyRoomMinSpeechSamples) {
-      margin += o.noisyRoomMarginPerDb * Math.max(0, o.noisyRoomSnrDb - (this.conversationDbfs - this.conversationFloorDbfs));
-    }
-    return smoothDbfs < this.conversationFloorDbfs + margin;
-  }
-
-  /** The `conversationFloorPercentile` of the recent frames' smoothed levels (`allLevels`, not empty). */
-  private floorOfRecentLevels(): number {
-    return percentileOf(this.allLevels.map((x) => x.dbfs).sort((a, b) => a - b), this.o.conversationFloorPercentile);
-  }
-
-  /** True once the conversation's speech level is known to be under `noisyRoomSnrDb` over its floor. */
-  private noisyRoom(): boolean {
-    const o = this.o;
-    if (o.noisyRoomSnrDb <= 0 || this.conversationDbfs === null || !Number.isFinite(this.conversationFloorDbfs)) return false;
-    return this.conversationDbfs - this.conversationFloorDbfs < o.noisyRoomSnrDb;
-  }
-
-  /** Keeps the power of the newest frame, as much history as the longest smoothing window needs. */
-  private recordPower(levelDbfs: number, samples: number): void {
-    this.recentPower.push({ power: 10 ** (levelDbfs / 10), samples });
-    const keep = Math.max(this.o.levelSmoothingSamples, this.tracksRoomLevel ? this.o.conversationSmoothingSamples : 0);
-    let total = 0;
-    for (const p of this.recentPower) total += p.samples;
-    while (this.recentPower.length > 1 && total - this.recentPower[0]!.samples >= keep) total -= this.recentPower.shift()!.samples;
-  }
-
-  /** Smoothed level (dBFS): mean power of the newest frames covering `windowSamples` (at least the newest frame). */
-  private smoothLevel(windowSamples: number): number {
-    let energy = 0;
-    let total = 0;
-    for (let i = this.recentPower.length - 1; i >= 0; i--) {
-      const p = this.recentPower[i]!;
-      energy += p.power * p.samples;
-      total += p.samples;
-      if (total >= windowSamples) break;
-    }
-    return 10 * Math.log10(Math.max(energy / Math.max(1, total), 1e-12));
   }
 
   private audioStartFor(seg: OpenSegment): number {
@@ -653,10 +492,10 @@ export class Segmenter {
       f.speech = true;
       start = f.startSample;
     }
-    if (this.o.onsetEnergySamples <= 0 || this.noisyRoom()) return start;
+    if (this.o.onsetEnergySamples <= 0 || this.room.noisyRoom()) return start;
     // Energy onset: the loud-enough frames just before, which move the start but are not speech.
-    // The floor is the conversation rule's while it has one, else taken now (`rec` is in allLevels).
-    const floor = Number.isFinite(this.conversationFloorDbfs) ? this.conversationFloorDbfs : this.floorOfRecentLevels();
+    // The floor is the room's (the conversation rule's while it has one, else taken now).
+    const floor = this.room.onsetFloorDbfs();
     const energyLimit = Math.max(this.floorSample, start - this.o.onsetEnergySamples);
     for (; i >= 0; i--) {
       const f = this.frames[i]!;
@@ -687,7 +526,5 @@ export class Segmenter {
   }
 }
 
-/** The `p`-th percentile (0–100) of an ascending, non-empty array (nearest rank below). */
-function percentileOf(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+/** No room tracker: the energy onset never moves a start (no frame is over an infinite floor). */
+const NO_ROOM: RoomView = { onsetFloorDbfs: () => Infinity, noisyRoom: () => false };

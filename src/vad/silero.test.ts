@@ -6,11 +6,12 @@ import { loadConversation } from '../testing/corpus.js';
 import { concat, silence, tone, whiteNoise } from '../testing/signals.js';
 import { SileroVad } from './silero.js';
 import { SpeechFront } from '../front/front.js';
+import { ORIGINAL_FRONT } from '../testing/front-original.js';
 
 const CONVERSATION = '1688-1998-easy';
 
 async function segmentsOf(vad: SileroVad, audio: Float32Array): Promise<SegmentEvent[]> {
-  const front = new SpeechFront(vad.createStream());
+  const front = new SpeechFront(vad.createStream(), ORIGINAL_FRONT);
   const pcm = floatToPcm16(audio);
   const out: SegmentEvent[] = [];
   const take = (events: Awaited<ReturnType<SpeechFront['push']>>) => {
