@@ -39,6 +39,11 @@ export class Api {
     return res.status === 204 ? null : res.json();
   }
 
+  /** The server's status report (GET /api/status): engine, models, queue, storage. */
+  status() {
+    return this.#json('/api/status');
+  }
+
   listConversations() {
     return this.#json('/api/conversations');
   }

@@ -11,6 +11,7 @@
 import { Api } from './api.js';
 import { AudioRing, RATE_HZ, RING_MAX_S } from './audio-ring.js';
 import { ChatView } from './chat.js';
+import { refreshEngineBanner } from './engine-banner.js';
 import { Connection, takeToken } from './connection.js';
 import { HistoryView } from './history.js';
 import { applyStaticStrings, t } from './i18n.js';
@@ -365,6 +366,7 @@ function handleMessage(msg) {
       link = { open: true, ready: true, models: msg.models };
       setStatus('ok', describeModels(msg.models));
       document.body.dataset.asr = msg.models && msg.models.asr === null ? 'none' : 'on';
+      void refreshEngineBanner(api, $('#engine-banner'));
       if (mode.kind === 'suspended') sendResume();
       loadSavedVoices();
       break;

@@ -16,6 +16,9 @@ const STRINGS = {
     ready: 'Ready',
     modelsLine: 'Speech recognition: {asr} · Voices: {speaker} · VAD: {vad}',
     diarizationOnly: 'Diarization only (no speech recognition model loaded) · Voices: {speaker}',
+    engineNoneTitle: 'No text: speech recognition is not running.',
+    engineDownTitle: 'Speech recognition is having trouble.',
+    engineFix: 'To fix it, run {command} on the server, then restart it.',
     waitingModels: 'Connected, loading models…',
     // Problems
     notSecure:
@@ -182,6 +185,9 @@ const STRINGS = {
     ready: '준비됨',
     modelsLine: '음성 인식: {asr} · 화자: {speaker} · VAD: {vad}',
     diarizationOnly: '화자 구분만 가능 (음성 인식 모델 없음) · 화자: {speaker}',
+    engineNoneTitle: '텍스트 없음: 음성 인식이 실행되고 있지 않습니다.',
+    engineDownTitle: '음성 인식에 문제가 있습니다.',
+    engineFix: '해결하려면 서버에서 {command} 을(를) 실행한 뒤 서버를 다시 시작하세요.',
     waitingModels: '연결됨, 모델을 불러오는 중…',
     notSecure:
       '이 페이지는 HTTPS가 아니어서 브라우저가 마이크를 차단합니다. https:// 주소로 여세요 (http는 localhost에서만 됩니다).',

@@ -4,20 +4,21 @@
  * every signed-in browser is signed out (a running server notices within a second).
  * Reads the same settings as the server (DATA_DIR, HOST, PORT, ACCESS_TOKEN).
  */
-import { loadConfig } from '../src/config.js';
+import { parseArgs } from 'node:util';
+import { loadConfigFromEnvironment } from '../src/config.js';
 import { fromRoot } from '../src/paths.js';
 import { securePrivateTree } from '../src/storage/private-fs.js';
 import { loadOrCreateToken, tokenPathOf, writeNewToken } from '../src/transport/token-file.js';
 
-const flags = process.argv.slice(2).filter((f) => f !== '--');
-const rotate = flags.includes('--rotate');
-const unknown = flags.filter((f) => f !== '--rotate');
-if (unknown.length > 0) {
-  process.stderr.write(`unknown option ${unknown.join(' ')}: use npm run token [-- --rotate]\n`);
+let rotate = false;
+try {
+  rotate = parseArgs({ args: process.argv.slice(2).filter((f) => f !== '--'), options: { rotate: { type: 'boolean' } } }).values.rotate === true;
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}: use npm run token [-- --rotate]\n`);
   process.exit(2);
 }
 try {
-  const config = loadConfig(process.env, []);
+  const config = loadConfigFromEnvironment([]);
   if (!config.AUTH) process.stderr.write('note: AUTH=false, the server does not ask for a token at all\n');
   const dataDir = fromRoot(config.DATA_DIR);
   await securePrivateTree(dataDir);

@@ -10,9 +10,10 @@
  *
  * Exit codes: 0 ok, 1 bad input (arguments, unreadable or undecodable file), 2 processing failure.
  */
+import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { loadConfigFromEnvironment } from '../src/config.js';
 import { DecodeError, decodeAudio } from '../src/files/decode.js';
 import { EXPORT_FORMATS, exportConversation, type ExportFormat } from '../src/files/export.js';
 import { FileJobError, transcribeFile, type FileProgress, type TranscribeFileOptions } from '../src/files/pipeline.js';
@@ -40,46 +41,44 @@ interface CliArgs {
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null, voices: null };
-  const rest = [...argv];
-  while (rest.length) {
-    const arg = rest.shift()!;
-    const eq = /^--([a-z-]+)=(.*)$/.exec(arg);
-    const key = eq ? eq[1] : arg.startsWith('--') ? arg.slice(2) : null;
-    if (key === null) {
-      if (a.file) throw new UsageError(`more than one input file: ${arg}`);
-      a.file = arg;
-      continue;
-    }
-    const value = eq ? eq[2]! : rest.shift();
-    if (value === undefined) throw new UsageError(`--${key} needs a value`);
-    switch (key) {
-      case 'format':
-        if (!EXPORT_FORMATS.includes(value as ExportFormat)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
-        a.format = value as ExportFormat;
-        break;
-      case 'out':
-        a.out = value;
-        break;
-      case 'language':
-        a.language = value;
-        break;
-      case 'speakers':
-        if (value !== '1' && value !== '2') throw new UsageError('--speakers must be 1 or 2');
-        a.speakers = Number(value) as 1 | 2;
-        break;
-      case 'enroll-a':
-        a.enrollA = value;
-        break;
-      case 'enroll-b':
-        a.enrollB = value;
-        break;
-      case 'voices':
-        if (!parseVoiceIds(value)) throw new UsageError('--voices takes two saved voice ids separated by a comma');
-        a.voices = value;
-        break;
-      default:
-        throw new UsageError(`unknown option --${key}`);
-    }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        out: { type: 'string' },
+        language: { type: 'string' },
+        speakers: { type: 'string' },
+        'enroll-a': { type: 'string' },
+        'enroll-b': { type: 'string' },
+        voices: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    // parseArgs names the option: unknown, or missing its value.
+    throw new UsageError((err as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`more than one input file: ${positionals[1]}`);
+  a.file = positionals[0] ?? '';
+  if (v.format !== undefined) {
+    if (!EXPORT_FORMATS.includes(v.format as ExportFormat)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+    a.format = v.format as ExportFormat;
+  }
+  if (v.out !== undefined) a.out = v.out;
+  if (v.language !== undefined) a.language = v.language;
+  if (v.speakers !== undefined) {
+    if (v.speakers !== '1' && v.speakers !== '2') throw new UsageError('--speakers must be 1 or 2');
+    a.speakers = Number(v.speakers) as 1 | 2;
+  }
+  if (v['enroll-a'] !== undefined) a.enrollA = v['enroll-a'];
+  if (v['enroll-b'] !== undefined) a.enrollB = v['enroll-b'];
+  if (v.voices !== undefined) {
+    if (!parseVoiceIds(v.voices)) throw new UsageError('--voices takes two saved voice ids separated by a comma');
+    a.voices = v.voices;
   }
   if (!a.file) throw new UsageError('no input file');
   if ((a.enrollA === null) !== (a.enrollB === null)) throw new UsageError('--enroll-a and --enroll-b go together');
@@ -137,7 +136,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
   }
-  const config = loadConfig(process.env, [], { LOG_LEVEL: (process.env.LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
+  const config = loadConfigFromEnvironment([], { LOG_LEVEL: (process.env.LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
   const log = createLogger(config.LOG_LEVEL);
   let pipeline: Awaited<ReturnType<typeof buildPipeline>> | null = null;
   const controller = new AbortController();

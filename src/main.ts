@@ -4,9 +4,11 @@
  * An exception nothing caught is logged and ends the process with status 70 (EX_SOFTWARE):
  * the state it leaves behind cannot be trusted, and `npm start` (or systemd) restarts it.
  */
-import { loadConfig } from './config.js';
+import { loadConfigFromEnvironment } from './config.js';
 import { createLogger } from './log.js';
+import { fromRoot } from './paths.js';
 import { startServer } from './server.js';
+import { startupSummary } from './startup-summary.js';
 
 /** Exit status after an uncaught exception or unhandled rejection (sysexits EX_SOFTWARE). */
 const EXIT_UNCAUGHT = 70;
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
   // Whatever this process or a child it starts (ffmpeg) creates is owner-only: conversations
   // and voiceprints are personal data (the store also sets 0600/0700 itself).
   process.umask(0o077);
-  const config = loadConfig(process.env, process.argv.slice(2));
+  const config = loadConfigFromEnvironment(process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL);
   if (config.AUTH && config.ACCESS_TOKEN && config.ACCESS_TOKEN.length < 16) {
     log.warn('ACCESS_TOKEN is shorter than 16 characters: anyone who reaches the port can guess it; prefer a long random one');
@@ -31,14 +33,16 @@ async function main(): Promise<void> {
   if (!config.AUTH) log.warn('AUTH=false: anyone who reaches the port can use the server');
   const server = await startServer(config, { log });
   const link = config.AUTH ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;
-  const banner = [
-    '',
-    `  Two-speaker transcription server is running.`,
-    `  Open:  ${link}`,
-    config.AUTH && !config.ACCESS_TOKEN ? '  (the token is kept in DATA_DIR/access-token: `npm run token` prints this link again, `npm run token -- --rotate` replaces it)' : '',
-    '',
-  ].filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1);
-  process.stdout.write(banner.join('\n') + '\n');
+  process.stdout.write(
+    '\n' +
+      startupSummary({
+        link,
+        keptToken: config.AUTH && !config.ACCESS_TOKEN,
+        engine: server.engine(),
+        models: server.models,
+        dataDir: fromRoot(config.DATA_DIR),
+      }),
+  );
 
   process.on('SIGHUP', () => {
     server.reloadTls().catch((err: Error) => log.error(`TLS reload failed: ${err.message}`));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AsrEngine } from './asr/types.js';
+import type { AsrEngineStatus } from './asr/availability.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { MAX_TEXT_FRAME_BYTES } from './protocol/messages.js';
@@ -46,6 +47,8 @@ import { Notifier } from './notify/notifier.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
+import { StatusBoard } from './status.js';
+import { registerCoreStatus } from './status-probes.js';
 
 /** Model overrides, for tests: any part not given is built from the configuration. */
 export interface ServerDeps {
@@ -68,6 +71,12 @@ export interface RunningServer {
   reloadTls(): Promise<void>;
   /** Number of open WebSocket sessions. */
   sessions(): number;
+  /** Speech recognition's state now (the start-up summary says it). */
+  engine(): AsrEngineStatus;
+  /** The loaded models' descriptions. */
+  models: { asr: string | null; speaker: string; vad: string };
+  /** The status board behind /healthz and /api/status: other parts add their sections with `status.register`. */
+  status: StatusBoard;
   /** The conversation store under DATA_DIR. */
   store: ConversationStore;
   /** The private folder holding uploaded recordings while they are processed. */
@@ -273,6 +282,19 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }),
   });
 
+  // /healthz and /api/status: each part registers its section (see src/status.ts).
+  const status = new StatusBoard();
+  registerCoreStatus(status, {
+    config,
+    asr: () => pipeline.asr.status(),
+    models: () => pipeline.models,
+    queue: () => ({ pending: pipeline.asr.queue.pending, busy: pipeline.asr.queue.busy, lanes: pipeline.asr.queue.lanesOpen }),
+    sessions: () => gateway.size,
+    dataDir: fromRoot(config.DATA_DIR),
+  });
+  // Delivery outcomes are reported, not judged: a receiver that is down does not make the server degraded.
+  status.register('notifications', () => ({ ok: true, ...notifier.status() }));
+
   const server: Server = createHttpsServer(
     // A peer that opens TCP and never completes the handshake is dropped after this long.
     // The header deadline is checked every HEADER_CHECK_MS, not every 30 s (Node's default):
@@ -303,7 +325,14 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       res.once('close', () => budget.answered(req.socket as Socket));
     }
     if (hsts) res.setHeader('Strict-Transport-Security', 'max-age=15552000');
-    if (path === '/healthz') return sendPlain(res, 200, 'ok');
+    if (path === '/healthz') {
+      // No token, so no details: only `ok` or `degraded` (GET /api/status says why).
+      status.health().then(
+        (h) => sendPlain(res, 200, h),
+        () => sendPlain(res, 200, 'degraded'),
+      );
+      return;
+    }
     if (path === '/metrics') return serveMetrics(req, res, target);
     // The OpenAI-compatible API checks the same token itself (as the API key).
     if (path.startsWith('/v1/')) return openAiApi(req, res, target);
@@ -343,6 +372,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         // Delivery state of the notifications (GET /api/status includes the same object as `notifications`).
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ notifications: notifier.status(), targets: notifier.describe() }));
+        return;
+      }
+      if (path === '/api/status' && req.method === 'GET') {
+        status.report().then(
+          (report) => {
+            res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+            res.end(JSON.stringify(report));
+          },
+          () => sendPlain(res, 500, 'internal error'),
+        );
         return;
       }
       if (path.startsWith('/api/transcriptions')) {
@@ -453,6 +492,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
     sessions: () => gateway.size,
     connections: () => ({ total: budget.size, pending: budget.pendingSize, evicted: budget.evicted }),
+    engine: () => pipeline.asr.status(),
+    models: pipeline.models,
+    status,
     store,
     uploadDir,
     search: { service: search, ready: searchReady },

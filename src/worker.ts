@@ -5,11 +5,11 @@
  * finishes the running jobs and leaves. It opens no port.
  */
 import { AsrWorker, createAsrEngine, queueTlsCa, type AsrEngine, type AsrLog } from './asr/index.js';
-import { loadConfig } from './config.js';
+import { loadConfigFromEnvironment } from './config.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env, process.argv.slice(2));
+  const config = loadConfigFromEnvironment(process.argv.slice(2));
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const asrLog: AsrLog = (level, msg) => log[level](msg);
   if (!config.QUEUE_URL) throw new Error('QUEUE_URL is not set: a worker takes its jobs from Redis (redis://host:port/db)');

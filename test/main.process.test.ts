@@ -44,6 +44,11 @@ describe('npm run serve (src/main.ts) as a process', () => {
         }
       }, 50);
     });
+    // The start-up summary box: mode (and why there is no text), models, data folder.
+    expect(out).toMatch(/│ Mode: +speakers only, no text +│/);
+    expect(out).toMatch(/│ Why: +Speech recognition is turned off \(ASR_MODEL=none\)/);
+    expect(out).toMatch(/│ Models: +speech none · voices \S+ · VAD silero-v4 +│/);
+    expect(out).toContain(`Data:    ${join(dir, 'data')}`);
     const token = link.searchParams.get('token')!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
     const port = Number(link.port);

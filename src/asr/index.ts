@@ -2,8 +2,7 @@
  * Speech recognition for the rest of the server: build the engine from the configuration
  * (or none: diarization-only mode), queue segments, filter hallucinations.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { fromRoot } from '../paths.js';
 import { AsrQueue } from './queue.js';
@@ -11,7 +10,8 @@ import type { DeviceProbe } from './device.js';
 import { RedisAsrEngine } from './redis/engine.js';
 import { consoleAsrLog, type AsrEngine, type AsrLog } from './types.js';
 import { WhisperServerEngine, type RequestTimeout } from './whisper-server.js';
-import { hasWhisperServer, locateWhisperBuild } from './whisper-build.js';
+import { locateWhisperBuild } from './whisper-build.js';
+import { asrEngineStatus, asrModelPath, whyNoLocalAsr, type AsrEngineStatus, type AsrReason } from './availability.js';
 
 export {
   AsrEngineError,
@@ -48,12 +48,7 @@ type AsrConfig = Pick<
   | 'JOB_DEADLINE_MS'
 >;
 
-/** The model file the configuration points at (absolute), or null for `ASR_MODEL=none`. */
-export function asrModelPath(config: AsrConfig): string | null {
-  if (config.ASR_MODEL_PATH) return fromRoot(config.ASR_MODEL_PATH);
-  if (config.ASR_MODEL === 'none' || config.ASR_MODEL === '') return null;
-  return fromRoot(join(config.MODELS_DIR, `ggml-${config.ASR_MODEL}.bin`));
-}
+export { asrModelPath, asrEngineStatus, whyNoLocalAsr, ASR_HINTS, type AsrEngineStatus, type AsrHealth, type AsrReason } from './availability.js';
 
 export interface CreateAsrOptions {
   log?: AsrLog;
@@ -80,20 +75,13 @@ export function requestTimeoutOf(config: Pick<Config, 'ASR_TIMEOUT_BASE_S' | 'AS
  */
 export function createAsrEngine(config: AsrConfig, options: CreateAsrOptions = {}): WhisperServerEngine | null {
   const log = options.log ?? consoleAsrLog;
-  const modelPath = asrModelPath(config);
-  if (!modelPath) {
-    log('info', 'ASR_MODEL=none: speech recognition off (diarization only)');
+  const missing = whyNoLocalAsr(config);
+  if (missing) {
+    log(missing.reason === 'disabled' ? 'info' : 'warn', missing.message);
     return null;
   }
-  if (!existsSync(modelPath)) {
-    log('warn', `model file ${modelPath} not found (run \`npm run models\`): speech recognition off (diarization only)`);
-    return null;
-  }
+  const modelPath = asrModelPath(config)!;
   const build = locateWhisperBuild(config.WHISPER_BUILD_DIR);
-  if (!hasWhisperServer(build)) {
-    log('warn', `${build.serverBin} not found (run \`npm run build:whisper\`): speech recognition off (diarization only)`);
-    return null;
-  }
   return new WhisperServerEngine({
     serverBin: build.serverBin,
     modelPath,
@@ -135,6 +123,8 @@ export interface AsrService {
   readonly queue: AsrQueue;
   /** Fails waiting jobs, waits for the running one, stops whisper-server. Idempotent. */
   close(): Promise<void>;
+  /** Whether recognition is up, and why not (for /api/status and the page's banner). */
+  status(): AsrEngineStatus;
 }
 
 /**
@@ -147,6 +137,8 @@ export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { 
   let engine = options.engine !== undefined ? options.engine : config.QUEUE_URL ? createRemoteAsrEngine(config, log) : createAsrEngine(config, options);
   // Instrumentation (metrics) sees the engine behind its own interface.
   if (engine && options.wrap) engine = options.wrap(engine);
+  // Why there is no engine, for /api/status and the page's banner.
+  let noEngine: { reason: AsrReason } | null = engine ? null : options.engine !== undefined || config.QUEUE_URL ? { reason: 'disabled' } : whyNoLocalAsr(config);
   if (engine) {
     try {
       await engine.load();
@@ -154,12 +146,15 @@ export async function startAsr(config: AsrConfig, options: CreateAsrOptions & { 
       log('error', `speech recognition failed to start: ${(err as Error).message}; running diarization only`);
       await engine.close();
       engine = null;
+      noEngine = { reason: config.QUEUE_URL ? 'queue_unreachable' : 'load_failed' };
     }
   }
   const queue = new AsrQueue(engine, { maxQueued: config.ASR_QUEUE_MAX, log });
   let closing: Promise<void> | null = null;
+  const running = engine;
   return {
     name: engine?.name ?? null,
+    status: () => asrEngineStatus(running, noEngine),
     queue,
     close: () =>
       (closing ??= (async () => {

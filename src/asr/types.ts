@@ -1,4 +1,5 @@
 /** Speech-recognition engine boundary. */
+import type { AsrHealth } from './availability.js';
 
 export type AsrLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type AsrLog = (level: AsrLogLevel, msg: string) => void;
@@ -44,6 +45,8 @@ export interface AsrEngine {
   slots?(): number;
   /** Called whenever `slots()` may have changed (a worker joined or left). */
   onSlotsChange?(listener: () => void): void;
+  /** Whether the engine can work now, and why not (for /api/status); absent = always up once loaded. */
+  health?(): AsrHealth;
   /** Idempotent. */
   close(): Promise<void>;
 }

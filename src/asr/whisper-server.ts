@@ -27,6 +27,7 @@ import { WhisperRequestError } from './client.js';
 import { resolveDevice, systemDeviceProbe, type AsrDevice, type AsrDeviceChoice, type DeviceDecision, type DeviceProbe } from './device.js';
 import { abortError, AsrEngineError, consoleAsrLog, type AsrEngine, type AsrLog, type AsrResult } from './types.js';
 import type { WhisperBackends } from './whisper-build.js';
+import type { AsrHealth } from './availability.js';
 
 /** A request's time limit: `baseMs + perAudioSecondMs × (segment length in seconds)`. */
 export interface RequestTimeout {
@@ -153,6 +154,22 @@ export class WhisperServerEngine implements AsrEngine {
   get name(): string {
     const where = this.device === 'cpu' ? `cpu, ${this.threads} threads` : this.device;
     return `whisper.cpp ${this.label} (${where})`;
+  }
+
+  /** Up while a verified child is running; down while it is (re)started or after close. */
+  health(): AsrHealth {
+    switch (this.state.kind) {
+      case 'running':
+        return { up: true, reason: 'running', message: 'whisper-server is running' };
+      case 'starting':
+        return this.failures > 0
+          ? { up: false, reason: 'restarting', message: `whisper-server is being restarted after ${this.failures} failure(s)` }
+          : { up: false, reason: 'restarting', message: 'whisper-server is starting' };
+      case 'unloaded':
+        return { up: false, reason: 'load_failed', message: 'whisper-server has not been started' };
+      case 'closed':
+        return { up: false, reason: 'closed', message: 'whisper-server was stopped' };
+    }
   }
 
   /** Process id of the running child (tests stop and kill it to check the healing). */

@@ -2,7 +2,7 @@
  * Oracle labels for analysis — pure. What would the DER be if the speaker of every part were
  * known? Each hypothesis part gets the reference speaker it overlaps most (ties: the lower id),
  * so what is left of the DER is the speech front's doing: missed speech, false alarm, and the
- * confusion of parts that hold two speakers. Analysis only (scripts/analyse-delay.ts `--oracle`);
+ * confusion of parts that hold two speakers. Analysis only (scripts/research/analyse-delay.ts `--oracle`);
  * nothing in the server uses it.
  */
 import type { LabelledTurn } from './der.js';

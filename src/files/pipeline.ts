@@ -23,7 +23,7 @@ import { hasWindowedEmbedding } from '../speaker/builtin.js';
 import { clusterOptionsFor, clusterSpeakers, type ClusterItem } from '../speaker/cluster.js';
 import { enrollSpeaker, type SpeakerProfile } from '../speaker/profile.js';
 import type { SpeakerEncoder } from '../speaker/types.js';
-import { collectSpeech, type CollectSpeechOptions } from '../vad/stream.js';
+import { collectSpeech, type CollectSpeechOptions } from '../front/front.js';
 import type { VadModel } from '../vad/types.js';
 import type { ConversationRecord, ConversationSegment, FileTranscription } from './conversation.js';
 import { decodeAudio, DecodeError, type DecodeInput, type Decoder } from './decode.js';

@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import type { Pipeline } from '../session/pipeline.js';
 import type { Recognizer } from '../session/ports.js';
-import { speechFrontOptionsFromConfig } from '../vad/stream.js';
+import { speechFrontOptionsFromConfig } from '../front/front.js';
 import type { FileStages } from './pipeline.js';
 
 export function fileStagesFrom(pipeline: Pipeline, config: Config): FileStages {

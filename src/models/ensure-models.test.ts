@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureModels, type EnsureModelsOptions } from '../../scripts/models.js';
+import { ensureModels, type EnsureModelsOptions } from './ensure-models.js';
 import { createLogger } from '../log.js';
 import { CHECKSUMS_FILE } from './download.js';
 

@@ -3,7 +3,7 @@
  * and one recognition queue shared by every session, and the per-session parts made from them.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
-import { startAsr, type AsrEngine, type AsrLog, type AsrQueue } from '../asr/index.js';
+import { startAsr, type AsrEngine, type AsrLog, type AsrQueue, type AsrService } from '../asr/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
@@ -14,9 +14,9 @@ import { createSpeakerEncoder } from '../speaker/index.js';
 import { DEFAULT_ENROLLMENT, enrollSpeaker, isTooSimilar, profilesSimilarity, type EnrollmentFailure, type SpeakerProfile } from '../speaker/profile.js';
 import { encoderTag, type SpeakerEncoder } from '../speaker/types.js';
 import { SileroVad } from '../vad/silero.js';
-import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../vad/stream.js';
+import { collectSpeech, SpeechFront, speechFrontOptionsFromConfig } from '../front/front.js';
 import type { VadModel } from '../vad/types.js';
-import { SpeakerChangeWatcher } from './change-watcher.js';
+import { SpeakerChangeWatcher } from '../front/change-watcher.js';
 import type {
   AdoptResult,
   AssignedPart,
@@ -49,7 +49,7 @@ const FAILURE_MESSAGES: Record<EnrollmentFailure, string> = {
 const AUTO_ENROLL_MIN_S = 2;
 
 /**
- * Components of each voice's frame model. Measured with scripts/analyse-delay.ts (margin 0.5)
+ * Components of each voice's frame model. Measured with scripts/research/analyse-delay.ts (margin 0.5)
  * over three seeds: 8 gave field DER 12.5–12.8 %, 16 gave 12.7–14.4 % and 32 14.7 % (more
  * components fit the registration clip's own sound, then hear a change in the room's), 4 gave
  * 13.8 %.
@@ -233,7 +233,7 @@ export function laneRecognizer(queue: AsrQueue, session?: string): Recognizer {
   };
 }
 
-export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel };
+export type Pipeline = PipelineFactory & { close(): Promise<void>; readonly encoder: SpeakerEncoder; readonly vad: VadModel; readonly asr: AsrService };
 
 export async function buildPipeline(config: Config, deps: PipelineDeps, log: Logger): Promise<Pipeline> {
   const asrLogger = log.child('asr');
@@ -284,6 +284,7 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
     createRecognizer: (session) => laneRecognizer(asr.queue, session),
     encoder,
     vad,
+    asr,
     async close() {
       await asr.close();
       await encoder.close();

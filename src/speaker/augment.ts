@@ -2,7 +2,7 @@
  * Audio augmentation for training the built-in encoder on the conditions of real use — pure
  * and seeded (every random draw comes from the `rand` passed in, so the same seed gives the
  * same audio): synthetic rooms, pink and babble noise at a given SNR, band limits and level.
- * The low-bit-rate codec pass needs ffmpeg and lives in `scripts/train-speaker.ts`.
+ * The low-bit-rate codec pass needs ffmpeg and lives in `scripts/research/train-speaker.ts`.
  */
 import { fftInPlace } from '../audio/fft.js';
 import { SAMPLE_RATE } from '../audio/constants.js';

@@ -1,6 +1,6 @@
 /**
  * The built-in speaker encoder: MFCC statistics projected by an LDA trained on the
- * LibriSpeech cohort (`scripts/train-speaker.ts` → `models/builtin/speaker-lda.json`).
+ * LibriSpeech cohort (`scripts/research/train-speaker.ts` → `models/builtin/speaker-lda.json`).
  * No download, no native code; ~1 ms per second of audio.
  *
  * Embedding = lengthNorm(P · (stats − mean) / scale), where `stats` are the mean and standard

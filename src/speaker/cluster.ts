@@ -54,7 +54,7 @@ export interface ClusterOptions {
 /**
  * Raw-cosine decision: the values calibrated on the first built-in encoder. With today's
  * encoders raw cosine does not separate one voice from two on the dev data (centroid
- * similarity overlaps by 0.12, gain by 0.045: `scripts/calibrate-cluster.ts`), so it is only
+ * similarity overlaps by 0.12, gain by 0.045: `scripts/research/calibrate-cluster.ts`), so it is only
  * the fallback for an encoder without score normalisation.
  */
 export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
@@ -70,7 +70,7 @@ export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
 
 /**
  * Decision on the encoder's AS-normalised similarity (`encoder.scoreNorm`), the scale the
- * live matcher uses. Measured with `npx tsx scripts/calibrate-cluster.ts` (README, "One speaker or
+ * live matcher uses. Measured with `npx tsx scripts/research/calibrate-cluster.ts` (README, "One speaker or
  * two"): the split gain of one-speaker recordings (jfk.wav, each LibriSpeech dev speaker's
  * utterances joined, the 8 field enrollment clips) is 0.001–0.012, of the 12 two-speaker dev
  * conversations (clean and field) 0.031–0.111: 0.02 sits in the gap. The normalised centroid

@@ -5,7 +5,7 @@
  * (the built-in front end's c1… and deltas, energetic frames only), fitted by EM at
  * registration. The log-likelihood ratio of a frame under the two voices is evidence about who
  * is speaking 10 ms at a time, so a change is seen from a fraction of a second of the new
- * voice: measured on the dev conversations (8 components, scripts/analyse-frame-models.ts),
+ * voice: measured on the dev conversations (8 components, scripts/research/analyse-frame-models.ts),
  * the ratio over 0.3 s of single-speaker speech names the right voice 94.3 % of the time
  * (86.7 % through the field rooms), where a 0.3 s window's embedding does 91.1 % (79.5 %); at
  * 1 s 97.4 % (92.1 %) against 97.3 % (90.2 %).

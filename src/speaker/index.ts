@@ -22,7 +22,7 @@ export type { SpeakerEncoder } from './types.js';
 /**
  * Cohort voices shipped for the neural encoder's score normalisation: 20 LibriSpeech cohort
  * speakers (none of them dev or test voices), 4 s each, back to back in one 16 kHz WAV
- * (written by `scripts/train-speaker.ts`).
+ * (written by `scripts/research/train-speaker.ts`).
  */
 export const COHORT_VOICES_PATH = 'models/builtin/cohort-voices.wav';
 const COHORT_CLIP_S = 4;

@@ -3,7 +3,7 @@
  * frame's RMS level, so a −20 dBFS tone is "speech" (≈1) and silence or a −60 dBFS floor is not
  * (≈0). Counts the frames it was asked about. Tests only.
  */
-import { rmsDbfs } from '../audio/gates.js';
+import { rmsDbfs } from '../front/gates.js';
 import type { VadModel, VadStream } from '../vad/types.js';
 
 /** Options of {@link FakeVad}. */

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { floatToPcm16 } from '../audio/wav.js';
-import type { SegmentEvent } from '../segmenter/segmenter.js';
+import type { SegmentEvent } from '../front/segmenter.js';
 import { loadConversation } from '../testing/corpus.js';
 import { concat, silence, tone, whiteNoise } from '../testing/signals.js';
 import { SileroVad } from './silero.js';
-import { SpeechFront } from './stream.js';
+import { SpeechFront } from '../front/front.js';
+import { ORIGINAL_FRONT } from '../testing/front-original.js';
 
 const CONVERSATION = '1688-1998-easy';
 
 async function segmentsOf(vad: SileroVad, audio: Float32Array): Promise<SegmentEvent[]> {
-  const front = new SpeechFront(vad.createStream());
+  const front = new SpeechFront(vad.createStream(), ORIGINAL_FRONT);
   const pcm = floatToPcm16(audio);
   const out: SegmentEvent[] = [];
   const take = (events: Awaited<ReturnType<SpeechFront['push']>>) => {

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { floatToPcm16 } from '../../audio/wav.js';
 import type { AsrEngine, AsrJobOptions } from '../types.js';
+import type { AsrHealth } from '../availability.js';
 import {
   connectRedis,
   jobFields,
@@ -122,6 +123,14 @@ export class RedisAsrEngine implements AsrEngine {
   /** Live workers × their concurrency, as last read (at least every `livenessPollMs`). */
   slots(): number {
     return this.liveSlots;
+  }
+
+  /** Up while Redis answers and at least one worker is alive. */
+  health(): AsrHealth {
+    if (this.closed) return { up: false, reason: 'closed', message: 'speech recognition is shutting down' };
+    if (this.cmd.status !== 'ready') return { up: false, reason: 'queue_unreachable', message: 'Redis is unreachable' };
+    if (this.liveSlots === 0) return { up: false, reason: 'no_workers', message: 'no recognition worker is running' };
+    return { up: true, reason: 'running', message: `${this.workers.length} worker(s), ${this.liveSlots} slot(s)` };
   }
 
   onSlotsChange(listener: () => void): void {

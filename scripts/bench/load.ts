@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:load [-- --seconds=40 --max=96]`
+ *
+ * Runs N concurrent simulated clients (each enrolls two voices and streams a shared
+ * conversation at real-time pace, ASR off) for N = 1, 2, 4, 6, 8, … and prints the largest N
+ * whose segment latency p95 stays ≤ 1 s, with CPU and peak RSS of the server process.
+ *
+ * `npm run bench:load -- --asr=on [--seconds=60 --speed=8 --model=tiny]` measures fairness of
+ * speech recognition instead: two sessions stream at real time, first alone, then while a third
+ * session replays a file at 8×; it prints the real-time sessions' `transcription` latency p95
+ * in both runs and their ratio (target ≤ 1.5). The model is ASR_MODEL_PATH or a random-weight
+ * model of the real architecture (garbage text at true speed), generated into build/bench-models.
+ * The comparison only means something when recognition keeps up with the two real-time
+ * sessions alone; when it does not (a slow or busy machine: p95 alone above `--keepup-s`,
+ * default 10 s), the verdict is INCONCLUSIVE.
+ *
+ * `--asr=fake --job-ms=400` runs the same with a fake engine that takes a fixed time per job
+ * and no CPU: the queue's scheduling alone, free of CPU contention.
+ */
+import { loadConfig } from '../../src/config.js';
+import { parseFlags } from './lib/args.js';
+import { createLogger } from '../../src/log.js';
+import { fromRoot } from '../../src/paths.js';
+import { startServer } from '../../src/server.js';
+import { ProtocolClient } from '../../src/testing/client.js';
+import { FakeAsrEngine } from '../../src/testing/fake-asr.js';
+import { sharedConversationNames as conversationNames, loadSharedConversation as loadConversation, type Conversation } from '../../src/testing/corpus.js';
+import { ensureRandomWhisperModel } from '../../src/testing/whisper-model.js';
+import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realtime.js';
+
+const args = parseFlags();
+const seconds = Number(args.seconds ?? (args.asr === 'on' || args.asr === 'fake' ? 60 : 40));
+const maxN = Number(args.max ?? 96);
+if (args.asr === 'on' || args.asr === 'fake') {
+  await benchFairness();
+  process.exit(0);
+}
+
+const config = loadConfig(process.env, [], {
+  HOST: '127.0.0.1',
+  PORT: 0,
+  LOG_LEVEL: 'warn',
+  ASR_MODEL: 'none',
+  MAX_SESSIONS: maxN,
+  TLS_CERT: 'build/bench-certs/fullchain.pem',
+  TLS_KEY: 'build/bench-certs/privkey.pem',
+});
+const server = await startServer(config, { log: createLogger('warn') });
+const convs = conversationNames().map(loadConversation);
+console.log(`each client streams ${seconds} s of a shared conversation at real-time pace (ASR off); cores: ${(await import('node:os')).cpus().length}`);
+console.log('');
+console.log('| clients | segments | p50 s | p95 s | max s | CPU % (of one core) | peak RSS MiB | errors |');
+console.log('|---|---|---|---|---|---|---|---|');
+let best = 0;
+try {
+  for (const n of [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96].filter((x) => x <= maxN)) {
+    const { result, cpuPercent, peakRssMiB } = await measureProcess(() =>
+      Promise.all(Array.from({ length: n }, (_, i) => runRealtimeClient(server, convs[i % convs.length]!, seconds))),
+    );
+    const lat = result.flatMap((r) => r.segmentLatencyS);
+    const errors = result.flatMap((r) => r.errors);
+    const p95 = percentile(lat, 95);
+    console.log(`| ${n} | ${lat.length} | ${fmt(percentile(lat, 50))} | ${fmt(p95)} | ${fmt(Math.max(...lat))} | ${cpuPercent.toFixed(0)} | ${peakRssMiB.toFixed(0)} | ${errors.length ? errors.join(',') : 'none'} |`);
+    if (p95 <= 1 && errors.length === 0) best = n;
+    else break;
+  }
+} finally {
+  await server.close();
+}
+console.log('');
+console.log(`largest N with segment latency p95 ≤ 1 s: ${best}`);
+
+/**
+ * A session replaying `conv` at `speed`× until `stop` aborts (it is then closed, whatever is
+ * still queued); returns how many transcriptions it received.
+ */
+async function runFastReplay(base: { url: string; token: string }, conv: Conversation, speed: number, stop: AbortSignal): Promise<number> {
+  const client = await ProtocolClient.connect(base);
+  try {
+    for (const [id, audio] of [[0, conv.enrollA], [1, conv.enrollB]] as const) await client.enroll(id, audio);
+    client.send({ type: 'start_transcription', language: 'en' });
+    const chunkSamples = 16_000 * 10;
+    for (let at = 0; !stop.aborted; at = (at + chunkSamples) % conv.audio.length) {
+      await client.streamAudio(conv.audio.subarray(at, Math.min(conv.audio.length, at + chunkSamples)), { frameSamples: 1600, realTime: true, speed });
+    }
+    return client.messages.filter((m) => m.type === 'transcription').length;
+  } finally {
+    client.ws.terminate();
+  }
+}
+
+async function benchFairness(): Promise<void> {
+  const speed = Number(args.speed ?? 8);
+  const keepUpS = Number(args['keepup-s'] ?? 10);
+  const fake = args.asr === 'fake';
+  const jobMs = Number(args['job-ms'] ?? 400);
+  const modelPath = fake ? '' : process.env.ASR_MODEL_PATH || ensureRandomWhisperModel(args.model ?? 'tiny', fromRoot('build/bench-models'));
+  const config = loadConfig(process.env, [], {
+    HOST: '127.0.0.1',
+    PORT: 0,
+    LOG_LEVEL: 'warn',
+    ...(fake ? {} : { ASR_MODEL_PATH: modelPath }),
+    MAX_SESSIONS: 8,
+    TLS_CERT: 'build/bench-certs/fullchain.pem',
+    TLS_KEY: 'build/bench-certs/privkey.pem',
+  });
+  const engine = fake ? { asr: new FakeAsrEngine({ delayMs: jobMs, text: 'fake' }) } : {};
+  const server = await startServer(config, { log: createLogger('warn'), ...engine });
+  const names = conversationNames();
+  const live = [loadConversation(names[0]!), loadConversation(names[2]!)];
+  const replayed = loadConversation(names[4]!);
+  const os = await import('node:os');
+  console.log(`fairness of speech recognition: 2 sessions stream ${seconds} s at real time, alone, then while a 3rd session replays a file at ${speed}×`);
+  console.log(`engine: ${fake ? `fake, ${jobMs} ms per job, no CPU` : modelPath}; cores: ${os.cpus().length}; load average ${os.loadavg()[0]!.toFixed(1)}; ASR_QUEUE_MAX=${config.ASR_QUEUE_MAX}`);
+  console.log('');
+  console.log('| run | real-time transcriptions | p50 s | p95 s | max s | replay transcriptions | errors |');
+  console.log('|---|---|---|---|---|---|---|');
+  const runLive = () => Promise.all(live.map((c) => runRealtimeClient(server, c, seconds)));
+  const row = (label: string, results: Awaited<ReturnType<typeof runLive>>, replay: string) => {
+    const t = results.flatMap((r) => r.transcriptionLatencyS);
+    const errors = results.flatMap((r) => r.errors);
+    console.log(`| ${label} | ${t.length} | ${fmt(percentile(t, 50))} | ${fmt(percentile(t, 95))} | ${fmt(Math.max(...t))} | ${replay} | ${errors.length ? errors.join(',') : 'none'} |`);
+    return percentile(t, 95);
+  };
+  try {
+    // Warm-up, not measured: the engine's first requests are slower (allocations, caches), and
+    // both measured runs should see the same warm engine.
+    await runRealtimeClient(server, live[0]!, 8);
+    const alone = row('alone', await runLive(), '—');
+    const stop = new AbortController();
+    const fast = runFastReplay(server, replayed, speed, stop.signal);
+    let withReplay: Awaited<ReturnType<typeof runLive>>;
+    try {
+      withReplay = await runLive();
+    } finally {
+      stop.abort();
+    }
+    const shared = row(`with a ${speed}× replay`, withReplay, String(await fast));
+    const ratio = shared / alone;
+    console.log('');
+    const verdict =
+      alone > keepUpS
+        ? `INCONCLUSIVE: recognition does not keep up with two real-time sessions even alone here (p95 ${fmt(alone)} s > ${keepUpS} s; load average ${os.loadavg()[0]!.toFixed(1)})`
+        : ratio <= 1.5
+          ? 'PASS'
+          : 'FAIL';
+    console.log(`real-time sessions' transcription latency p95: alone ${fmt(alone)} s, with a ${speed}× replay ${fmt(shared)} s; ratio ${fmt(ratio, 2)} (target ≤ 1.5: ${verdict})`);
+  } finally {
+    await server.close();
+  }
+}
