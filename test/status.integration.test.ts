@@ -69,7 +69,7 @@ describe('/healthz and /api/status', () => {
     expect(r.sessions).toEqual({ ok: true, open: 0, max: 3 });
     expect(r.storage).toMatchObject({ ok: true, state: 'ok' });
     expect(r.storage.freeMiB).toBeGreaterThan(0);
-    expect(Object.keys(r)).toEqual(['status', 'uptimeS', 'engine', 'models', 'speakerEncoder', 'queue', 'sessions', 'storage']);
+    expect(Object.keys(r)).toEqual(['status', 'uptimeS', 'engine', 'models', 'speakerEncoder', 'queue', 'sessions', 'storage', 'notifications']);
   });
 
   it('a missing model: degraded, and the status says why and what to run', async () => {
@@ -134,8 +134,10 @@ describe('/healthz and /api/status', () => {
 
   it('takes sections from other parts, and a failing one degrades without breaking the report', async () => {
     const s = await start();
-    s.status.register('notifications', () => ({ ok: true, delivery: 'idle' }));
-    expect((await report(s)).notifications).toEqual({ ok: true, delivery: 'idle' });
+    // The notifier's own section is there from the start (nothing configured: both channels off).
+    expect((await report(s)).notifications).toMatchObject({ ok: true, webhook: { enabled: false }, email: { enabled: false } });
+    s.status.register('backup', () => ({ ok: true, state: 'idle' }));
+    expect((await report(s)).backup).toEqual({ ok: true, state: 'idle' });
     s.status.register('broken', () => {
       throw new Error('secret detail');
     });

@@ -199,6 +199,7 @@ export class DuetMetrics {
     };
     if (inner.slots) wrapped.slots = () => inner.slots!();
     if (inner.onSlotsChange) wrapped.onSlotsChange = (listener) => inner.onSlotsChange!(listener);
+    if (inner.health) wrapped.health = () => inner.health!();
     return wrapped;
   }
 

@@ -5,9 +5,11 @@
  * line read from stdin, and stops when stdin ends. Reports after 60 s at most, opened or not.
  */
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { startFlood } from '../../../src/testing/flood.js';
 
-const [port, connections, parallel, lineMs, reconnect] = process.argv.slice(2).map(Number) as [number, number, number, number, number];
+// Spawned by scripts/bench/flood.ts with five positional numbers: port, connections, parallel, line ms, reconnect (0/1).
+const [port, connections, parallel, lineMs, reconnect] = parseArgs({ args: process.argv.slice(2), allowPositionals: true }).positionals.map(Number) as [number, number, number, number, number];
 const flood = startFlood({ port, connections, parallel, lineEveryMs: lineMs, reconnect: reconnect === 1 });
 // A reconnecting flood larger than the server lets in may never finish opening: report after a minute.
 await Promise.race([flood.started, new Promise((r) => setTimeout(r, 60_000))]);
