@@ -47,6 +47,8 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Each piece of the answer as it is written. */
   onText?(chunk: string): void;
+  /** The text so far is void: the engine starts the answer again (a remote retry after a dropped stream). */
+  onRestart?(): void;
 }
 
 export interface EngineInfo {

@@ -116,10 +116,10 @@ export type ParsedNote = { ok: true; note: NoteContent } | { ok: false; message:
 export function parseNote(text: string): ParsedNote {
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
-  if (start < 0 || end < start) return { ok: false, message: 'the model did not answer with a JSON object' };
+  if (start < 0) return { ok: false, message: 'the model did not answer with a JSON object' };
   let value: unknown;
   try {
-    value = JSON.parse(text.slice(start, end + 1));
+    value = JSON.parse(end > start ? text.slice(start, end + 1) : text.slice(start));
   } catch {
     return { ok: false, message: 'the model answered with invalid JSON' };
   }
