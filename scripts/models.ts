@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';
+import { fetchDefaultLlm } from '../src/notes/default-model.js';
 import { MODEL_HOSTS, speakerModel, whisperFileName, whisperModel, type CatalogEntry } from '../src/models/catalog.js';
 import {
   CHECKSUMS_FILE,
@@ -225,7 +226,7 @@ async function main(): Promise<number> {
   const flags = ownFlags(argv);
   if (flags.help) {
     process.stdout.write(
-      'usage: npm run models -- [--speaker] [--all] [--verify] [--trust-on-first-use] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n',
+      'usage: npm run models -- [--speaker] [--llm] [--all] [--verify] [--trust-on-first-use] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n',
     );
     return 0;
   }
@@ -238,6 +239,8 @@ async function main(): Promise<number> {
   }
   const log = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'info', 'models');
   const r = await ensureModels(config, { log, speaker: flags.speaker, all: flags.all, verify: flags.verify, trustOnFirstUse: flags.tofu });
+  // Notes' local model: only when asked (`--llm`), never as a side effect (docs/notes.md).
+  const llmFailed = argv.includes('--llm') ? !(await fetchDefaultLlm(fromRoot(config.MODELS_DIR), log)) : false;
 
   for (const s of [r.asr, r.speaker]) {
     const label = s.kind === 'whisper' ? 'ASR model' : 'speaker model';
@@ -245,7 +248,8 @@ async function main(): Promise<number> {
     else if (s.state === 'disabled') log.info(`${label}: not used (${s.reason})`);
     else log.info(`${label}: ${s.file} ${s.state}${s.reason ? ` — ${s.reason}` : ''}`);
   }
-  if (r.ok) return 0;
+  if (r.ok && !llmFailed) return 0;
+  if (r.ok) return 1;
   const asrMissing = r.asr.state === 'missing' || r.asr.state === 'failed';
   if (r.offline) log.error('the model host could not be reached (offline?).');
   if (asrMissing) {

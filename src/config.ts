@@ -180,6 +180,46 @@ export const ConfigSchema = z
     RETENTION_DAYS: range(0, 0, 36_500, 'days'),
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
+    /**
+     * Notes (docs/notes.md). Local engine: a GGUF instruct model run by node-llama-cpp in a child
+     * process; empty = the default model's file in MODELS_DIR if `npm run models -- --llm` put it there.
+     */
+    LLM_MODEL_PATH: z.string().default(''),
+    /** Remote engine: an OpenAI-compatible base URL ending in /v1 (Ollama, llama.cpp, vLLM, a cloud). Wins over the local model. Empty = none. */
+    LLM_URL: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^https?:\/\/[^\s]+$/.test(v), 'must be http://… or https://…'),
+    /** The remote model's name (`qwen2.5:1.5b`, `gpt-4o-mini`); required with LLM_URL. */
+    LLM_MODEL: z.string().max(200).default(''),
+    /** The remote server's API key (sent as a bearer token, never logged). */
+    LLM_API_KEY: z.string().default(''),
+    /** A file holding the API key (first line), instead of LLM_API_KEY. */
+    LLM_API_KEY_FILE: z.string().default(''),
+    /** Tokens of context per request (prompt and answer); a longer transcript is noted in parts. */
+    LLM_CONTEXT_TOKENS: intRange(8192, 512, 131_072, 'tokens'),
+    /** Most tokens of one answer. */
+    LLM_MAX_ANSWER_TOKENS: intRange(1536, 64, 32_768, 'tokens'),
+    /** CPU threads of the local engine; 0 = half the cores (at least 1), leaving the rest to live sessions. */
+    LLM_THREADS: intRange(0, 0, 256),
+    /** `auto` uses a GPU when node-llama-cpp finds one (and its GPU package is installed); `off` = CPU. */
+    LLM_GPU: z.enum(['auto', 'off']).default('auto'),
+    /** Memory left to the server and its sessions when judging whether a local model fits, MiB. */
+    LLM_MEMORY_RESERVE_MB: intRange(1024, 0, 1_048_576, 'MiB'),
+    /** The local model process is stopped after this long without a note, freeing its memory; 0 = kept. */
+    LLM_IDLE_UNLOAD_S: intRange(300, 0, 86_400, 's'),
+    /** One request's time limit (a note may make several), seconds. */
+    LLM_TIMEOUT_S: intRange(600, 1, 86_400, 's'),
+    /** Retries of a remote request after 429, 5xx or a dropped stream (exponential backoff from 1 s, Retry-After honoured up to 60 s). */
+    LLM_RETRIES: intRange(3, 0, 10),
+    /** Write a note automatically when a live conversation ends. */
+    NOTES_AUTO: bool.default(false),
+    /** Template of the automatic note. */
+    NOTES_AUTO_TEMPLATE: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be a template name').default('general'),
+    /** Label each segment's sentiment (in batches, after the note) with every note. */
+    NOTES_SENTIMENT: bool.default(true),
+    /** Folder of the note templates (`<name>.json`), relative to the repository root. */
+    NOTES_TEMPLATES_DIR: z.string().min(1).default('templates/notes'),
   })
   .superRefine((c, ctx) => {
     if (c.MIN_SPEECH_MS >= c.MAX_SEGMENT_MS) {

@@ -32,6 +32,10 @@ import { createTranscriptionsApi } from './transport/api-transcriptions.js';
 import { createStaticHandler, sendPlain, SECURITY_HEADERS } from './transport/static.js';
 import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
+import type { NoteEngine } from './notes/engine.js';
+import type { NoteLimits } from './notes/schema.js';
+import { setupNotes } from './notes/setup.js';
+import { createNotesApi, isNotesPath } from './transport/api-notes.js';
 
 /** Model overrides, for tests: any part not given is built from the configuration. */
 export interface ServerDeps {
@@ -42,6 +46,9 @@ export interface ServerDeps {
   log?: Logger;
   /** The store's filesystem layer (tests inject a failing disk). */
   storageFs?: StorageFs;
+  /** The notes engine (tests: a real engine on a generated model, with small note limits). */
+  notesEngine?: NoteEngine;
+  notesLimits?: NoteLimits;
 }
 
 export interface RunningServer {
@@ -105,8 +112,18 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   await sweep();
   const daily = setInterval(() => void sweep(), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS });
-  const api = createApiHandler({ store, conversations });
+  const notes = await setupNotes(config, store, log.child('notes'), { ...(deps.notesEngine ? { engine: deps.notesEngine } : {}), ...(deps.notesLimits ? { limits: deps.notesLimits } : {}) });
+  const notesApi = createNotesApi({ service: notes.service, store, templates: notes.templates, status: notes.status });
+  const autoNote = (id: string): void => {
+    const template = notes.templates.get(config.NOTES_AUTO_TEMPLATE);
+    if (!config.NOTES_AUTO || !notes.service || !template) return;
+    void notes.service.start(id, template).then(
+      (r) => 'code' in r && !('id' in r) && r.code !== 'empty' && log.warn(`notes: automatic note not started: ${r.code}`),
+      (err: Error) => log.warn(`notes: automatic note failed to start: ${err.message}`),
+    );
+  };
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: autoNote });
+  const api = createApiHandler({ store, conversations, notesFor: notes.service ? (id) => notes.service!.notes.list(id) : undefined });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
     log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
@@ -175,6 +192,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       if (path === '/api/info' && req.method === 'GET') {
         res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
         res.end(JSON.stringify({ models: pipeline.models, sessions: gateway.size, maxSessions: config.MAX_SESSIONS }));
+        return;
+      }
+      if (isNotesPath(path)) {
+        notesApi(req, res, target).then(
+          (handled) => handled || sendPlain(res, 404, 'not found'),
+          (err: Error) => {
+            log.error(`notes api error: ${err.message}`);
+            if (!res.headersSent) sendPlain(res, 500, 'internal error');
+            else res.destroy();
+          },
+        );
         return;
       }
       if (path.startsWith('/api/transcriptions')) {
@@ -260,6 +288,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         await gateway.close();
         await conversations.close();
         await fileJobs.close();
+        await notes.service?.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;

@@ -93,6 +93,8 @@ export interface ConversationsOptions {
   keepAudio?: boolean;
   /** Suspended conversations kept at most (each holds two voices and its messages); beyond, the oldest is ended. Default 32. */
   maxSuspended?: number;
+  /** Called once a conversation has ended and its end is on disk (automatic notes). */
+  onEnded?(id: string): void;
 }
 
 export class Conversations {
@@ -183,6 +185,7 @@ export class Conversations {
       if (final.profiles) await s.writeSpeakers(conv.id, final.profiles);
       await s.updateMeta(conv.id, (m) => ({ ...m, ended_at: new Date().toISOString(), audio_s: Math.max(m.audio_s, audioS), speakers: mergeNames(m.speakers, final.speakers) }));
     });
+    this.opts.onEnded?.(conv.id);
   }
 
   /** Forgets a conversation deleted through the API (a suspended one cannot be resumed any more). */

@@ -71,10 +71,12 @@ function exportName(startedAt: string, format: ExportFormat): string {
 export interface ApiOptions {
   store: ConversationStore;
   conversations: Conversations;
+  /** The conversation's notes, added to its JSON export (absent when notes are off). */
+  notesFor?: (id: string) => Promise<unknown[]>;
 }
 
 /** Returns a handler that answers `/api/conversations…` and `/api/voices…`; false = not its path. */
-export function createApiHandler({ store, conversations }: ApiOptions) {
+export function createApiHandler({ store, conversations, notesFor }: ApiOptions) {
   return async (req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<boolean> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').slice(1); // drop "api"
     const method = req.method ?? 'GET';
@@ -133,7 +135,8 @@ export function createApiHandler({ store, conversations }: ApiOptions) {
         'Content-Disposition': `attachment; filename="${exportName(rec.started_at, f)}"`,
         'Cache-Control': 'no-store',
       });
-      res.end(exportConversation(rec, f));
+      if (f === 'json' && notesFor) res.end(JSON.stringify({ ...rec, notes: await notesFor(id) }, null, 2) + '\n');
+      else res.end(exportConversation(rec, f));
       return true;
     }
     if (method === 'GET') {
