@@ -49,6 +49,7 @@ export interface ServerDeps {
   /** The notes engine (tests: a real engine on a generated model, with small note limits). */
   notesEngine?: NoteEngine;
   notesLimits?: NoteLimits;
+  notesCharsPerToken?: number;
 }
 
 export interface RunningServer {
@@ -112,7 +113,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   await sweep();
   const daily = setInterval(() => void sweep(), 86_400_000);
   daily.unref();
-  const notes = await setupNotes(config, store, log.child('notes'), { ...(deps.notesEngine ? { engine: deps.notesEngine } : {}), ...(deps.notesLimits ? { limits: deps.notesLimits } : {}) });
+  const notes = await setupNotes(config, store, log.child('notes'), { ...(deps.notesEngine ? { engine: deps.notesEngine } : {}), ...(deps.notesLimits ? { limits: deps.notesLimits } : {}), ...(deps.notesCharsPerToken ? { charsPerToken: deps.notesCharsPerToken } : {}) });
   const notesApi = createNotesApi({ service: notes.service, store, templates: notes.templates, status: notes.status });
   const autoNote = (id: string): void => {
     const template = notes.templates.get(config.NOTES_AUTO_TEMPLATE);

@@ -26,11 +26,13 @@ export interface NotesServiceOptions {
   sentiment: boolean;
   /** Notes waiting at most (running one excluded). */
   maxQueued?: number;
+  /** Characters of transcript per token assumed when sizing parts; default 2 (tests on a character-level vocabulary: 1). */
+  charsPerToken?: number;
   log?: Logger;
 }
 
 /** Characters of transcript per token, conservatively (Korean runs near 1.5, English near 4). */
-const CHARS_PER_TOKEN = 2;
+const DEFAULT_CHARS_PER_TOKEN = 2;
 /** Turns per sentiment request. */
 const SENTIMENT_BATCH = 16;
 /** Text of the answer being written kept for the page, characters. */
@@ -200,9 +202,10 @@ export class NotesService {
     const schema = noteJsonSchema(job.template.sections, this.limits);
     // Context left for the transcript: the whole context less the answer, the system prompt and a margin.
     const probe = noteMessages({ template: job.template, language: source.language, speakers: source.speakers, turns: [] });
-    const promptTokens = Math.ceil(probe.reduce((n, m) => n + m.content.length, 0) / CHARS_PER_TOKEN) + 64;
+    const cpt = this.opts.charsPerToken ?? DEFAULT_CHARS_PER_TOKEN;
+    const promptTokens = Math.ceil(probe.reduce((n, m) => n + m.content.length, 0) / cpt) + 64;
     const answerTokens = Math.min(this.opts.maxAnswerTokens, Math.floor(engine.info.contextTokens / 2));
-    const budgetChars = Math.max(200, (engine.info.contextTokens - answerTokens - promptTokens) * CHARS_PER_TOKEN);
+    const budgetChars = Math.max(200, Math.floor((engine.info.contextTokens - answerTokens - promptTokens) * cpt));
     const parts = splitTurns(source.turns, budgetChars, 2);
     const sentimentBatches = this.opts.sentiment ? Math.ceil(source.turns.length / SENTIMENT_BATCH) : 0;
     const combineSteps = parts.length > 1 ? Math.max(1, Math.ceil(Math.log2(parts.length))) : 0;

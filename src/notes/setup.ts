@@ -69,7 +69,7 @@ export async function engineFromConfig(config: Config): Promise<{ engine: NoteEn
   };
 }
 
-export async function setupNotes(config: Config, store: ConversationStore, log: Logger, opts: { engine?: NoteEngine; limits?: NoteLimits } = {}): Promise<NotesSetup> {
+export async function setupNotes(config: Config, store: ConversationStore, log: Logger, opts: { engine?: NoteEngine; limits?: NoteLimits; charsPerToken?: number } = {}): Promise<NotesSetup> {
   const loaded = await loadTemplates(fromRoot(config.NOTES_TEMPLATES_DIR));
   for (const s of loaded.skipped) log.warn(`notes: template skipped: ${s}`);
   const chosen = opts.engine ? { engine: opts.engine } : await engineFromConfig(config);
@@ -86,6 +86,7 @@ export async function setupNotes(config: Config, store: ConversationStore, log: 
     sentiment: config.NOTES_SENTIMENT,
     log,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.charsPerToken ? { charsPerToken: opts.charsPerToken } : {}),
   });
   const interrupted = await service.notes.failInterrupted();
   if (interrupted > 0) log.info(`notes: ${interrupted} note(s) left running by a previous run marked failed`);
