@@ -7,6 +7,7 @@
 import { saveBlob } from './api.js';
 import { ChatView, formatClock } from './chat.js';
 import { lang, t } from './i18n.js';
+import { NotesPanel } from './notes.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 /** Stored conversations whose first words are fetched for the list (one request each). */
@@ -94,6 +95,7 @@ export class HistoryView {
     };
     this.ui.renameLabels.forEach((l, i) => (l.textContent = t('speakerN', { n: i + 1 })));
     this.chat = new ChatView($('#viewer-chat'), $('#viewer-jump'), (id) => speakerName(this.current && this.current.speakers, id));
+    this.notes = new NotesPanel($('#viewer-notes'), api, page, $('#viewer-chat'));
     $('#history-refresh').addEventListener('click', () => this.refresh());
     $('#rename-save').addEventListener('click', () => this.#saveNames());
     $('#history-delete').addEventListener('click', () => this.#delete());
@@ -112,6 +114,7 @@ export class HistoryView {
       this.ui.layout.classList.remove('viewing');
       this.ui.viewer.hidden = true;
       this.current = null;
+      this.notes.hide();
       await this.refresh();
     }
   }
@@ -183,6 +186,7 @@ export class HistoryView {
     this.ui.viewer.hidden = false;
     this.ui.viewer.dataset.id = id;
     this.#renderRecord();
+    this.notes.show(record);
     for (const li of this.ui.list.children) li.classList.toggle('selected', li.dataset.id === id);
   }
 
