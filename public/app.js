@@ -13,6 +13,7 @@ import { AudioRing, RATE_HZ, RING_MAX_S } from './audio-ring.js';
 import { ChatView } from './chat.js';
 import { Connection, takeToken } from './connection.js';
 import { HistoryView } from './history.js';
+import { markSentiment } from './notes.js';
 import { applyStaticStrings, t } from './i18n.js';
 import { MicError, Microphone } from './mic.js';
 import { ScreenWakeLock } from './wake-lock.js';
@@ -425,6 +426,9 @@ function handleMessage(msg) {
       break;
     case 'transcription':
       chat.addTranscription(msg);
+      break;
+    case 'sentiment':
+      markSentiment($('#chat'), msg);
       break;
     case 'transcription_stopped':
       if (mode.kind === 'stopping' || mode.kind === 'transcribing') finishConversation(msg.segments);

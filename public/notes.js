@@ -77,6 +77,17 @@ function el(tag, className, text) {
   return e;
 }
 
+/** Puts a sentiment mark on the bubble of `msg.segment_id` under `root` (live `sentiment` messages and notes alike). */
+export function markSentiment(root, msg) {
+  const b = root.querySelector(`[data-segment-id="${Number(msg.segment_id)}"]`);
+  if (!b || !['positive', 'neutral', 'negative'].includes(msg.label)) return;
+  b.querySelector('.sentiment-mark')?.remove();
+  const mark = el('span', `sentiment-mark sentiment-${msg.label}`, msg.label === 'positive' ? '▲' : msg.label === 'negative' ? '▼' : '●');
+  mark.title = `${msg.label} (${Math.round(Number(msg.confidence) * 100)}%)`;
+  b.dataset.sentiment = msg.label;
+  b.append(mark);
+}
+
 export class NotesPanel {
   /**
    * @param {HTMLElement} root where the panel is drawn
@@ -255,15 +266,7 @@ export class NotesPanel {
   /** A mark on each bubble, and a line per speaker (−1 negative … +1 positive, scaled by confidence) over time. */
   #showSentiment(items, box) {
     const byId = new Map(items.map((s) => [s.segment_id, s]));
-    for (const b of this.chatRoot.querySelectorAll('[data-segment-id]')) {
-      const s = byId.get(Number(b.dataset.segmentId));
-      b.querySelector('.sentiment-mark')?.remove();
-      if (!s) continue;
-      const mark = el('span', `sentiment-mark sentiment-${s.label}`, s.label === 'positive' ? '▲' : s.label === 'negative' ? '▼' : '●');
-      mark.title = `${s.label} (${Math.round(s.confidence * 100)}%)`;
-      b.dataset.sentiment = s.label;
-      b.append(mark);
-    }
+    for (const s of byId.values()) markSentiment(this.chatRoot, s);
     const ns = 'http://www.w3.org/2000/svg';
     const W = 320;
     const H = 60;

@@ -216,6 +216,8 @@ export const ConfigSchema = z
     NOTES_AUTO: bool.default(false),
     /** Template of the automatic note. */
     NOTES_AUTO_TEMPLATE: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be a template name').default('general'),
+    /** Label each live segment's sentiment as its transcription arrives (a `sentiment` message), when no note is running. */
+    NOTES_LIVE_SENTIMENT: bool.default(false),
     /** Label each segment's sentiment (in batches, after the note) with every note. */
     NOTES_SENTIMENT: bool.default(true),
     /** Folder of the note templates (`<name>.json`), relative to the repository root. */

@@ -35,6 +35,7 @@ import { fromRoot } from './paths.js';
 import type { NoteEngine } from './notes/engine.js';
 import type { NoteLimits } from './notes/schema.js';
 import { setupNotes } from './notes/setup.js';
+import { LiveSentiment } from './notes/live-sentiment.js';
 import { createNotesApi, isNotesPath } from './transport/api-notes.js';
 
 /** Model overrides, for tests: any part not given is built from the configuration. */
@@ -124,6 +125,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     );
   };
   const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: autoNote });
+  const liveSentiment = config.NOTES_LIVE_SENTIMENT && notes.service ? new LiveSentiment({ engine: notes.service.engine, busy: () => notes.service!.busy(), log: log.child('notes') }) : null;
   const api = createApiHandler({ store, conversations, notesFor: notes.service ? (id) => notes.service!.notes.list(id) : undefined });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
@@ -161,7 +163,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     heartbeatMs: config.HEARTBEAT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     log: log.child('ws'),
-    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations }),
+    createSession: (conn) => new Session(conn, { config, pipeline, log: log.child('session'), conversations, ...(liveSentiment ? { onTranscription: (m, send) => liveSentiment.onTranscription(m, send) } : {}) }),
   });
 
   const server: Server = createHttpsServer(

@@ -101,6 +101,16 @@ export class NotesService {
     return this.view(job);
   }
 
+  /** The engine notes are written with (live sentiment shares it). */
+  get engine(): NoteEngine {
+    return this.opts.engine;
+  }
+
+  /** Whether a note is queued or being written. */
+  busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
   /** A note: running (from memory) or stored. */
   async get(conversationId: string, noteId: string): Promise<NoteView | null> {
     const job = this.jobs.get(noteId);

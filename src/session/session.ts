@@ -13,6 +13,7 @@ import {
   samplesToSeconds,
   type ClientMessage,
   type ErrorCode,
+  type ServerMessage,
   type SpeakerId,
 } from '../protocol/messages.js';
 import type { StoredSpeaker } from '../storage/types.js';
@@ -70,6 +71,8 @@ export interface SessionOptions {
   log: Logger;
   /** Records conversations and lets a new connection resume a dropped one. */
   conversations?: Conversations;
+  /** Live sentiment (notes): told of each transcription sent; may answer with a `sentiment` message later. */
+  onTranscription?(msg: { conversation_id?: string; segment_id: number; speaker_id: SpeakerId | null; text: string | null }, send: (m: ServerMessage) => void): void;
 }
 
 /** One connection's session; the gateway drives it through `onText`, `onBinary` and `close`. */
@@ -455,6 +458,7 @@ export class Session {
     const tagged = { ...msg, conversation_id: st.log.id };
     await st.log.record(tagged);
     this.conn.send(tagged);
+    if (tagged.type === 'transcription') this.opts.onTranscription?.(tagged, (m) => !this.closed && this.conn.send(m));
   }
 
   private storageFailed(): void {
