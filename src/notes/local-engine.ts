@@ -6,6 +6,7 @@
  * request starts a fresh one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from '../paths.js';
@@ -78,6 +79,14 @@ export class LocalEngine implements NoteEngine {
     return new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env });
       this.child = child;
+      // The lowest CPU priority: a note may wait, a live session's next segment may not.
+      if (child.pid) {
+        try {
+          setPriority(child.pid, 19);
+        } catch {
+          // Not permitted on some systems; the note still runs, at normal priority.
+        }
+      }
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => {
         // Only the tail is kept, for the error of a child that dies; it never holds transcript text.

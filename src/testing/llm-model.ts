@@ -22,6 +22,11 @@ export interface RandomLlmSpec {
   /** Type of the large matrices (norms and biases are always f32). */
   weights: TensorType;
   seed: number;
+  /**
+   * Extra whole-word pieces (`▁word`), so that a benchmark's text tokenizes at about one token
+   * per word, as a trained BPE vocabulary does on English, instead of one per character.
+   */
+  words?: readonly string[];
 }
 
 /** A model small enough to load and generate in a test in well under a second per hundred tokens. */
@@ -61,7 +66,7 @@ interface Vocab {
 }
 
 /** unk 0, bos 1, eos 2, ChatML markers 3 and 4, the 256 byte tokens, single characters, words, padding. */
-function buildVocab(size: number): Vocab {
+function buildVocab(size: number, extraWords: readonly string[] = []): Vocab {
   const tokens: string[] = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
   const types: number[] = [2, 3, 3, 3, 3];
   for (let b = 0; b < 256; b++) {
@@ -74,7 +79,7 @@ function buildVocab(size: number): Vocab {
     tokens.push(String.fromCharCode(c));
     types.push(1);
   }
-  for (const w of WORDS) {
+  for (const w of [...new Set([...WORDS, ...extraWords])]) {
     tokens.push(`\u2581${w}`);
     types.push(1);
   }
@@ -94,7 +99,7 @@ function buildVocab(size: number): Vocab {
 
 function metadata(s: RandomLlmSpec): Array<[string, GgufValue]> {
   const a = s.arch;
-  const v = buildVocab(s.vocab);
+  const v = buildVocab(s.vocab, s.words);
   return [
     ['general.architecture', { type: 'string', value: a }],
     ['general.name', { type: 'string', value: `duet-random-${a}-${s.embd}x${s.layers}` }],
@@ -160,7 +165,8 @@ export function writeRandomLlm(path: string, spec: RandomLlmSpec): void {
 
 /** `<dir>/random-<arch>-<embd>x<layers>-v<vocab>-<weights>-seed<seed>.gguf`, written when absent. */
 export function ensureRandomLlm(dir: string, spec: RandomLlmSpec = TINY_LLM): string {
-  const path = `${dir}/random-${spec.arch}-${spec.embd}x${spec.layers}-v${spec.vocab}-${spec.weights}-seed${spec.seed}.gguf`;
+  const words = spec.words?.length ? `-w${spec.words.length}` : '';
+  const path = `${dir}/random-${spec.arch}-${spec.embd}x${spec.layers}-v${spec.vocab}-${spec.weights}-seed${spec.seed}${words}.gguf`;
   if (!existsSync(path)) writeRandomLlm(path, spec);
   return path;
 }
