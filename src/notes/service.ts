@@ -243,7 +243,7 @@ export class NotesService {
     const noteOf = async (messages: ChatMessage[], stage: string): Promise<NoteContent> => {
       const text = await ask(messages, schema, stage);
       const parsed = parseNote(text);
-      if (!parsed.ok) throw new NoteOutputError(parsed.message);
+      if (!parsed.ok) throw new NoteOutputError(/invalid JSON/.test(parsed.message) ? `${parsed.message}; it may have been cut off at ${answerTokens} tokens (LLM_MAX_ANSWER_TOKENS)` : parsed.message);
       return parsed.note;
     };
     const base = { template: job.template, language: source.language, speakers: source.speakers };
