@@ -45,7 +45,7 @@ export class LiveSentiment {
     this.inFlight = true;
     const turn = { segment_id: msg.segment_id, speaker_id: msg.speaker_id, speaker: msg.speaker_id === null ? 'Unknown' : `Speaker ${msg.speaker_id + 1}`, start: 0, text: text.slice(0, MAX_TEXT_CHARS) };
     void this.opts.engine
-      .generate({ messages: sentimentMessages([turn]), jsonSchema: sentimentJsonSchema(1), maxTokens: 64, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) })
+      .generate({ messages: sentimentMessages([turn]), jsonSchema: sentimentJsonSchema(1), maxTokens: 256, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) })
       .then((answer) => {
         const items = parseSentiments(answer, 1);
         if (!items) return;

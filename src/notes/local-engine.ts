@@ -41,6 +41,8 @@ export interface LocalEngineOptions {
   idleUnloadMs: number;
   /** A request (prompt and answer) taking longer fails with `timeout`, ms. */
   timeoutMs: number;
+  /** Nice value of the model process; default 19, the lowest priority (a benchmark timing the note alone passes 0). */
+  nice?: number;
 }
 
 interface Pending {
@@ -82,7 +84,7 @@ export class LocalEngine implements NoteEngine {
       // The lowest CPU priority: a note may wait, a live session's next segment may not.
       if (child.pid) {
         try {
-          setPriority(child.pid, 19);
+          setPriority(child.pid, this.opts.nice ?? 19);
         } catch {
           // Not permitted on some systems; the note still runs, at normal priority.
         }
