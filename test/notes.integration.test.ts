@@ -224,3 +224,16 @@ describe('notes across a restart and when off', () => {
     }
   });
 });
+
+describe('two notes requested at once for one conversation', () => {
+  it('one is accepted (202), the other refused (409)', async () => {
+    const s = await startTestServer({ NOTES_SENTIMENT: false }, { notesEngine: engine(), notesLimits: LIMITS, notesCharsPerToken: 1 });
+    try {
+      const id = await makeConversation(s, 2);
+      const [a, b] = await Promise.all([0, 1].map(() => api(s.url, s.token, 'POST', `/api/conversations/${id}/notes`, { template: 'general' })));
+      expect([a!.status, b!.status].sort()).toEqual([202, 409]);
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+});

@@ -18,6 +18,8 @@ let context: LlamaContext | null = null;
 const running = new Map<number, AbortController>();
 /** Generations cancelled before they started. */
 const cancelledEarly = new Set<number>();
+/** The newest generation started; a cancel for an older id is late, not early. */
+let lastStarted = 0;
 
 function send(m: ChildReply): void {
   process.send?.(m);
@@ -83,6 +85,7 @@ async function generate(c: Extract<ParentCommand, { t: 'generate' }>): Promise<v
     send({ t: 'failed', id: c.id, code: 'engine_failed', message: 'the model is not loaded' });
     return;
   }
+  lastStarted = Math.max(lastStarted, c.id);
   if (cancelledEarly.delete(c.id)) {
     send({ t: 'failed', id: c.id, code: 'cancelled', message: 'cancelled' });
     return;
@@ -129,7 +132,7 @@ process.on('message', (m: ParentCommand) => {
   } else if (m.t === 'cancel') {
     const a = running.get(m.id);
     if (a) a.abort();
-    else cancelledEarly.add(m.id);
+    else if (m.id > lastStarted) cancelledEarly.add(m.id);
   } else if (m.t === 'exit') {
     void (async () => {
       for (const a of running.values()) a.abort();

@@ -59,6 +59,8 @@ export class NotesService {
   private running: Promise<void> | null = null;
   private closed = false;
   private readonly limits: NoteLimits;
+  /** Conversations whose note is being set up (between the request and the job's creation). */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly opts: NotesServiceOptions) {
     this.notes = new NoteStore(opts.store);
@@ -68,6 +70,17 @@ export class NotesService {
   /** Queues a note of a conversation; the job's view, or why not. */
   async start(conversationId: string, template: NoteTemplate): Promise<NoteView | StartError> {
     if (this.closed) return { code: 'closed', message: 'the server is stopping' };
+    // Claimed before the first await, so two requests at once cannot both pass the check.
+    if (this.starting.has(conversationId)) return { code: 'busy', message: 'a note of this conversation is already being written; wait for it or cancel it' };
+    this.starting.add(conversationId);
+    try {
+      return await this.startClaimed(conversationId, template);
+    } finally {
+      this.starting.delete(conversationId);
+    }
+  }
+
+  private async startClaimed(conversationId: string, template: NoteTemplate): Promise<NoteView | StartError> {
     const source = await readTranscript(this.opts.store, conversationId);
     if (!source) return { code: 'not_found', message: 'no such conversation' };
     if (source.turns.length === 0) return { code: 'empty', message: 'this conversation has no transcribed text to note' };
