@@ -1,5 +1,5 @@
 /**
- * `npm run bench:notes [-- --minutes=30,90 --answer-tokens=256 --context=8192 --threads=0 --live-seconds=40 --model=qwen|tiny]`
+ * `npm run bench:notes [-- --minutes=30,90 --answer-tokens=512 --context=16384 --threads=0 --live-seconds=40 --model=qwen|tiny]`
  *
  * 1. Time and memory to note a generated 30- and 90-minute two-speaker transcript (English,
  *    ~150 words a minute) with the local engine on CPU: node-llama-cpp on a random-weight GGUF
@@ -31,8 +31,8 @@ import { fmt, percentile, runRealtimeClient } from './lib/realtime.js';
 
 const args = parseFlags();
 const minutesList = String(args.minutes ?? '30,90').split(',').map(Number).filter((m) => m > 0);
-const answerTokens = Number(args['answer-tokens'] ?? 2048);
-const contextTokens = Number(args.context ?? 8192);
+const answerTokens = Number(args['answer-tokens'] ?? 512);
+const contextTokens = Number(args.context ?? 16384);
 const threads = Number(args.threads ?? 0) || Math.max(1, Math.floor(availableParallelism() / 2));
 const liveSeconds = Number(args['live-seconds'] ?? 40);
 
@@ -47,7 +47,7 @@ const spec = { ...(args.model === 'tiny' ? TINY_LLM : QWEN25_1_5B_LIKE), words: 
  * Note bounds for random weights, which never close a string early: small enough that the
  * longest possible note fits the answer's token limit (a trained model stops well before).
  */
-const LIMITS: NoteLimits = { titleChars: 40, summaryChars: 240, itemChars: 40, maxItems: 1, sectionChars: 100 };
+const LIMITS: NoteLimits = { titleChars: 20, summaryChars: 80, itemChars: 20, maxItems: 1, sectionChars: 20 };
 
 /** A two-speaker transcript of `minutes` minutes: ~150 words a minute in 10-20 s turns. */
 function transcript(minutes: number, seed = 1): StoredSegment[] {

@@ -30,6 +30,8 @@ export const CONFIDENCE_STEPS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]
 /** The JSON schema of a note, for the grammar and `response_format`; `sections` come from the template. */
 export function noteJsonSchema(sections: readonly string[], l: NoteLimits = DEFAULT_LIMITS): Record<string, unknown> {
   const s = (max: number) => ({ type: 'string', maxLength: max });
+  // Names and times are short; never longer than an item.
+  const short = Math.min(80, l.itemChars);
   const list = (item: unknown) => ({ type: 'array', items: item, maxItems: l.maxItems });
   const props: Record<string, unknown> = {
     title: s(l.titleChars),
@@ -38,14 +40,14 @@ export function noteJsonSchema(sections: readonly string[], l: NoteLimits = DEFA
     decisions: list(s(l.itemChars)),
     action_items: list({
       type: 'object',
-      properties: { who: s(80), what: s(l.itemChars), when: s(80) },
+      properties: { who: s(short), what: s(l.itemChars), when: s(short) },
       required: ['who', 'what', 'when'],
       additionalProperties: false,
     }),
     open_questions: list(s(l.itemChars)),
     tone: {
       type: 'array',
-      items: { type: 'object', properties: { speaker: s(80), tone: s(l.itemChars) }, required: ['speaker', 'tone'], additionalProperties: false },
+      items: { type: 'object', properties: { speaker: s(short), tone: s(l.itemChars) }, required: ['speaker', 'tone'], additionalProperties: false },
       maxItems: 2,
     },
   };
