@@ -1,5 +1,5 @@
 /**
- * `npm run bench:notes [-- --minutes=30,90 --answer-tokens=512 --context=16384 --threads=0 --live-seconds=40 --model=qwen|tiny]`
+ * `npm run bench:notes [-- --minutes=30,90 --answer-tokens=1024 --context=16384 --threads=0 --live-seconds=40 --model=qwen|tiny]`
  *
  * 1. Time and memory to note a generated 30- and 90-minute two-speaker transcript (English,
  *    ~150 words a minute) with the local engine on CPU: node-llama-cpp on a random-weight GGUF
@@ -31,7 +31,7 @@ import { fmt, percentile, runRealtimeClient } from './lib/realtime.js';
 
 const args = parseFlags();
 const minutesList = String(args.minutes ?? '30,90').split(',').map(Number).filter((m) => m > 0);
-const answerTokens = Number(args['answer-tokens'] ?? 512);
+const answerTokens = Number(args['answer-tokens'] ?? 1024);
 const contextTokens = Number(args.context ?? 16384);
 const threads = Number(args.threads ?? 0) || Math.max(1, Math.floor(availableParallelism() / 2));
 const liveSeconds = Number(args['live-seconds'] ?? 40);

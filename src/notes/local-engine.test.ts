@@ -47,7 +47,9 @@ describe('LocalEngine on a random-weight llama GGUF (real node-llama-cpp)', () =
     const parsed = parseNote(text);
     expect(parsed.ok, parsed.ok ? '' : parsed.message).toBe(true);
     if (parsed.ok) {
-      expect([...parsed.note.title].length).toBeLessThanOrEqual(40);
+      // The grammar bounds characters as generated; random weights may emit a lone UTF-8 byte
+      // that decodes to U+FFFD, one per byte, so those are not counted.
+      expect([...parsed.note.title.replace(/\uFFFD/g, '')].length).toBeLessThanOrEqual(40);
       expect(parsed.note.key_points.length).toBeLessThanOrEqual(2);
       expect(Object.keys(parsed.note.sections ?? {})).toEqual(['Plan']);
     }

@@ -230,6 +230,7 @@ export class NotesService {
     const answerTokens = Math.min(this.opts.maxAnswerTokens, Math.floor(engine.info.contextTokens / 2));
     const budgetChars = Math.max(200, Math.floor((engine.info.contextTokens - answerTokens - promptTokens) * cpt));
     const parts = splitTurns(source.turns, budgetChars, 2);
+    job.note.parts = parts.length;
     const sentimentBatches = this.opts.sentiment ? Math.ceil(source.turns.length / SENTIMENT_BATCH) : 0;
     const combineSteps = parts.length > 1 ? Math.max(1, Math.ceil(Math.log2(parts.length))) : 0;
     const total = parts.length + combineSteps + sentimentBatches;
