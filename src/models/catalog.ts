@@ -140,8 +140,8 @@ export function whisperFileName(name: string): string {
  * The notes' default local model (`npm run models -- --llm`): Qwen2.5-1.5B-Instruct at 4 bits
  * (Q4_K_M), from the Qwen team's own GGUF repository. Chosen for its English and Korean (Qwen2.5
  * is trained on 29+ languages, Korean among them), its 32k context, its reliable JSON under a
- * grammar, and its size: 1.1 GB on disk, about 1.5 GB resident with an 8k context, tens of
- * tokens a second on a laptop CPU. The SHA-256 is the Git LFS object id of the file at revision
+ * grammar, and its size: 1.1 GB on disk (resident size and speed: see docs/notes.md, measured
+ * on a random-weight model of the same architecture). The SHA-256 is the Git LFS object id of the file at revision
  * 91cad51170dc346986eccefdc2dd33a9da36ead9 (the file's "Git LFS Details" on Hugging Face).
  * Apache-2.0.
  */
