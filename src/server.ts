@@ -126,7 +126,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   };
   const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: autoNote });
   const liveSentiment = config.NOTES_LIVE_SENTIMENT && notes.service ? new LiveSentiment({ engine: notes.service.engine, busy: () => notes.service!.busy(), log: log.child('notes') }) : null;
-  const api = createApiHandler({ store, conversations, notesFor: notes.service ? (id) => notes.service!.notes.list(id) : undefined });
+  const api = createApiHandler({ store, conversations, notesFor: notes.service ? (id) => notes.service!.notes.list(id) : undefined, onDeleted: (id) => notes.service?.forget(id) });
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
     log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);

@@ -73,10 +73,12 @@ export interface ApiOptions {
   conversations: Conversations;
   /** The conversation's notes, added to its JSON export (absent when notes are off). */
   notesFor?: (id: string) => Promise<unknown[]>;
+  /** Told when a conversation is deleted (a note being written of it stops). */
+  onDeleted?: (id: string) => void;
 }
 
 /** Returns a handler that answers `/api/conversations…` and `/api/voices…`; false = not its path. */
-export function createApiHandler({ store, conversations, notesFor }: ApiOptions) {
+export function createApiHandler({ store, conversations, notesFor, onDeleted }: ApiOptions) {
   return async (req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<boolean> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').slice(1); // drop "api"
     const method = req.method ?? 'GET';
@@ -166,6 +168,7 @@ export function createApiHandler({ store, conversations, notesFor }: ApiOptions)
       else sendJson(res, 200, await store.get(id));
     } else if (method === 'DELETE') {
       conversations.forget(id);
+      onDeleted?.(id);
       if (await store.delete(id)) sendJson(res, 200, { deleted: id });
       else sendPlain(res, 404, 'no such conversation');
     } else notAllowed(res, 'GET, PATCH, DELETE');
