@@ -14,6 +14,7 @@ import { ChatView } from './chat.js';
 import { refreshEngineBanner } from './engine-banner.js';
 import { Connection, takeToken } from './connection.js';
 import { HistoryView } from './history.js';
+import { markSentiment } from './notes.js';
 import { applyStaticStrings, t } from './i18n.js';
 import { MicError, Microphone } from './mic.js';
 import { ScreenWakeLock } from './wake-lock.js';
@@ -429,6 +430,9 @@ function handleMessage(msg) {
       break;
     case 'transcription':
       chat.addTranscription(msg);
+      break;
+    case 'sentiment':
+      markSentiment($('#chat'), msg);
       break;
     case 'transcription_stopped':
       if (mode.kind === 'stopping' || mode.kind === 'transcribing') finishConversation(msg.segments);

@@ -8,6 +8,7 @@ import { saveBlob } from './api.js';
 import { ChatView, formatClock } from './chat.js';
 import { lang, t } from './i18n.js';
 import { SearchBox, TranscriptEditor } from './corrections.js';
+import { NotesPanel } from './notes.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 /** Stored conversations whose first words are fetched for the list (one request each). */
@@ -95,6 +96,7 @@ export class HistoryView {
     };
     this.ui.renameLabels.forEach((l, i) => (l.textContent = t('speakerN', { n: i + 1 })));
     this.chat = new ChatView($('#viewer-chat'), $('#viewer-jump'), (id) => speakerName(this.current && this.current.speakers, id));
+    this.notes = new NotesPanel($('#viewer-notes'), api, page, $('#viewer-chat'));
     $('#history-refresh').addEventListener('click', () => this.refresh());
     /** Segment to scroll to and highlight once the next conversation opens (from a search hit). */
     this.focusSegment = null;
@@ -135,6 +137,7 @@ export class HistoryView {
       this.ui.layout.classList.remove('viewing');
       this.ui.viewer.hidden = true;
       this.current = null;
+      this.notes.hide();
       await this.refresh();
     }
   }
@@ -206,6 +209,7 @@ export class HistoryView {
     this.ui.viewer.hidden = false;
     this.ui.viewer.dataset.id = id;
     this.#renderRecord();
+    this.notes.show(record);
     for (const li of this.ui.list.children) li.classList.toggle('selected', li.dataset.id === id);
   }
 

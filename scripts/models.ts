@@ -16,18 +16,21 @@ import { parseArgs } from 'node:util';
 import { loadConfigFromEnvironment, type Config } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { ensureModels } from '../src/models/ensure-models.js';
+import { fetchDefaultLlm } from '../src/notes/default-model.js';
+import { fromRoot } from '../src/paths.js';
 
 const USAGE =
-  'usage: npm run models -- [--speaker] [--all] [--verify] [--trust-on-first-use] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n';
+  'usage: npm run models -- [--speaker] [--llm] [--all] [--verify] [--trust-on-first-use] [--asr-model=base] [--models-dir=models] [--speaker-encoder=auto|builtin|neural]\n';
 
 /** This command's own flags; any other `--key=value` is a setting, read by the configuration. */
-function ownFlags(argv: readonly string[]): { speaker: boolean; all: boolean; verify: boolean; tofu: boolean; help: boolean } {
+function ownFlags(argv: readonly string[]): { speaker: boolean; llm: boolean; all: boolean; verify: boolean; tofu: boolean; help: boolean } {
   const { values } = parseArgs({
     args: [...argv],
     strict: false,
     allowPositionals: true,
     options: {
       speaker: { type: 'boolean' },
+      llm: { type: 'boolean' },
       all: { type: 'boolean' },
       verify: { type: 'boolean' },
       'trust-on-first-use': { type: 'boolean' },
@@ -35,7 +38,7 @@ function ownFlags(argv: readonly string[]): { speaker: boolean; all: boolean; ve
     },
   });
   const on = (v: unknown) => v === true;
-  return { speaker: on(values.speaker), all: on(values.all), verify: on(values.verify), tofu: on(values['trust-on-first-use']), help: on(values.help) };
+  return { speaker: on(values.speaker), llm: on(values.llm), all: on(values.all), verify: on(values.verify), tofu: on(values['trust-on-first-use']), help: on(values.help) };
 }
 
 async function main(): Promise<number> {
@@ -54,6 +57,8 @@ async function main(): Promise<number> {
   }
   const log = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'info', 'models');
   const r = await ensureModels(config, { log, speaker: flags.speaker, all: flags.all, verify: flags.verify, trustOnFirstUse: flags.tofu });
+  // Notes' local model: only when asked (`--llm`), never as a side effect (docs/notes.md).
+  const llmFailed = flags.llm ? !(await fetchDefaultLlm(fromRoot(config.MODELS_DIR), log)) : false;
 
   for (const s of [r.asr, r.speaker]) {
     const label = s.kind === 'whisper' ? 'ASR model' : 'speaker model';
@@ -61,7 +66,8 @@ async function main(): Promise<number> {
     else if (s.state === 'disabled') log.info(`${label}: not used (${s.reason})`);
     else log.info(`${label}: ${s.file} ${s.state}${s.reason ? ` — ${s.reason}` : ''}`);
   }
-  if (r.ok) return 0;
+  if (r.ok && !llmFailed) return 0;
+  if (r.ok) return 1;
   const asrMissing = r.asr.state === 'missing' || r.asr.state === 'failed';
   if (r.offline) log.error('the model host could not be reached (offline?).');
   if (asrMissing) {

@@ -1,6 +1,10 @@
 /**
  * `npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko]
- *   [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2]`
+ *   [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2] [--notes[=template]]`
+ *
+ * `--notes` (template `general`, or `--notes=meeting` …) also writes a note of the transcript
+ * with the configured notes engine (docs/notes.md): as Markdown to `<out>.note.md` with `--out`,
+ * else to stdout after the transcript. The note is made in a temporary store, deleted after.
  *
  * Transcribes one recording in-process (no server) through the same offline path as the
  * upload API: decode, the live speech front, clustering (or the two enrollment clips, or two
@@ -13,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigFromEnvironment } from '../src/config.js';
+import { loadConfigFromEnvironment, type Config } from '../src/config.js';
 import { DecodeError, decodeAudio } from '../src/files/decode.js';
 import { EXPORT_FORMATS, exportConversation, type ExportFormat } from '../src/files/export.js';
 import { FileJobError, transcribeFile, type FileProgress, type TranscribeFileOptions } from '../src/files/pipeline.js';
@@ -23,8 +27,15 @@ import { ConversationStore } from '../src/storage/store.js';
 import { fileStagesFrom } from '../src/files/stages.js';
 import { createLogger } from '../src/log.js';
 import { buildPipeline } from '../src/session/pipeline.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noteToMarkdown } from '../src/notes/markdown.js';
+import { NotesService } from '../src/notes/service.js';
+import { engineFromConfig } from '../src/notes/setup.js';
+import { loadTemplates, resolveTemplate } from '../src/notes/templates.js';
 
-const USAGE = 'usage: npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko] [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2]';
+const USAGE = 'usage: npm run transcribe -- <file> [--format srt|vtt|txt|json] [--out path] [--language ko] [--speakers 1|2] [--enroll-a a.wav --enroll-b b.wav | --voices id1,id2] [--notes[=template]]';
 
 class UsageError extends Error {}
 
@@ -37,14 +48,17 @@ interface CliArgs {
   enrollA: string | null;
   enrollB: string | null;
   voices: string | null;
+  /** Template of the note to write too; null = no note. */
+  notes: string | null;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null, voices: null };
+  const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null, voices: null, notes: null };
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      // A bare `--notes` means the general template (parseArgs has no optional values).
+      args: argv.map((x) => (x === '--notes' ? '--notes=general' : x)),
       strict: true,
       allowPositionals: true,
       options: {
@@ -55,6 +69,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'enroll-a': { type: 'string' },
         'enroll-b': { type: 'string' },
         voices: { type: 'string' },
+        notes: { type: 'string' },
       },
     });
   } catch (err) {
@@ -76,6 +91,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   }
   if (v['enroll-a'] !== undefined) a.enrollA = v['enroll-a'];
   if (v['enroll-b'] !== undefined) a.enrollB = v['enroll-b'];
+  if (v.notes !== undefined) {
+    if (!/^[a-z0-9_-]{1,40}$/.test(v.notes)) throw new UsageError('--notes=<template> names a template (general, meeting, interview, clinical, …)');
+    a.notes = v.notes;
+  }
   if (v.voices !== undefined) {
     if (!parseVoiceIds(v.voices)) throw new UsageError('--voices takes two saved voice ids separated by a comma');
     a.voices = v.voices;
@@ -174,6 +193,16 @@ async function main(argv: readonly string[]): Promise<number> {
     const text = exportConversation(c, args.format);
     if (args.out) writeFileSync(args.out, text);
     else process.stdout.write(text);
+    if (args.notes !== null) {
+      const note = await noteOf(config, log, c, args.language, result.models.asr, args.notes);
+      if (!note.ok) {
+        process.stderr.write(`notes: error (${note.code}): ${note.message}\n`);
+        return 2;
+      }
+      if (args.out) writeFileSync(`${args.out}.note.md`, note.markdown, { mode: 0o600 });
+      else process.stdout.write(`\n---\n\n${note.markdown}`);
+      process.stderr.write(`note: ${note.parts} part(s) in ${note.seconds.toFixed(1)} s${args.out ? `, written to ${args.out}.note.md` : ''}\n`);
+    }
     return 0;
   } catch (err) {
     if (process.stderr.isTTY) process.stderr.write('\n');
@@ -189,6 +218,50 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   } finally {
     await pipeline?.close();
+  }
+}
+
+/** Writes a note of a transcribed file in a temporary store (nothing is kept). */
+async function noteOf(
+  config: Config,
+  log: ReturnType<typeof createLogger>,
+  c: Awaited<ReturnType<typeof transcribeFile>>['conversation'],
+  language: string,
+  asr: string | null,
+  templateName: string,
+): Promise<{ ok: true; markdown: string; parts: number; seconds: number } | { ok: false; code: string; message: string }> {
+  const chosen = await engineFromConfig(config);
+  if ('off' in chosen) return { ok: false, code: 'notes_off', message: chosen.off };
+  const { templates } = await loadTemplates(fromRoot(config.NOTES_TEMPLATES_DIR));
+  const template = resolveTemplate(templates, templateName);
+  if (!template) return { ok: false, code: 'unknown_template', message: `unknown template "${templateName}"; templates: ${[...templates.keys()].join(', ')}` };
+  const dir = await mkdtemp(join(tmpdir(), 'duet-cli-note-'));
+  const store = new ConversationStore(dir);
+  const service = new NotesService({ engine: chosen.engine, store, maxAnswerTokens: config.LLM_MAX_ANSWER_TOKENS, sentiment: false, log });
+  const t0 = performance.now();
+  try {
+    await store.init();
+    const meta = await store.createFinished({
+      language,
+      models: { asr, speaker: 'file', vad: 'file' },
+      speakers: c.speakers.map((s) => ({ id: s.id as 0 | 1, name: s.name || null })),
+      title: c.title || 'recording',
+      endedAt: new Date(),
+      audioS: c.duration_s,
+      segments: c.segments.map((s) => ({ segment_id: s.segment_id, speaker_id: s.speaker_id as 0 | 1 | null, start: s.start, end: s.end, text: s.text })),
+    });
+    const started = await service.start(meta.id, template);
+    if (!('id' in started)) return { ok: false, code: started.code, message: started.message };
+    let v = await service.get(meta.id, started.id);
+    while (v && (v.status === 'queued' || v.status === 'running')) {
+      await new Promise((r) => setTimeout(r, 200));
+      v = await service.get(meta.id, started.id);
+    }
+    if (!v || v.status !== 'done') return { ok: false, code: v?.error?.code ?? 'internal', message: v?.error?.message ?? 'the note failed' };
+    return { ok: true, markdown: noteToMarkdown(v, c.title || null), parts: v.parts, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -248,6 +248,37 @@ const workerSettings = {
   JOB_DEADLINE_MS: advanced(intRange(30_000, 100, 3_600_000, 'ms'), 'A job not answered this long after it was queued gets "" and a coded error.'),
 };
 
+/** Notes from a conversation (summary, action items, sentiment) by a local model or an OpenAI-compatible server: off unless configured. */
+const notesSettings = {
+  LLM_MODEL_PATH: setting(
+    z.string().default(''),
+    'Local engine: a GGUF instruct model run by node-llama-cpp in a child process; empty = the default model\'s file in MODELS_DIR if `npm run models -- --llm` put it there.',
+  ),
+  LLM_URL: setting(
+    z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^https?:\/\/[^\s]+$/.test(v), 'must be http://… or https://…'),
+    'Remote engine: an OpenAI-compatible base URL ending in /v1 (Ollama, llama.cpp, vLLM, a cloud). Wins over the local model. Empty = none. The transcript is sent there.',
+  ),
+  LLM_MODEL: setting(z.string().max(200).default(''), 'The remote model\'s name (`qwen2.5:1.5b`, `gpt-4o-mini`); required with LLM_URL.'),
+  LLM_API_KEY: setting(z.string().default(''), 'The remote server\'s API key (sent as a bearer token, never logged).'),
+  LLM_API_KEY_FILE: setting(z.string().default(''), 'A file holding the API key (first line), instead of LLM_API_KEY.'),
+  LLM_CONTEXT_TOKENS: advanced(intRange(8192, 512, 131_072, 'tokens'), 'Tokens of context per request (prompt and answer); a longer transcript is noted in parts.'),
+  LLM_MAX_ANSWER_TOKENS: advanced(intRange(1536, 64, 32_768, 'tokens'), 'Most tokens of one answer.'),
+  LLM_THREADS: advanced(intRange(0, 0, 256), 'CPU threads of the local engine; 0 = half the cores (at least 1), leaving the rest to live sessions.'),
+  LLM_GPU: setting(z.enum(['auto', 'off']).default('auto'), '`auto` uses a GPU when node-llama-cpp finds one (and its GPU package is installed); `off` = CPU.'),
+  LLM_MEMORY_RESERVE_MB: advanced(intRange(1024, 0, 1_048_576, 'MiB'), 'Memory left to the server and its sessions when judging whether a local model fits.'),
+  LLM_IDLE_UNLOAD_S: advanced(intRange(300, 0, 86_400, 's'), 'The local model process is stopped after this long without a note, freeing its memory; 0 = kept.'),
+  LLM_TIMEOUT_S: advanced(intRange(600, 1, 86_400, 's'), 'One request\'s time limit (a note may make several).'),
+  LLM_RETRIES: advanced(intRange(3, 0, 10), 'Retries of a remote request after 429, 5xx or a dropped stream (exponential backoff from 1 s, Retry-After honoured up to 60 s).'),
+  NOTES_AUTO: setting(bool.default(false), 'Write a note automatically when a live conversation ends.'),
+  NOTES_AUTO_TEMPLATE: setting(z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be a template name').default('general'), 'Template of the automatic note.'),
+  NOTES_LIVE_SENTIMENT: setting(bool.default(false), 'Label each live segment\'s sentiment as its transcription arrives (a `sentiment` message), when no note is running.'),
+  NOTES_SENTIMENT: setting(bool.default(true), 'Label each segment\'s sentiment (in batches, after the note) with every note.'),
+  NOTES_TEMPLATES_DIR: advanced(z.string().min(1).default('templates/notes'), 'Folder of the note templates (`<name>.json`), relative to the repository root.'),
+};
+
 /** A group of settings as the configuration page shows it. */
 export interface SettingGroup {
   /** Stable id (an anchor on the configuration page). */
@@ -268,6 +299,7 @@ export const SETTING_GROUPS: readonly SettingGroup[] = [
   { id: 'storage', title: 'Storage', about: 'What is kept on disk, where, and for how long.', settings: storageSettings },
   { id: 'workers', title: 'Workers', about: 'Recognition workers behind Redis (`npm run worker`).', settings: workerSettings },
   { id: 'integrations', title: 'Metrics and notifications', about: 'Prometheus metrics and notifications when a transcript is ready: off unless configured.', settings: integrationSettings },
+  { id: 'notes', title: 'Notes', about: 'Notes from a conversation (summary, action items, sentiment) by a local model or an OpenAI-compatible server: off unless configured.', settings: notesSettings },
 ];
 
 /** Each setting: env var name → schema with its default, range and description (the union of the groups). */
@@ -281,6 +313,7 @@ export const ConfigSchema = z
     ...storageSettings,
     ...workerSettings,
     ...integrationSettings,
+    ...notesSettings,
   })
   .superRefine((c, ctx) => {
     if (c.MIN_SPEECH_MS >= c.MAX_SEGMENT_MS) {
@@ -389,7 +422,7 @@ export function loadConfig(
       .map((i) => {
         const key = i.path.join('.');
         const value = given[key];
-        return `${key}: ${i.message}${value === undefined || /TOKEN|SECRET|SMTP_URL/.test(key) ? '' : ` (got ${JSON.stringify(value)})`}`;
+        return `${key}: ${i.message}${value === undefined || /TOKEN|SECRET|SMTP_URL|API_KEY/.test(key) ? '' : ` (got ${JSON.stringify(value)})`}`;
       })
       .join('; ');
     throw new Error(`invalid configuration: ${problems}`);

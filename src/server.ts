@@ -49,6 +49,11 @@ import type { VadModel } from './vad/types.js';
 import { fromRoot } from './paths.js';
 import { StatusBoard } from './status.js';
 import { registerCoreStatus } from './status-probes.js';
+import type { NoteEngine } from './notes/engine.js';
+import type { NoteLimits } from './notes/schema.js';
+import { setupNotes } from './notes/setup.js';
+import { LiveSentiment } from './notes/live-sentiment.js';
+import { createNotesApi, isNotesPath } from './transport/api-notes.js';
 
 /** Model overrides, for tests: any part not given is built from the configuration. */
 export interface ServerDeps {
@@ -59,6 +64,10 @@ export interface ServerDeps {
   log?: Logger;
   /** The store's filesystem layer (tests inject a failing disk). */
   storageFs?: StorageFs;
+  /** The notes engine (tests: a real engine on a generated model, with small note limits). */
+  notesEngine?: NoteEngine;
+  notesLimits?: NoteLimits;
+  notesCharsPerToken?: number;
 }
 
 export interface RunningServer {
@@ -190,8 +199,22 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const notifier = new Notifier({ config, load: (id) => store.get(id), log: log.child('notify') });
   const daily = setInterval(() => void sweep().then(pruneAudit), 86_400_000);
   daily.unref();
-  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: (id) => notifier.transcriptReady(id, 'live') });
-  const api = createApiHandler({ store, conversations });
+  const notes = await setupNotes(config, store, log.child('notes'), { ...(deps.notesEngine ? { engine: deps.notesEngine } : {}), ...(deps.notesLimits ? { limits: deps.notesLimits } : {}), ...(deps.notesCharsPerToken ? { charsPerToken: deps.notesCharsPerToken } : {}) });
+  const notesApi = createNotesApi({ service: notes.service, store, templates: notes.templates, status: notes.status });
+  const autoNote = (id: string): void => {
+    const template = notes.templates.get(config.NOTES_AUTO_TEMPLATE);
+    if (!config.NOTES_AUTO || !notes.service || !template) return;
+    void notes.service.start(id, template).then(
+      (r) => 'code' in r && !('id' in r) && r.code !== 'empty' && log.warn(`notes: automatic note not started: ${r.code}`),
+      (err: Error) => log.warn(`notes: automatic note failed to start: ${err.message}`),
+    );
+  };
+  const conversations = new Conversations({ store, resumeWindowS: config.RESUME_WINDOW_S, models: pipeline.models, log: log.child('store'), keepAudio: config.KEEP_AUDIO, maxSuspended: 8 * config.MAX_SESSIONS, onEnded: (id) => {
+      notifier.transcriptReady(id, 'live');
+      autoNote(id);
+    } });
+  const liveSentiment = config.NOTES_LIVE_SENTIMENT && notes.service ? new LiveSentiment({ engine: notes.service.engine, busy: () => notes.service!.busy(), log: log.child('notes') }) : null;
+  const api = createApiHandler({ store, conversations, notesFor: notes.service ? (id) => notes.service!.notes.list(id) : undefined, onDeleted: (id) => notes.service?.forget(id) });
   // Built in the background: the server answers at once, searches cover what is indexed so far.
   const search = new SearchService(store, log.child('search'));
   const searchReady = search.start().catch((err: Error) => log.error(`search index build failed: ${err.message}`));
@@ -279,6 +302,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         log: log.child('session'),
         conversations,
         onVoiceUse: (voiceId) => void audit.record({ action: 'voice_use', voice_id: voiceId, ip: info.ip }),
+        ...(liveSentiment ? { onTranscription: (m, send) => liveSentiment.onTranscription(m, send) } : {}),
       }),
   });
 
@@ -381,6 +405,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
             res.end(JSON.stringify(report));
           },
           () => sendPlain(res, 500, 'internal error'),
+        );
+        return;
+      }
+      if (isNotesPath(path)) {
+        notesApi(req, res, target).then(
+          (handled) => handled || sendPlain(res, 404, 'not found'),
+          (err: Error) => {
+            log.error(`notes api error: ${err.message}`);
+            if (!res.headersSent) sendPlain(res, 500, 'internal error');
+            else res.destroy();
+          },
         );
         return;
       }
@@ -512,6 +547,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         await gateway.close();
         await conversations.close();
         await fileJobs.close();
+        await notes.service?.close();
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeAllConnections();
         await stopped;

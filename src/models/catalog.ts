@@ -19,7 +19,7 @@ const WHISPER_BASE_URL = 'https://huggingface.co/ggerganov/whisper.cpp/resolve/m
 /** The tag really is spelled "recongition". */
 const SPEAKER_BASE_URL = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/speaker-recongition-models';
 
-export type ModelKind = 'whisper' | 'speaker';
+export type ModelKind = 'whisper' | 'speaker' | 'llm';
 
 /**
  * The hosts each kind of model may come from, redirects included (`.x` = any subdomain of x):
@@ -29,6 +29,7 @@ export type ModelKind = 'whisper' | 'speaker';
 export const MODEL_HOSTS: Readonly<Record<ModelKind, readonly string[]>> = {
   whisper: ['huggingface.co', '.huggingface.co', '.hf.co'],
   speaker: ['github.com', '.githubusercontent.com'],
+  llm: ['huggingface.co', '.huggingface.co', '.hf.co'],
 };
 
 export interface CatalogEntry {
@@ -134,3 +135,26 @@ export function speakerModel(fileOrName: string): CatalogEntry | undefined {
 export function whisperFileName(name: string): string {
   return whisperModel(name)?.file ?? `ggml-${name.replace(/^ggml-/, '').replace(/\.bin$/, '')}.bin`;
 }
+
+/**
+ * The notes' default local model (`npm run models -- --llm`): Qwen2.5-1.5B-Instruct at 4 bits
+ * (Q4_K_M), from the Qwen team's own GGUF repository. Chosen for its English and Korean (Qwen2.5
+ * is trained on 29+ languages, Korean among them), its 32k context, its reliable JSON under a
+ * grammar, and its size: 1.1 GB on disk (resident size and speed: see docs/notes.md, measured
+ * on a random-weight model of the same architecture). The SHA-256 is the Git LFS object id of the file at revision
+ * 91cad51170dc346986eccefdc2dd33a9da36ead9 (the file's "Git LFS Details" on Hugging Face).
+ * Apache-2.0.
+ */
+export const LLM_MODELS: readonly CatalogEntry[] = [
+  {
+    kind: 'llm',
+    name: 'qwen2.5-1.5b-instruct-q4_k_m',
+    file: 'qwen2.5-1.5b-instruct-q4_k_m.gguf',
+    url: 'https://huggingface.co/Qwen/Qwen2.5-1.5B-Instruct-GGUF/resolve/91cad51170dc346986eccefdc2dd33a9da36ead9/qwen2.5-1.5b-instruct-q4_k_m.gguf',
+    sizeBytes: 1_117_320_736,
+    sha256: '6a1a2eb6d15622bf3c96857206351ba97e1af16c30d7a74ee38970e434e9407e',
+    description: 'Qwen2.5-1.5B-Instruct Q4_K_M (multilingual incl. English and Korean), GGUF, for notes',
+  },
+];
+/** The entry `--llm` downloads and the local notes engine uses when LLM_MODEL_PATH is empty. */
+export const DEFAULT_LLM_MODEL: CatalogEntry = LLM_MODELS[0]!;

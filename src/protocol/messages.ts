@@ -145,6 +145,16 @@ export type ServerMessage =
       end: number;
     }
   | { type: 'transcription_stopped'; segments: number }
+  /** A live segment's sentiment (NOTES_LIVE_SENTIMENT; docs/notes.md). */
+  | {
+      type: 'sentiment';
+      conversation_id?: string;
+      segment_id: number;
+      speaker_id: SpeakerId | null;
+      label: 'positive' | 'neutral' | 'negative';
+      /** 0.1 … 1. */
+      confidence: number;
+    }
   | { type: 'error'; code: ErrorCode; message: string };
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string };

@@ -93,7 +93,7 @@ export interface ConversationsOptions {
   keepAudio?: boolean;
   /** Suspended conversations kept at most (each holds two voices and its messages); beyond, the oldest is ended. Default 32. */
   maxSuspended?: number;
-  /** Called once a conversation has ended and its record is written (notifications). Must not throw. */
+  /** Called once a conversation has ended and its record is written (notifications, automatic notes). Must not throw. */
   onEnded?(id: string): void;
 }
 

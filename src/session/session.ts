@@ -13,6 +13,7 @@ import {
   samplesToSeconds,
   type ClientMessage,
   type ErrorCode,
+  type ServerMessage,
   type SpeakerId,
 } from '../protocol/messages.js';
 import type { StoredSpeaker } from '../storage/types.js';
@@ -72,6 +73,8 @@ export interface SessionOptions {
   conversations?: Conversations;
   /** Told when a saved voice is used for a speaker (the access log); never given the voice itself. */
   onVoiceUse?: (voiceId: string) => void;
+  /** Live sentiment (notes): told of each transcription sent; may answer with a `sentiment` message later. */
+  onTranscription?(msg: { conversation_id?: string; segment_id: number; speaker_id: SpeakerId | null; text: string | null }, send: (m: ServerMessage) => void): void;
 }
 
 /** One connection's session; the gateway drives it through `onText`, `onBinary` and `close`. */
@@ -457,6 +460,7 @@ export class Session {
     const tagged = { ...msg, conversation_id: st.log.id };
     await st.log.record(tagged);
     this.conn.send(tagged);
+    if (tagged.type === 'transcription') this.opts.onTranscription?.(tagged, (m) => !this.closed && this.conn.send(m));
   }
 
   private storageFailed(): void {

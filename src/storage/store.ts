@@ -118,6 +118,14 @@ export class ConversationStore {
     this.voicesDir = join(dataDir, 'voices');
   }
 
+  /**
+   * The store's file layer (owner-only files; sealed when encryption at rest is on): records
+   * kept beside a conversation, such as its notes, go through it so they get the same treatment.
+   */
+  get files(): StorageFs {
+    return this.fs;
+  }
+
   /** Folder of one conversation (for files kept beside the record, e.g. audio). */
   dirOf(id: string): string {
     return join(this.conversationsDir, id);

@@ -74,10 +74,14 @@ function exportName(startedAt: string, format: ExportFormat): string {
 export interface ApiOptions {
   store: ConversationStore;
   conversations: Conversations;
+  /** The conversation's notes, added to its JSON export (absent when notes are off). */
+  notesFor?: (id: string) => Promise<unknown[]>;
+  /** Told when a conversation is deleted (a note being written of it stops). */
+  onDeleted?: (id: string) => void;
 }
 
 /** Returns a handler that answers `/api/conversations…` and `/api/voices…`; false = not its path. */
-export function createApiHandler({ store, conversations }: ApiOptions) {
+export function createApiHandler({ store, conversations, notesFor, onDeleted }: ApiOptions) {
   return async (req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<boolean> => {
     const parts = url.pathname.split('/').filter((p) => p !== '').slice(1); // drop "api"
     const method = req.method ?? 'GET';
@@ -141,7 +145,8 @@ export function createApiHandler({ store, conversations }: ApiOptions) {
         'Content-Disposition': `attachment; filename="${exportName(rec.started_at, f)}"`,
         'Cache-Control': 'no-store',
       });
-      res.end(exportConversation(rec, f));
+      if (f === 'json' && notesFor) res.end(JSON.stringify({ ...rec, notes: await notesFor(id) }, null, 2) + '\n');
+      else res.end(exportConversation(rec, f));
       return true;
     }
     if (method === 'GET') {
@@ -171,6 +176,7 @@ export function createApiHandler({ store, conversations }: ApiOptions) {
       else sendJson(res, 200, await store.get(id));
     } else if (method === 'DELETE') {
       conversations.forget(id);
+      onDeleted?.(id);
       if (await store.delete(id)) sendJson(res, 200, { deleted: id });
       else sendPlain(res, 404, 'no such conversation');
     } else notAllowed(res, 'GET, PATCH, DELETE');
