@@ -19,7 +19,7 @@ describe('the configuration page', () => {
     }
     const grouped = SETTING_GROUPS.flatMap((g) => Object.keys(g.settings));
     expect(new Set(grouped).size).toBe(grouped.length);
-    expect(SETTING_GROUPS.map((g) => g.id)).toEqual(['server', 'recognition', 'speakers', 'speech-front', 'limits', 'storage', 'workers']);
+    expect(SETTING_GROUPS.map((g) => g.id)).toEqual(['server', 'recognition', 'speakers', 'speech-front', 'limits', 'storage', 'workers', 'integrations']);
   });
 
   it('derives default, range and unit from the schema itself', () => {
