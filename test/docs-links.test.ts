@@ -46,6 +46,32 @@ function relativeLinks(text: string): string[] {
   return out;
 }
 
+/** The anchors a Markdown page offers: GitHub's heading slugs (with -1, -2 for repeats) and `<a id>`s. */
+function anchors(text: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const m of withoutFences(text).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const slug = m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  for (const m of text.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) out.add(m[1]!);
+  return out;
+}
+
+/** `[text](page.md#fragment)` and `[text](#fragment)` links, as [page, fragment], page '' for this one. */
+function fragmentLinks(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const m of withoutFences(text).matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = m[1]!;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || !target.includes('#')) continue;
+    const [path, fragment] = target.split('#') as [string, string];
+    if (path === '' || path.endsWith('.md')) out.push([decodeURI(path), decodeURIComponent(fragment)]);
+  }
+  return out;
+}
+
 /**
  * Names X of every `npm run X` on the page, code blocks included. `npm run bench:*` stands for
  * a family: it must match at least one script.
@@ -97,6 +123,15 @@ describe('docs links', () => {
         return !ARRIVING.has(relative(root, full).split('\\').join('/'));
       });
       expect(missing).toEqual([]);
+    });
+
+    it(`${page}: links to a heading name one that exists`, () => {
+      const missing = fragmentLinks(text).filter(([path, fragment]) => {
+        const full = path === '' ? join(root, page) : resolve(dirname(join(root, page)), path);
+        if (!existsSync(full)) return false; // reported by the test above, or an arriving page
+        return !anchors(readFileSync(full, 'utf8')).has(fragment);
+      });
+      expect(missing.map(([path, fragment]) => `${path}#${fragment}`)).toEqual([]);
     });
 
     it(`${page}: every \`npm run X\` is a package.json script`, () => {
