@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { settingDocs } from '../src/config-docs.js';
 import { fromRoot } from '../src/paths.js';
 
 /**
@@ -142,4 +143,21 @@ describe('docs links', () => {
       expect(codePaths(text).filter((path) => !existsSync(join(root, path)))).toEqual([]);
     });
   }
+
+  it("README's settings table gives each setting's name and default as the configuration page does", () => {
+    const readme = readFileSync(fromRoot('README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The settings people change'));
+    const table = section.slice(0, section.indexOf('\n## '));
+    const defaults = new Map(settingDocs().map((d) => [d.name, d.default]));
+    const rows = [...table.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| ([^|]+) \|/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(8);
+    for (const [, namesCell, defaultCell] of rows) {
+      const names = [...namesCell!.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!);
+      const cell = defaultCell!.trim();
+      // A note in brackets may follow the default: `0 days (keep)`.
+      const shown = cell.replace(/(\S)\s+\([^)]*\)$/, '$1');
+      const expected = names.map((n) => defaults.get(n) ?? `${n} is not a setting`).join(', ');
+      expect(shown, names.join(', ')).toBe(expected);
+    }
+  });
 });
