@@ -4,7 +4,7 @@
 // growing delay (1 s doubling to 60 s; back to 1 s after 5 min of uptime). Exits with the
 // server on SIGINT/SIGTERM, and without restarting when the server stops on a configuration
 // error (status 1 within seconds of starting), which a restart cannot fix. Extra arguments
-// pass through to the server. For production, prefer a systemd unit (README "Production").
+// pass through to the server. For production, prefer a systemd unit (docs/deployment.md, "Run it under systemd").
 import { spawnSync, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

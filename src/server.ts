@@ -220,7 +220,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const searchReady = search.start().catch((err: Error) => log.error(`search index build failed: ${err.message}`));
   const tls = await loadOrCreateTls(fromRoot(config.TLS_CERT), fromRoot(config.TLS_KEY));
   if (tls.generated) {
-    log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see README "TLS")`);
+    log.info(`generated a self-signed certificate in ${config.TLS_CERT} (browsers will warn; see docs/deployment.md, "TLS")`);
   }
   // HSTS only with a real certificate: on a self-signed localhost one it would pin every
   // localhost port of the user's browser to HTTPS and protect nothing.

@@ -132,7 +132,7 @@ try {
       }
     }
     // Not scored: too_similar refuses only near-identical voices (the same recording twice), so
-    // one person recorded in two excerpts may register as two (README: `too_similar`).
+    // one person recorded in two excerpts may register as two (docs/tuning-log.md: `too_similar`).
     if (samePerson.length) amiLines.push('', 'same person in two excerpts (not scored; too_similar refuses only the same recording twice):', ...samePerson);
     await encoder.close();
   }

@@ -1,7 +1,7 @@
 /**
  * Diarization error rate on a 10 ms grid — pure.
  *
- * Definition (also in the README): time is cut into 10 ms frames, each judged at its centre.
+ * Definition (also in docs/benchmarks.md): time is cut into 10 ms frames, each judged at its centre.
  * Frames within ±collar (0.25 s) of any reference turn boundary are not scored. In each
  * scored frame let R be the set of reference speakers active (0, 1 or 2 with overlap) and H
  * the hypothesis labels active (a `null` speaker counts as a label that matches nobody);

@@ -99,7 +99,7 @@ export interface GateOptions {
   silenceFloorDbfs?: number;
   /** A frame must be this far above the tracked noise floor. Default 5 dB. */
   noiseMarginDb?: number;
-  /** Frames more than this below the tracked speech level are far voices, not the conversation. Default 0: off (see the README for why). */
+  /** Frames more than this below the tracked speech level are far voices, not the conversation. Default 0: off (docs/tuning-log.md, "Silero on every frame", says why). */
   farBelowSpeechDb?: number;
   /** Frames whose {@link spectralVarianceDb2} is below this (dB²) are too flat to be speech. Default 8 dB². */
   varianceGateDb2?: number;

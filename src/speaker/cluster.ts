@@ -70,8 +70,8 @@ export const DEFAULT_CLUSTER: Readonly<ClusterOptions> = Object.freeze({
 
 /**
  * Decision on the encoder's AS-normalised similarity (`encoder.scoreNorm`), the scale the
- * live matcher uses. Measured with `npx tsx scripts/research/calibrate-cluster.ts` (README, "One speaker or
- * two"): the split gain of one-speaker recordings (jfk.wav, each LibriSpeech dev speaker's
+ * live matcher uses. Measured with `npx tsx scripts/research/calibrate-cluster.ts` (docs/tuning-log.md,
+ * "The file path"): the split gain of one-speaker recordings (jfk.wav, each LibriSpeech dev speaker's
  * utterances joined, the 8 field enrollment clips) is 0.001–0.012, of the 12 two-speaker dev
  * conversations (clean and field) 0.031–0.111: 0.02 sits in the gap. The normalised centroid
  * similarity does not separate them (one voice 0.79–0.99, two voices up to 0.96), so it takes

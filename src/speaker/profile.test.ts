@@ -60,7 +60,7 @@ describe('enrollSpeaker', () => {
 
   it('refuses the same recording registered as both speakers as too_similar', async () => {
     // The shipped bound refuses only near-identical voices: a shared far microphone pulls two
-    // different people as close as one person in two places (see README, too_similar).
+    // different people as close as one person in two places (see docs/tuning-log.md, too_similar).
     const r = await enrollSpeaker(enc, concat(utterance('1688', 0), utterance('1688', 1)), { other: first });
     expect(r).toMatchObject({ ok: false, reason: 'too_similar' });
     const other = await enrollSpeaker(enc, concat(utterance('1688', 5), utterance('1688', 6)), { other: first });
