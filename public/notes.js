@@ -110,7 +110,7 @@ export class NotesPanel {
     const token = this.api.token();
     const headers = { ...(init.headers || {}) };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const res = await fetch(path, { ...init, headers, cache: 'no-store', credentials: 'omit' });
+    const res = await fetch(path, { ...init, headers, cache: 'no-store', credentials: 'same-origin' });
     return res;
   }
 

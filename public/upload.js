@@ -59,7 +59,7 @@ export function initUpload(token, language) {
   async function showNotifications() {
     let info;
     try {
-      const r = await fetch('/api/notifications', { headers: auth, cache: 'no-store', credentials: 'omit' });
+      const r = await fetch('/api/notifications', { headers: auth, cache: 'no-store', credentials: 'same-origin' });
       if (!r.ok) return;
       info = (await r.json()).targets;
     } catch {
