@@ -52,13 +52,31 @@ interface CliArgs {
   notes: string | null;
 }
 
+/** Options that take a value. */
+const VALUE_OPTIONS = new Set(['--format', '--out', '--language', '--speakers', '--enroll-a', '--enroll-b', '--voices']);
+
+/**
+ * `--voices ID` → `--voices=ID`: a saved voice id is base64url and may begin with `-`, which
+ * parseArgs would take for an option. A bare `--notes` means the general template (parseArgs
+ * has no optional values).
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === '--notes') out.push('--notes=general');
+    else if (VALUE_OPTIONS.has(x) && i + 1 < argv.length) out.push(`${x}=${argv[++i]}`);
+    else out.push(x);
+  }
+  return out;
+}
+
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   const a: CliArgs = { file: '', format: 'srt', out: null, language: 'auto', speakers: 2, enrollA: null, enrollB: null, voices: null, notes: null };
   let parsed;
   try {
     parsed = parseArgs({
-      // A bare `--notes` means the general template (parseArgs has no optional values).
-      args: argv.map((x) => (x === '--notes' ? '--notes=general' : x)),
+      args: joinValues(argv),
       strict: true,
       allowPositionals: true,
       options: {
