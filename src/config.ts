@@ -180,6 +180,30 @@ export const ConfigSchema = z
     RETENTION_DAYS: range(0, 0, 36_500, 'days'),
     /** Seconds a dropped conversation waits for its client to resume it before it is ended. */
     RESUME_WINDOW_S: range(600, 1, 86_400, 's'),
+    /**
+     * Interim text (`partial` messages) while a segment is open: `on`, `off`, or `auto` (on while
+     * the engine has headroom: a GPU, or recent finals ran at most PARTIAL_AUTO_MAX_RTF and kept
+     * the engine busy at most PARTIAL_AUTO_MAX_BUSY; shed under load). See docs/partials.md.
+     */
+    PARTIALS: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** Audio between two partials of one open segment, ms. */
+    PARTIAL_INTERVAL_MS: intRange(1000, 250, 10_000, 'ms'),
+    /** Speech an open segment must have before its first partial, ms. */
+    PARTIAL_MIN_SPEECH_MS: intRange(1000, 250, 10_000, 'ms'),
+    /** Partials per segment at most (a long monologue stops getting them, its final still comes). */
+    PARTIAL_MAX_PER_SEGMENT: intRange(30, 1, 1000),
+    /** A partial decodes at most this many tokens per second of its audio (plus 4); speech is 2–4 tokens/s. */
+    PARTIAL_TOKENS_PER_S: range(6, 1, 50, 'tokens/s'),
+    /** PARTIALS=auto sheds partials while the engine spent more than this share of the last 10 s on finals. */
+    PARTIAL_AUTO_MAX_BUSY: range(0.5, 0, 1),
+    /** PARTIALS=auto sheds partials while recent finals took more than this many seconds per second of audio. */
+    PARTIAL_AUTO_MAX_RTF: range(0.5, 0, 10),
+    /**
+     * Cap on the tokens a final decodes, per second of its audio (plus 4); 0 = none (the model's
+     * own limit). Benchmarks with random-weight models set it so the decoder does the work of a
+     * trained model's short answer.
+     */
+    ASR_TOKENS_PER_S: range(0, 0, 50, 'tokens/s'),
   })
   .superRefine((c, ctx) => {
     if (c.MIN_SPEECH_MS >= c.MAX_SEGMENT_MS) {
