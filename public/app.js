@@ -426,6 +426,9 @@ function handleMessage(msg) {
     case 'transcription':
       chat.addTranscription(msg);
       break;
+    case 'partial':
+      chat.addPartial(msg);
+      break;
     case 'transcription_stopped':
       if (mode.kind === 'stopping' || mode.kind === 'transcribing') finishConversation(msg.segments);
       break;
