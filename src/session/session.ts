@@ -145,7 +145,8 @@ export class Session {
       return this.error('odd_length_audio', 'audio frames must hold whole PCM16 samples (an even number of bytes); frame dropped');
     }
     if (data.byteLength === 0) return;
-    this.partials?.arrived(data.byteLength / 2);
+    // Conversation audio only: enrollment audio comes as fast as the client can send it.
+    if (this.state.kind === 'transcribing') this.partials?.arrived(data.byteLength / 2);
     this.backlogBytes += data.byteLength;
     this.enqueue({ kind: 'audio', pcm16: data });
   }
