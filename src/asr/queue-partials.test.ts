@@ -1,5 +1,5 @@
 /** The queue's lowest class: partials give way to every final and to newer partials. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeAsrEngine } from '../testing/fake-asr.js';
 import { AsrQueue } from './queue.js';
 
@@ -139,6 +139,23 @@ describe('AsrQueue partials', () => {
     expect(load.finalRtf).toBeLessThan(1);
     expect(load.finalBusyShare).toBeGreaterThan(0);
     expect(load.partialBusyShare).toBe(0);
+  });
+
+  it('a partial running past its time is stopped (aborted, not left to the engine’s restart limit)', async () => {
+    vi.useFakeTimers();
+    try {
+      const engine = new FakeAsrEngine({ manual: true });
+      const queue = new AsrQueue(engine, { maxQueued: 4 });
+      const p = queue.openLane().offerPartial(seg(1), partialOpts);
+      const outcome = p.catch((err: unknown) => err);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(engine.calls[0]!.signal?.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(engine.calls[0]!.signal?.aborted).toBe(true);
+      expect(await outcome).toMatchObject({ code: 'dropped' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('without an engine a partial resolves null', async () => {

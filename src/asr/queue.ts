@@ -86,7 +86,7 @@ export interface PartialCounts {
   completed: number;
   /** Refused at once or dropped while waiting (superseded, a final waiting, stale). */
   dropped: number;
-  /** Stopped while running because a final needed the slot. */
+  /** Stopped while running: a final needed the slot, or it ran past 3 s (stale). */
   preempted: number;
 }
 
@@ -140,6 +140,12 @@ interface Finished {
 const OVERLOAD_LOG_INTERVAL_MS = 5000;
 /** A partial that waited this long is stale (the next one, 1 s later, is due): dropped, not started. */
 const PARTIAL_MAX_WAIT_MS = 1500;
+/**
+ * A partial still running after this long is stopped (its request aborted, which whisper-server
+ * notices without a restart): it is stale, and the engine's own time limit, which restarts the
+ * engine, must never be reached by a partial.
+ */
+const PARTIAL_MAX_RUN_MS = 3000;
 /** The busy shares in `QueueLoad` look back this far. */
 const LOAD_WINDOW_MS = 10_000;
 /** Finished jobs remembered for `QueueLoad` (bounded whatever the rate). */
@@ -500,6 +506,7 @@ export class AsrQueue {
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
     const p = job.partial;
     const signal = p ? (job.signal ? AbortSignal.any([job.signal, p.preempt.signal]) : p.preempt.signal) : job.signal;
+    const overrun = p ? setTimeout(() => p.preempt.abort(), PARTIAL_MAX_RUN_MS) : null;
     try {
       const result = await engine.transcribe(job.samples, {
         language: job.language,
@@ -510,16 +517,17 @@ export class AsrQueue {
         ...(p ? { priority: 'partial' as const, ...(p.audioCtx ? { audioCtx: p.audioCtx } : {}), ...(p.prompt ? { prompt: p.prompt } : {}) } : {}),
       });
       if (job.signal?.aborted) job.reject(abortError());
-      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine'));
+      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine, or it ran too long'));
       else {
         if (p) this.counts.completed++;
         job.resolve(this.filter(result));
       }
     } catch (err) {
       if (job.signal?.aborted) job.reject(abortError());
-      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine'));
+      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine, or it ran too long'));
       else job.reject(err);
     } finally {
+      if (overrun) clearTimeout(overrun);
       if (p?.preempt.signal.aborted) this.counts.preempted++;
       const startMs = this.startedAt.get(job) ?? Date.now();
       this.startedAt.delete(job);
