@@ -72,6 +72,34 @@ function cpuSecondsOf(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds of the engine's child over a run, across restarts (a timed-out request restarts
+ * whisper-server under a new pid): sampled every 250 ms, each pid counted from when it was seen
+ * (a new child from 0, since it started inside the run).
+ */
+function childCpuMeter(pidOf: () => number | undefined): { stop(): number } {
+  const seen = new Map<number, { first: number; last: number }>();
+  const sample = () => {
+    const pid = pidOf();
+    if (pid === undefined) return;
+    const now = cpuSecondsOf(pid);
+    const entry = seen.get(pid);
+    if (entry) entry.last = Math.max(entry.last, now);
+    else seen.set(pid, { first: seen.size === 0 ? now : 0, last: now });
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return {
+    stop() {
+      sample();
+      clearInterval(timer);
+      let total = 0;
+      for (const e of seen.values()) total += e.last - e.first;
+      return total;
+    },
+  };
+}
+
 interface Row {
   model: string;
   sessions: number;
@@ -129,12 +157,12 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
           // A short warm-up so the first measured job does not pay the model's first touch.
           await inner.transcribe(new Float32Array(16_000), { language: 'en' });
           engine.busyMs = { final: 0, partial: 0 };
-          const child0 = cpuSecondsOf(inner.pid);
+          const meter = childCpuMeter(() => inner.pid);
           process.stderr.write(`[bench:partials] ${model}, ${n} session(s), PARTIALS=${mode}: streaming ${seconds} s…\n`);
           const { result, cpuPercent, wallS } = await measureProcess(() =>
             Promise.all(Array.from({ length: n }, (_, i) => runRealtimeClient(server, convs[i % convs.length]!, seconds))),
           );
-          const childCpu = ((cpuSecondsOf(inner.pid) - child0) / wallS) * 100;
+          const childCpu = (meter.stop() / wallS) * 100;
           rows.push({
             model,
             sessions: n,
