@@ -35,6 +35,8 @@ import { fmt, measureProcess, percentile, runRealtimeClient } from './realtime.j
 class MeteredEngine implements AsrEngine {
   busyMs = { final: 0, partial: 0 };
   jobs = { final: 0, partial: 0 };
+  /** Audio seconds of the finals run (for their real-time factor, what PARTIALS=auto reads). */
+  finalAudioS = 0;
   constructor(readonly inner: WhisperServerEngine) {}
   get name(): string {
     return this.inner.name;
@@ -56,6 +58,7 @@ class MeteredEngine implements AsrEngine {
     } finally {
       this.busyMs[kind] += performance.now() - t0;
       this.jobs[kind]++;
+      if (kind === 'final') this.finalAudioS += samples.length / 16_000;
     }
   }
 }
@@ -110,6 +113,7 @@ interface Row {
   partials: number;
   segmentsWithPartial: number;
   finalBusy: number;
+  finalRtf: number;
   partialBusy: number;
   serverCpu: number;
   childCpu: number;
@@ -157,6 +161,7 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
           // A short warm-up so the first measured job does not pay the model's first touch.
           await inner.transcribe(new Float32Array(16_000), { language: 'en' });
           engine.busyMs = { final: 0, partial: 0 };
+          engine.finalAudioS = 0;
           const meter = childCpuMeter(() => inner.pid);
           process.stderr.write(`[bench:partials] ${model}, ${n} session(s), PARTIALS=${mode}: streaming ${seconds} s…\n`);
           const { result, cpuPercent, wallS } = await measureProcess(() =>
@@ -173,6 +178,7 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
             partials: result.reduce((a, r) => a + r.partials, 0),
             segmentsWithPartial: result.reduce((a, r) => a + r.firstPartialLatencyS.length, 0),
             finalBusy: engine.busyMs.final / 1000 / wallS,
+            finalRtf: engine.busyMs.final / 1000 / Math.max(1e-9, engine.finalAudioS),
             partialBusy: engine.busyMs.partial / 1000 / wallS,
             serverCpu: cpuPercent,
             childCpu,
@@ -217,15 +223,15 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
   console.log(`Partials vs finals: ${sessionsList.join('/')} live sessions × ${seconds} s of ${kind} conversations at real-time pace, engine on ${device}.`);
   console.log('first partial = audio at the segment start sent → first partial with text; transcription = audio at the segment end sent → transcription.');
   console.log('');
-  console.log('| model | sessions | PARTIALS | first partial p50 s | p95 s | transcription p95 s | ratio to off | partials / segments (with one) | engine busy finals / partials | CPU server / whisper % | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| model | sessions | PARTIALS | first partial p50 s | p95 s | transcription p95 s | ratio to off | partials / segments (with one) | engine busy finals / partials | finals RTF | CPU server / whisper % | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const off = rows.find((o) => o.model === r.model && o.sessions === r.sessions && o.mode === 'off');
     const p95 = percentile(r.transcription, 95);
     const ratio = off ? p95 / percentile(off.transcription, 95) : Number.NaN;
     console.log(
       `| ${r.model} | ${r.sessions} | ${r.mode} | ${fmt(percentile(r.firstPartial, 50))} | ${fmt(percentile(r.firstPartial, 95))} | ${fmt(p95)} | ${r.mode === 'off' ? '1' : fmt(ratio, 2)} | ` +
-        `${r.partials} / ${r.segments} (${r.segmentsWithPartial}) | ${(r.finalBusy * 100).toFixed(0)} % / ${(r.partialBusy * 100).toFixed(0)} % | ` +
+        `${r.partials} / ${r.segments} (${r.segmentsWithPartial}) | ${(r.finalBusy * 100).toFixed(0)} % / ${(r.partialBusy * 100).toFixed(0)} % | ${fmt(r.finalRtf, 2)} | ` +
         `${r.serverCpu.toFixed(0)} / ${r.childCpu.toFixed(0)} | ${r.errors.length ? r.errors.join(',') : 'none'} |`,
     );
   }
