@@ -122,6 +122,18 @@ interface Row {
 
 const median = (xs: number[]) => percentile(xs, 50);
 
+/** One table row; the ratio is to the row of the same model and sessions with PARTIALS=off. */
+function rowLine(rows: readonly Row[], r: Row): string {
+  const off = rows.find((o) => o.model === r.model && o.sessions === r.sessions && o.mode === 'off');
+  const p95 = percentile(r.transcription, 95);
+  const ratio = off ? p95 / percentile(off.transcription, 95) : Number.NaN;
+  return (
+    `| ${r.model} | ${r.sessions} | ${r.mode} | ${fmt(percentile(r.firstPartial, 50))} | ${fmt(percentile(r.firstPartial, 95))} | ${fmt(p95)} | ${r.mode === 'off' ? '1' : fmt(ratio, 2)} | ` +
+    `${r.partials} / ${r.segments} (${r.segmentsWithPartial}) | ${(r.finalBusy * 100).toFixed(0)} % / ${(r.partialBusy * 100).toFixed(0)} % | ${fmt(r.finalRtf, 2)} | ` +
+    `${r.serverCpu.toFixed(0)} / ${r.childCpu.toFixed(0)} | ${r.errors.length ? r.errors.join(',') : 'none'} |`
+  );
+}
+
 export async function runPartialsBench(args: Record<string, string>): Promise<void> {
   const models = (args.models ?? args.model ?? 'tiny,base').split(',');
   const sessionsList = (args.sessions ?? '1,2,4').split(',').map(Number);
@@ -187,6 +199,7 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
             childCpu,
             errors: result.flatMap((r) => r.errors),
           });
+          process.stderr.write(`[bench:partials] ${rowLine(rows, rows[rows.length - 1]!)}\n`);
         } finally {
           await server.close();
         }
@@ -228,16 +241,7 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
   console.log('');
   console.log('| model | sessions | PARTIALS | first partial p50 s | p95 s | transcription p95 s | ratio to off | partials / segments (with one) | engine busy finals / partials | finals RTF | CPU server / whisper % | errors |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    const off = rows.find((o) => o.model === r.model && o.sessions === r.sessions && o.mode === 'off');
-    const p95 = percentile(r.transcription, 95);
-    const ratio = off ? p95 / percentile(off.transcription, 95) : Number.NaN;
-    console.log(
-      `| ${r.model} | ${r.sessions} | ${r.mode} | ${fmt(percentile(r.firstPartial, 50))} | ${fmt(percentile(r.firstPartial, 95))} | ${fmt(p95)} | ${r.mode === 'off' ? '1' : fmt(ratio, 2)} | ` +
-        `${r.partials} / ${r.segments} (${r.segmentsWithPartial}) | ${(r.finalBusy * 100).toFixed(0)} % / ${(r.partialBusy * 100).toFixed(0)} % | ${fmt(r.finalRtf, 2)} | ` +
-        `${r.serverCpu.toFixed(0)} / ${r.childCpu.toFixed(0)} | ${r.errors.length ? r.errors.join(',') : 'none'} |`,
-    );
-  }
+  for (const r of rows) console.log(rowLine(rows, r));
   if (ctxRows.length) {
     console.log('');
     console.log(`Audio context (encoder frames of 20 ms): one job at a time, median of ${ctxReps}.`);
