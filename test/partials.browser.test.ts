@@ -47,7 +47,8 @@ describe('interim text on the page (Chromium)', () => {
     expect(await bubble.locator('.interim-rest').textContent()).toBe('I went to');
     expect(await bubble.locator('.interim').getAttribute('aria-hidden')).toBe('true');
     await bubble.evaluate((el) => ((el as unknown as { __mark: number }).__mark = 42));
-    const top = await bubble.evaluate((el) => el.getBoundingClientRect().top);
+    // Layout position (not the on-screen one: the entry animation moves it by a transform).
+    const top = await bubble.evaluate((el) => (el as HTMLElement).offsetTop);
 
     inject({ type: 'partial', segment_id: 7, speaker_id: 1, start: 3.2, text: 'I went to the sto', stable: 'I went to' });
     await expect.poll(() => bubble.locator('.interim-rest').textContent()).toBe(' the sto');
@@ -67,7 +68,7 @@ describe('interim text on the page (Chromium)', () => {
     await expect.poll(() => bubble.locator('.bubble-text').textContent()).toBe('I went to the store.');
     expect(await bubble.count()).toBe(1);
     expect(await bubble.evaluate((el) => (el as unknown as { __mark?: number }).__mark)).toBe(42);
-    expect(await bubble.evaluate((el) => el.getBoundingClientRect().top)).toBe(top);
+    expect(await bubble.evaluate((el) => (el as HTMLElement).offsetTop)).toBe(top);
     expect(await bubble.locator('.interim').count()).toBe(0);
     expect(await bubble.getAttribute('class')).not.toMatch(/pending|has-partial/);
 
