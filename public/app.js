@@ -433,6 +433,9 @@ function handleMessage(msg) {
       break;
     case 'sentiment':
       markSentiment($('#chat'), msg);
+        break;
+    case 'partial':
+      chat.addPartial(msg);
       break;
     case 'transcription_stopped':
       if (mode.kind === 'stopping' || mode.kind === 'transcribing') finishConversation(msg.segments);

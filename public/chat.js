@@ -1,5 +1,6 @@
 /**
- * The conversation view: one bubble per `segment`, filled by its `transcription`.
+ * The conversation view: one bubble per `segment`, filled by its `transcription` (and shown
+ * earlier, with interim text, from its first `partial`).
  * Speaker 1 on the left, speaker 2 on the right, an unknown speaker centred and muted.
  * Each bubble carries `data-segment-id`, `data-speaker` (0, 1 or "none"), `data-start` and
  * `data-end` (seconds, as on the wire) so tests and exports can read it back.
@@ -117,6 +118,41 @@ export class ChatView {
     } else {
       this.#setSpeaker(bubble, msg.speaker_id, msg.start, msg.end);
     }
+    if (msg.type === 'segment') bubble.classList.add('has-segment');
+  }
+
+  /**
+   * A `partial` message (interim text of the segment still open): the bubble appears with the
+   * first one, on the guessed speaker's side (centred while the guess is null), the `stable`
+   * words in normal text and the rest lighter, and grows in place. The interim words are hidden
+   * from screen readers (the log announces the bubble once and then its final text only). A
+   * partial after the bubble's final text is stale and ignored.
+   */
+  addPartial(msg) {
+    let bubble = this.bubbles.get(msg.segment_id);
+    if (bubble && !bubble.classList.contains('pending')) return;
+    if (!bubble) {
+      this.addSegment({ segment_id: msg.segment_id, speaker_id: msg.speaker_id, start: msg.start, end: msg.start });
+      bubble = this.bubbles.get(msg.segment_id);
+    } else if (!bubble.classList.contains('has-segment')) {
+      this.#setSpeaker(bubble, msg.speaker_id, msg.start, msg.start);
+    }
+    const body = bubble.querySelector('.bubble-text');
+    let interim = body.querySelector('.interim');
+    if (!interim) {
+      interim = el('span', 'interim');
+      interim.setAttribute('aria-hidden', 'true');
+      interim.append(el('span', 'interim-stable'), el('span', 'interim-rest'));
+      body.prepend(interim);
+      bubble.classList.add('has-partial');
+    }
+    const text = String(msg.text ?? '');
+    const stable = String(msg.stable ?? '');
+    const head = text.startsWith(stable) ? stable : '';
+    interim.firstChild.textContent = head;
+    interim.lastChild.textContent = text.slice(head.length);
+    bubble.dataset.partial = text;
+    this.#follow();
   }
 
   /** A `transcription` message: fills (or creates, if its segment was missed) the bubble. */
@@ -125,7 +161,9 @@ export class ChatView {
     const bubble = this.bubbles.get(msg.segment_id);
     this.#setSpeaker(bubble, msg.speaker_id, msg.start, msg.end);
     const body = bubble.querySelector('.bubble-text');
-    bubble.classList.remove('pending');
+    // The final text replaces the interim one in the same bubble (same place, no new node).
+    bubble.classList.remove('pending', 'has-partial');
+    delete bubble.dataset.partial;
     if (msg.text === null) {
       body.textContent = t('noAsr');
       bubble.classList.add('no-text');

@@ -9,7 +9,10 @@
 // - a refused request is answered 401 (not turned into a 404 by the error handler);
 // - no CORS headers and no OPTIONS handler: a web page in a local browser cannot read answers;
 // - `--port 0` binds a port chosen by the kernel and prints it (flushed), so there is no window
-//   between choosing a free port and binding it in which another process could take it.
+//   between choosing a free port and binding it in which another process could take it;
+// - a `max_tokens` request field (whisper_full's tokens-per-segment cap, 0 = none): partial
+//   results cap their decode, and benchmarks with random-weight models make the decoder do the
+//   work of a trained model's short answer instead of running to the 224-token limit.
 //
 // Each edit names the exact text it expects; if the sources change and an anchor is missing,
 // the build fails loudly instead of producing an unpatched server.
@@ -97,6 +100,21 @@ static bool duet_authorized(const Request & req, const std::string & secret) {
     what: 'listening line flushed (stdout is a pipe)',
     find: '    printf("\\nwhisper server listening at http://%s:%d\\n\\n", sparams.hostname.c_str(), sparams.port);\n',
     replace: '    printf("\\nwhisper server listening at http://%s:%d\\n\\n", sparams.hostname.c_str(), sparams.port);\n    fflush(stdout);\n',
+  },
+  {
+    what: 'a max_tokens request field (decoded tokens per segment; 0 = no limit): a request parameter',
+    find: '    int32_t audio_ctx     = 0;\n',
+    replace: '    int32_t audio_ctx     = 0;\n    int32_t max_tokens    = 0; // duet: wparams.max_tokens, per request\n',
+  },
+  {
+    what: 'a max_tokens request field: parsed from the form',
+    find: '    if (req.has_file("audio_ctx"))\n',
+    replace: '    if (req.has_file("max_tokens"))\n    {\n        params.max_tokens = std::max(0, std::stoi(req.get_file_value("max_tokens").content));\n    }\n    if (req.has_file("audio_ctx"))\n',
+  },
+  {
+    what: 'a max_tokens request field: passed to whisper_full',
+    find: '            wparams.audio_ctx        = params.audio_ctx;\n',
+    replace: '            wparams.audio_ctx        = params.audio_ctx;\n            wparams.max_tokens       = params.max_tokens;\n',
   },
 ];
 

@@ -109,6 +109,20 @@ const recognitionSettings = {
   ASR_TIMEOUT_BASE_S: advanced(range(5, 0.1, 3600, 's'), 'A recognition request\'s time limit is this many seconds plus ASR_TIMEOUT_PER_AUDIO_S per second of audio.'),
   ASR_TIMEOUT_PER_AUDIO_S: advanced(range(0, 0, 1000, 's'), 'Seconds allowed per second of audio (on top of ASR_TIMEOUT_BASE_S); 0 = by device: 10 on a CPU, 2 on a GPU.'),
   WHISPER_BUILD_DIR: advanced(z.string().default('build/whisper'), 'Folder of the whisper.cpp build (`npm run build:whisper` writes it; relative to the repository root).'),
+  ASR_TOKENS_PER_S: advanced(
+    range(0, 0, 50, 'tokens/s'),
+    'Cap on the tokens a final decodes, per second of its audio (plus 4); 0 = none (the model\'s own limit). Benchmarks with random-weight models set it so the decoder does the work of a trained model\'s short answer.',
+  ),
+  PARTIALS: setting(
+    z.enum(['auto', 'on', 'off']).default('auto'),
+    'Interim text (`partial` messages) while a segment is open: `on`, `off`, or `auto` (on while the engine has headroom: a GPU, or recent finals ran at most PARTIAL_AUTO_MAX_RTF and kept the engine busy at most PARTIAL_AUTO_MAX_BUSY; shed under load).',
+  ),
+  PARTIAL_INTERVAL_MS: advanced(intRange(1000, 250, 10_000, 'ms'), 'Audio between two partials of one open segment.'),
+  PARTIAL_MIN_SPEECH_MS: advanced(intRange(1000, 250, 10_000, 'ms'), 'Speech an open segment must have before its first partial.'),
+  PARTIAL_MAX_PER_SEGMENT: advanced(intRange(30, 1, 1000), 'Partials per segment at most (a long monologue stops getting them, its final still comes).'),
+  PARTIAL_TOKENS_PER_S: advanced(range(6, 1, 50, 'tokens/s'), 'A partial decodes at most this many tokens per second of its audio (plus 4); speech is 2–4 tokens/s.'),
+  PARTIAL_AUTO_MAX_BUSY: advanced(range(0.5, 0, 1), 'PARTIALS=auto sheds partials while the engine spent more than this share of the last 10 s on finals.'),
+  PARTIAL_AUTO_MAX_RTF: advanced(range(0.5, 0, 10), 'PARTIALS=auto sheds partials while recent finals took more than this many seconds per second of audio.'),
 };
 
 /** Voices: the speaker encoder, matching and registration. */

@@ -9,7 +9,9 @@
  * process CPU per kind. One pair alone (`--pairs=1688-1998`, or the older `--pair=`) gives ~30
  * segments a kind, so its p95 is its second-slowest segment; the four pairs give ~130. With `--asr=on` it also reports `transcription` latency, using ASR_MODEL_PATH
  * or a random-weight model of the real base architecture generated into build/bench-models
- * (garbage text at true speed).
+ * (garbage text at true speed). With `--partials` it measures interim text instead (first-partial
+ * latency, transcription p95 with partials on vs off, engine busy share; see
+ * scripts/bench/lib/partials-bench.ts for its options).
  */
 import { loadConfig } from '../../src/config.js';
 import { parseFlags } from './lib/args.js';
@@ -22,6 +24,12 @@ import { fmt, measureProcess, percentile, runRealtimeClient } from './lib/realti
 
 const TARGET_P95_S = 0.8;
 const args = parseFlags();
+if (args.partials !== undefined) {
+  // `--partials`: interim text against final text (scripts/bench/lib/partials-bench.ts), then exit.
+  const { runPartialsBench } = await import('./lib/partials-bench.js');
+  await runPartialsBench(args);
+  process.exit(0);
+}
 const asrOn = (args.asr ?? 'off') === 'on';
 const allPairs = setNames('field').map((n) => n.replace(/-field$/, ''));
 const pairsArg = args.pairs ?? args.pair ?? 'all';

@@ -31,6 +31,13 @@ function failureOf(err: unknown): RequestFailure {
   return cause?.code === 'ECONNREFUSED' ? 'refused' : 'broken';
 }
 
+/** Optional per-request decoding limits (see `AsrJobOptions`). */
+export interface InferenceExtras {
+  maxTokens?: number;
+  audioCtx?: number;
+  prompt?: string;
+}
+
 export class WhisperClient {
   constructor(
     readonly baseUrl: string,
@@ -52,7 +59,7 @@ export class WhisperClient {
    * Recognises one segment. Rejects with AbortError when `signal` aborts, or with a
    * `WhisperRequestError`.
    */
-  async inference(samples: Float32Array, language: string, signal: AbortSignal): Promise<AsrResult> {
+  async inference(samples: Float32Array, language: string, signal: AbortSignal, extra: InferenceExtras = {}): Promise<AsrResult> {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(encodeWav(samples))], { type: 'audio/wav' }), 'segment.wav');
     form.append('language', language || 'auto');
@@ -64,6 +71,10 @@ export class WhisperClient {
     // No temperature fallback: one decoding pass, predictable latency.
     form.append('temperature_inc', '0');
     form.append('no_timestamps', 'true');
+    // Only sent when set, so a request without them is exactly what it was before partials.
+    if (extra.maxTokens !== undefined && extra.maxTokens > 0) form.append('max_tokens', String(Math.floor(extra.maxTokens)));
+    if (extra.audioCtx !== undefined && extra.audioCtx > 0) form.append('audio_ctx', String(Math.min(1500, Math.floor(extra.audioCtx))));
+    if (extra.prompt) form.append('prompt', extra.prompt);
     let res: Response;
     let body: string;
     try {

@@ -17,11 +17,18 @@
  *   engine if already running; only its own caller sees the AbortError, never other jobs.
  * - Without an engine (diarization-only mode) every job resolves with `null` at once.
  * - Results go through the hallucination filter: `''` means "no speech recognised".
+ * - Partials (interim text of a segment still open, `AsrLane.offerPartial`) are the lowest class
+ *   and never delay a final: at most one waits per lane (a newer one supersedes it), none is
+ *   offered while a partial of the same lane runs, none starts while any final waits, and a
+ *   final that finds every slot taken stops a running partial to take its place. Such a partial
+ *   is dropped (`AsrQueueError` coded `dropped`), never retried; they do not count against the
+ *   bounds above.
  */
+import { SAMPLE_RATE } from '../audio/constants.js';
 import { cleanRecognition } from './hallucination.js';
 import { abortError, type AsrEngine, type AsrLog, type AsrResult } from './types.js';
 
-export type AsrQueueErrorCode = 'overloaded' | 'closed';
+export type AsrQueueErrorCode = 'overloaded' | 'closed' | 'dropped';
 
 /** A coded queue failure (`err.code` is what the session turns into a protocol error). */
 export class AsrQueueError extends Error {
@@ -47,6 +54,40 @@ export interface EnqueueOptions {
   signal?: AbortSignal;
   /** Opaque id of the conversation the segment belongs to, carried to the engine (a remote one puts it in the job). */
   conversation?: string;
+  /** Decoded tokens per whisper segment; absent = no cap (see `AsrJobOptions.maxTokens`). */
+  maxTokens?: number;
+}
+
+/** A partial job: a final's options plus the cost controls only partials use. */
+export interface PartialOptions extends EnqueueOptions {
+  /** Encoder context in 20 ms frames (about the audio's own length; see `AsrJobOptions.audioCtx`). */
+  audioCtx?: number;
+  /** The previous partial's text, to prime the decoder. */
+  prompt?: string;
+}
+
+/** What the engine did recently, for PARTIALS=auto (see partial-policy.ts). */
+export interface QueueLoad {
+  /** Finals waiting, all lanes. */
+  finalsWaiting: number;
+  /** Share of the engine's slots busy with finals over the last `LOAD_WINDOW_MS`, in [0, 1]. */
+  finalBusyShare: number;
+  /** The same for partials. */
+  partialBusyShare: number;
+  /** Engine seconds per audio second of the recent finals (null before the first). */
+  finalRtf: number | null;
+  /** The engine's device when it says (`cpu`, `cuda`, `vulkan`). */
+  device: string | undefined;
+}
+
+/** Counts of partial jobs since the queue started (benchmarks and logs). */
+export interface PartialCounts {
+  offered: number;
+  completed: number;
+  /** Refused at once or dropped while waiting (superseded, a final waiting, stale). */
+  dropped: number;
+  /** Stopped while running: a final needed the slot, or it ran past 3 s (stale). */
+  preempted: number;
 }
 
 export interface LaneOptions {
@@ -62,6 +103,12 @@ export interface AsrLane {
   readonly capacity: number;
   /** Queues one segment; see `AsrQueue.enqueue`. */
   enqueue(samples: Float32Array, options: EnqueueOptions): Promise<string | null>;
+  /**
+   * Offers interim text of an open segment at the lowest class. Resolves with its filtered text
+   * (or null without an engine); rejects with `AsrQueueError('dropped')` when it gave way to a
+   * final or a newer partial, AbortError on `signal`, or the engine's error.
+   */
+  offerPartial(samples: Float32Array, options: PartialOptions): Promise<string | null>;
   /** Leaves the rotation; waiting jobs fail with `closed`. Idempotent. */
   close(): void;
 }
@@ -72,14 +119,37 @@ interface Job {
   language: string;
   signal: AbortSignal | undefined;
   conversation: string | undefined;
+  maxTokens: number | undefined;
+  /** Set for partials: their extra options and the switch that stops them for a final. */
+  partial: { audioCtx: number | undefined; prompt: string | undefined; preempt: AbortController; queuedAtMs: number } | null;
   resolve(text: string): void;
   reject(err: unknown): void;
   /** Removes the job's abort listener. */
   detach(): void;
 }
 
+/** A finished job, for `QueueLoad`: when it ended, how long it ran, its audio (ms). */
+interface Finished {
+  endMs: number;
+  ranMs: number;
+  audioMs: number;
+  partial: boolean;
+}
+
 /** Logs "overloaded" at most this often, however many jobs are refused. */
 const OVERLOAD_LOG_INTERVAL_MS = 5000;
+/** A partial that waited this long is stale (the next one, 1 s later, is due): dropped, not started. */
+const PARTIAL_MAX_WAIT_MS = 1500;
+/**
+ * A partial still running after this long is stopped (its request aborted, which whisper-server
+ * notices without a restart): it is stale, and the engine's own time limit, which restarts the
+ * engine, must never be reached by a partial.
+ */
+const PARTIAL_MAX_RUN_MS = 3000;
+/** The busy shares in `QueueLoad` look back this far. */
+const LOAD_WINDOW_MS = 10_000;
+/** Finished jobs remembered for `QueueLoad` (bounded whatever the rate). */
+const LOAD_HISTORY = 64;
 
 class Lane implements AsrLane {
   readonly waiting: Job[] = [];
@@ -88,6 +158,11 @@ class Lane implements AsrLane {
   closed = false;
   /** When this lane's last job started, as the queue's serial number (-1: never). */
   lastServed = -1;
+  /** The lane's one waiting partial, and the one running (at most one each). */
+  partial: Job | null = null;
+  partialRunning: Job | null = null;
+  /** When this lane's last partial started, as the queue's partial serial number. */
+  lastPartialServed = -1;
 
   constructor(
     private readonly queue: AsrQueue,
@@ -104,6 +179,10 @@ class Lane implements AsrLane {
 
   enqueue(samples: Float32Array, options: EnqueueOptions): Promise<string | null> {
     return this.queue.submit(this, samples, options);
+  }
+
+  offerPartial(samples: Float32Array, options: PartialOptions): Promise<string | null> {
+    return this.queue.submitPartial(this, samples, options);
   }
 
   close(): void {
@@ -126,6 +205,12 @@ export class AsrQueue {
   private closed = false;
   private lastOverloadLogMs = -Infinity;
   private readonly filter: (result: AsrResult) => string;
+  /** Counts partials started: the clock of `Lane.lastPartialServed`. */
+  private partialsServed = 0;
+  /** Recently finished finals and partials (apart, so many partials never hide the finals' rate). */
+  private readonly history: { final: Finished[]; partial: Finished[] } = { final: [], partial: [] };
+  private readonly startedAt = new Map<Job, number>();
+  private readonly counts: PartialCounts = { offered: 0, completed: 0, dropped: 0, preempted: 0 };
 
   constructor(
     private readonly engine: AsrEngine | null,
@@ -153,6 +238,40 @@ export class AsrQueue {
   /** Open lanes. */
   get lanesOpen(): number {
     return this.lanes.length;
+  }
+
+  /** Partial jobs so far, by outcome. */
+  get partialCounts(): Readonly<PartialCounts> {
+    return { ...this.counts };
+  }
+
+  /** The engine's recent load (for PARTIALS=auto). */
+  load(nowMs = Date.now()): QueueLoad {
+    const from = nowMs - LOAD_WINDOW_MS;
+    let finalMs = 0;
+    let partialMs = 0;
+    const add = (startMs: number, endMs: number, partial: boolean) => {
+      const ms = Math.max(0, endMs - Math.max(startMs, from));
+      if (partial) partialMs += ms;
+      else finalMs += ms;
+    };
+    for (const h of [...this.history.final, ...this.history.partial]) if (h.endMs > from) add(h.endMs - h.ranMs, h.endMs, h.partial);
+    for (const [job, startMs] of this.startedAt) add(startMs, nowMs, job.partial !== null);
+    let ran = 0;
+    let audio = 0;
+    for (const h of this.history.final) {
+      ran += h.ranMs;
+      audio += h.audioMs;
+    }
+    const slots = Math.max(1, this.engine?.slots?.() ?? 1);
+    const window = LOAD_WINDOW_MS * slots;
+    return {
+      finalsWaiting: this.waitingTotal,
+      finalBusyShare: Math.min(1, finalMs / window),
+      partialBusyShare: Math.min(1, partialMs / window),
+      finalRtf: audio > 0 ? ran / audio : null,
+      device: this.engine?.device,
+    };
   }
 
   /** A new lane (one per session), taking its turn after the lanes already open. */
@@ -195,7 +314,7 @@ export class AsrQueue {
   }
 
   /** @internal */
-  submit(lane: Lane, samples: Float32Array, { language, signal, conversation }: EnqueueOptions): Promise<string | null> {
+  submit(lane: Lane, samples: Float32Array, { language, signal, conversation, maxTokens }: EnqueueOptions): Promise<string | null> {
     if (signal?.aborted) return Promise.reject(abortError());
     if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
     if (!this.engine) return Promise.resolve(null);
@@ -224,6 +343,8 @@ export class AsrQueue {
         language,
         signal,
         conversation,
+        maxTokens,
+        partial: null,
         resolve,
         reject,
         detach: () => signal?.removeEventListener('abort', onAbort),
@@ -231,8 +352,81 @@ export class AsrQueue {
       signal?.addEventListener('abort', onAbort, { once: true });
       lane.waiting.push(job);
       this.waitingTotal++;
+      this.dropWaitingPartials('a final is waiting');
+      this.preemptPartial();
       this.pump();
     });
+  }
+
+  /** @internal */
+  submitPartial(lane: Lane, samples: Float32Array, options: PartialOptions): Promise<string | null> {
+    const { language, signal, conversation, maxTokens, audioCtx, prompt } = options;
+    if (signal?.aborted) return Promise.reject(abortError());
+    if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
+    if (!this.engine) return Promise.resolve(null);
+    this.counts.offered++;
+    // Never queued behind another partial of the same segment, nor behind a final.
+    if (lane.partialRunning) return this.refusePartial('a partial of this session is still running');
+    if (this.waitingTotal > 0) return this.refusePartial('a final is waiting');
+    return new Promise<string | null>((resolve, reject) => {
+      const onAbort = () => {
+        if (lane.partial === job) {
+          lane.partial = null;
+          job.detach();
+          reject(abortError());
+        }
+      };
+      const job: Job = {
+        lane,
+        samples,
+        language,
+        signal,
+        conversation,
+        maxTokens,
+        partial: { audioCtx, prompt, preempt: new AbortController(), queuedAtMs: Date.now() },
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const older = lane.partial;
+      lane.partial = job;
+      if (older) this.dropPartial(older, 'superseded by a newer partial');
+      this.pump();
+    });
+  }
+
+  private refusePartial(why: string): Promise<never> {
+    this.counts.dropped++;
+    return Promise.reject(new AsrQueueError('dropped', `partial dropped: ${why}`));
+  }
+
+  /** Fails a waiting partial with `dropped` (it is already out of its lane). */
+  private dropPartial(job: Job, why: string): void {
+    this.counts.dropped++;
+    job.detach();
+    job.reject(new AsrQueueError('dropped', `partial dropped: ${why}`));
+  }
+
+  private dropWaitingPartials(why: string): void {
+    for (const lane of this.lanes) {
+      const job = lane.partial;
+      if (!job) continue;
+      lane.partial = null;
+      this.dropPartial(job, why);
+    }
+  }
+
+  /** A final waits and every slot is taken: stop one running partial so the final goes next. */
+  private preemptPartial(): void {
+    const engine = this.engine;
+    if (!engine || this.running.size < Math.max(1, engine.slots?.() ?? 1)) return;
+    for (const job of this.running) {
+      if (job.partial && !job.partial.preempt.signal.aborted) {
+        job.partial.preempt.abort();
+        return;
+      }
+    }
   }
 
   /** @internal Removes `lane` from the rotation and fails its waiting jobs. */
@@ -243,6 +437,12 @@ export class AsrQueue {
   }
 
   private failWaiting(lane: Lane): void {
+    const partial = lane.partial;
+    lane.partial = null;
+    if (partial) {
+      partial.detach();
+      partial.reject(new AsrQueueError('closed', 'speech recognition lane closed'));
+    }
     for (const job of lane.waiting.splice(0)) {
       this.waitingTotal--;
       job.detach();
@@ -259,32 +459,84 @@ export class AsrQueue {
       for (const lane of this.lanes) {
         if (lane.waiting.length > 0 && (next === null || lane.lastServed < next.lastServed)) next = lane;
       }
-      if (!next) return;
+      if (!next) {
+        // No final waits: the free slot may take the partial of the lane served least recently.
+        const partial = this.nextPartial();
+        if (!partial) return;
+        partial.lane.partialRunning = partial;
+        partial.lane.lastPartialServed = this.partialsServed++;
+        this.start(engine, partial);
+        continue;
+      }
       const job = next.waiting.shift()!;
       this.waitingTotal--;
       next.lastServed = this.served++;
       next.running++;
-      if (this.running.size === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
-      this.running.add(job);
-      void this.runJob(engine, job);
+      this.start(engine, job);
     }
   }
 
+  /** The waiting partial to start next (stale ones are dropped on the way), or null. */
+  private nextPartial(): Job | null {
+    const nowMs = Date.now();
+    let next: Lane | null = null;
+    for (const lane of this.lanes) {
+      const job = lane.partial;
+      if (!job) continue;
+      if (nowMs - job.partial!.queuedAtMs > PARTIAL_MAX_WAIT_MS) {
+        lane.partial = null;
+        this.dropPartial(job, 'stale');
+        continue;
+      }
+      if (next === null || lane.lastPartialServed < next.lastPartialServed) next = lane;
+    }
+    if (!next) return null;
+    const job = next.partial!;
+    next.partial = null;
+    return job;
+  }
+
+  private start(engine: AsrEngine, job: Job): void {
+    if (this.running.size === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    this.running.add(job);
+    this.startedAt.set(job, Date.now());
+    void this.runJob(engine, job);
+  }
+
   private async runJob(engine: AsrEngine, job: Job): Promise<void> {
+    const p = job.partial;
+    const signal = p ? (job.signal ? AbortSignal.any([job.signal, p.preempt.signal]) : p.preempt.signal) : job.signal;
+    const overrun = p ? setTimeout(() => p.preempt.abort(), PARTIAL_MAX_RUN_MS) : null;
     try {
       const result = await engine.transcribe(job.samples, {
         language: job.language,
-        signal: job.signal,
+        signal,
         ...(job.lane.session !== undefined ? { session: job.lane.session } : {}),
         ...(job.conversation !== undefined ? { conversation: job.conversation } : {}),
+        ...(job.maxTokens !== undefined && job.maxTokens > 0 ? { maxTokens: job.maxTokens } : {}),
+        ...(p ? { priority: 'partial' as const, ...(p.audioCtx ? { audioCtx: p.audioCtx } : {}), ...(p.prompt ? { prompt: p.prompt } : {}) } : {}),
       });
       if (job.signal?.aborted) job.reject(abortError());
-      else job.resolve(this.filter(result));
+      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine, or it ran too long'));
+      else {
+        if (p) this.counts.completed++;
+        job.resolve(this.filter(result));
+      }
     } catch (err) {
-      job.reject(job.signal?.aborted ? abortError() : err);
+      if (job.signal?.aborted) job.reject(abortError());
+      else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine, or it ran too long'));
+      else job.reject(err);
     } finally {
+      if (overrun) clearTimeout(overrun);
+      if (p?.preempt.signal.aborted) this.counts.preempted++;
+      const startMs = this.startedAt.get(job) ?? Date.now();
+      this.startedAt.delete(job);
+      const kept = p ? this.history.partial : this.history.final;
+      kept.push({ endMs: Date.now(), ranMs: Date.now() - startMs, audioMs: (job.samples.length * 1000) / SAMPLE_RATE, partial: p !== null });
+      if (kept.length > LOAD_HISTORY) kept.shift();
       job.detach();
-      job.lane.running--;
+      if (p) job.lane.partialRunning = null;
+      else job.lane.running--;
       this.running.delete(job);
       if (this.running.size === 0) this.markIdle();
       this.pump();

@@ -43,6 +43,8 @@ export interface AsrEngine {
    * no more than that outstanding and its fairness decides the order, not the remote backlog.
    */
   slots?(): number;
+  /** Where it runs (`cpu`, `cuda`, `vulkan`), when known: PARTIALS=auto trusts a GPU without measuring. */
+  readonly device?: string;
   /** Called whenever `slots()` may have changed (a worker joined or left). */
   onSlotsChange?(listener: () => void): void;
   /** Whether the engine can work now, and why not (for /api/status); absent = always up once loaded. */
@@ -81,4 +83,18 @@ export interface AsrJobOptions {
   /** Opaque ids a remote engine carries with the job (for logs and metrics); never the access token. */
   session?: string;
   conversation?: string;
+  /**
+   * Decoded tokens allowed per whisper segment (whisper.cpp's `max_tokens`); absent or 0 = no
+   * cap. Partials always carry one; finals only when ASR_TOKENS_PER_S asks for it.
+   */
+  maxTokens?: number;
+  /**
+   * The encoder's audio context in frames of 20 ms (whisper.cpp's `audio_ctx`, at most 1500 =
+   * 30 s); absent or 0 = the full 30 s. Partials use about their own length; finals never set it.
+   */
+  audioCtx?: number;
+  /** Text the decoder is primed with (the previous partial's text); absent = none. */
+  prompt?: string;
+  /** `partial`: interim text, the lowest class (a remote engine gives it a short deadline and never retries it). */
+  priority?: 'final' | 'partial';
 }

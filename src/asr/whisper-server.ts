@@ -210,7 +210,7 @@ export class WhisperServerEngine implements AsrEngine {
     return this.loading;
   }
 
-  async transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal }): Promise<AsrResult> {
+  async transcribe(samples: Float32Array, options: { language: string; signal?: AbortSignal; maxTokens?: number; audioCtx?: number; prompt?: string }): Promise<AsrResult> {
     const signal = options.signal ?? new AbortController().signal;
     if (signal.aborted) throw abortError();
     if (this.state.kind === 'closed') throw new AsrEngineError('failed', 'speech recognition engine is closed');
@@ -222,7 +222,11 @@ export class WhisperServerEngine implements AsrEngine {
       const child = await this.readyChild(signal, timeoutMs);
       const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        const result = await child.client.inference(samples, options.language, AbortSignal.any([signal, timeout, this.lifetime.signal]));
+        const result = await child.client.inference(samples, options.language, AbortSignal.any([signal, timeout, this.lifetime.signal]), {
+          ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+          ...(options.audioCtx !== undefined ? { audioCtx: options.audioCtx } : {}),
+          ...(options.prompt !== undefined ? { prompt: options.prompt } : {}),
+        });
         this.failures = 0;
         return result;
       } catch (err) {

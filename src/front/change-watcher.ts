@@ -169,6 +169,11 @@ export class SpeakerChangeWatcher {
     return out;
   }
 
+  /** The open segment's speaker as the watch has established it; null while undecided or none is open. */
+  get speakerGuess(): 0 | 1 | null {
+    return this.segmentStart !== null ? (this.current?.label ?? null) : null;
+  }
+
   /** Forgets the watched segment (a new conversation). */
   reset(): void {
     this.segmentStart = null;

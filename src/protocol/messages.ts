@@ -144,6 +144,21 @@ export type ServerMessage =
       start: number;
       end: number;
     }
+  | {
+      /**
+       * Interim text of the segment still open (docs/partials.md): the id its `segment` will
+       * carry, the change watch's speaker guess (null = undecided), its start (s), the whole text
+       * so far and `stable`, the prefix of `text` that will not change any more. Every partial of
+       * a segment comes before its `segment`; the final text may differ.
+       */
+      type: 'partial';
+      conversation_id?: string;
+      segment_id: number;
+      speaker_id: SpeakerId | null;
+      start: number;
+      text: string;
+      stable: string;
+    }
   | { type: 'transcription_stopped'; segments: number }
   /** A live segment's sentiment (NOTES_LIVE_SENTIMENT; docs/notes.md). */
   | {

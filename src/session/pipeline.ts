@@ -4,6 +4,7 @@
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { startAsr, type AsrEngine, type AsrLog, type AsrQueue, type AsrService } from '../asr/index.js';
+import { partialShedReason } from '../asr/partial-policy.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { SpeakerId } from '../protocol/messages.js';
@@ -23,6 +24,8 @@ import type {
   ClosedSegment,
   ConversationFront,
   EnrollmentResult,
+  OpenSegmentView,
+  PartialRequest,
   PipelineFactory,
   Recognizer,
   SavedVoiceData,
@@ -218,11 +221,39 @@ export function profileFromJson(voice: SavedVoiceData, encoder: SpeakerEncoder):
  * The shared pipeline plus a `close()` that frees its models, and the loaded models themselves
  * for the offline file path (src/files/), which uses them outside a session.
  */
-/** A session's recognizer: its own lane of the shared queue, its jobs tagged with `session`. */
-export function laneRecognizer(queue: AsrQueue, session?: string): Recognizer {
+/** What a lane recognizer needs of the settings for partials and token caps (all optional). */
+export type LaneRecognizerConfig = Partial<Pick<Config, 'PARTIALS' | 'PARTIAL_AUTO_MAX_BUSY' | 'PARTIAL_AUTO_MAX_RTF' | 'ASR_TOKENS_PER_S'>>;
+
+/** Tokens every final may decode on top of ASR_TOKENS_PER_S per second of its audio. */
+const FINAL_TOKEN_CAP_BASE = 4;
+
+/**
+ * A session's recognizer: its own lane of the shared queue, its jobs tagged with `session`.
+ * With `config.PARTIALS` other than `off` it also offers partials, subject to the auto policy.
+ */
+export function laneRecognizer(queue: AsrQueue, session?: string, config: LaneRecognizerConfig = {}): Recognizer {
   const lane = queue.openLane(session !== undefined ? { session } : {});
+  const mode = config.PARTIALS ?? 'off';
+  const limits = { maxBusy: config.PARTIAL_AUTO_MAX_BUSY ?? 0.5, maxRtf: config.PARTIAL_AUTO_MAX_RTF ?? 0.5 };
+  const tokensPerS = config.ASR_TOKENS_PER_S ?? 0;
+  const finalCap = (samples: Float32Array) => (tokensPerS > 0 ? { maxTokens: Math.ceil((samples.length / SAMPLE_RATE) * tokensPerS) + FINAL_TOKEN_CAP_BASE } : {});
   return {
-    transcribe: (samples, language, signal, conversation) => lane.enqueue(samples, { language, signal, ...(conversation !== undefined ? { conversation } : {}) }),
+    transcribe: (samples, language, signal, conversation) =>
+      lane.enqueue(samples, { language, signal, ...(conversation !== undefined ? { conversation } : {}), ...finalCap(samples) }),
+    ...(mode !== 'off' && queue.engineName !== null
+      ? {
+          partial: (samples: Float32Array, o: PartialRequest) =>
+            lane.offerPartial(samples, {
+              language: o.language,
+              signal: o.signal,
+              audioCtx: o.audioCtx,
+              maxTokens: o.maxTokens,
+              ...(o.prompt !== undefined ? { prompt: o.prompt } : {}),
+              ...(o.conversation !== undefined ? { conversation: o.conversation } : {}),
+            }),
+          partialsAllowed: () => partialShedReason(mode, queue.load(), limits) === null,
+        }
+      : {}),
     get pending() {
       return lane.pending;
     },
@@ -278,10 +309,20 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
             return closed;
           }),
         flush: () => serial(async () => segmentsOf(await front.flush())),
+        open: (): OpenSegmentView | null => {
+          const startSample = front.openStartSample;
+          if (startSample === null) return null;
+          return {
+            startSample,
+            receivedSamples: front.receivedSamples,
+            audio: () => front.openAudio(startSample),
+            speakerGuess: activeWatcher()?.speakerGuess ?? null,
+          };
+        },
       };
     },
     createRoom: () => new Room(encoder, vad, config),
-    createRecognizer: (session) => laneRecognizer(asr.queue, session),
+    createRecognizer: (session) => laneRecognizer(asr.queue, session, config),
     encoder,
     vad,
     asr,

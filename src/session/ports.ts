@@ -26,6 +26,20 @@ export interface ConversationFront {
   push(pcm16: Uint8Array): Promise<ClosedSegment[]>;
   /** Closes the open segment (end of conversation). */
   flush(): Promise<ClosedSegment[]>;
+  /** The open kept segment as it is now (for partials), or null when none is open. */
+  open?(): OpenSegmentView | null;
+}
+
+/** A look at the open segment between two pushes (see `ConversationFront.open`). */
+export interface OpenSegmentView {
+  /** Its first sample (it changes when a speaker-change cut starts the rest as a new segment). */
+  startSample: number;
+  /** Samples received so far in the conversation (its newest audio ends here). */
+  receivedSamples: number;
+  /** Its audio from `startSample` to the newest sample (copied on each call). */
+  audio(): Float32Array;
+  /** The change watch's current speaker for it; null while undecided or without a watch. */
+  speakerGuess: SpeakerId | null;
 }
 
 export type EnrollmentResult =
@@ -88,6 +102,26 @@ export interface Recognizer {
   readonly capacity: number;
   /** Leaves the queue; waiting jobs fail. Idempotent. */
   close(): void;
+  /**
+   * Interim text of an open segment, the lowest class (see `AsrLane.offerPartial`): rejects with
+   * code `dropped` when it gave way. Absent = this recognizer makes no partials.
+   */
+  partial?(samples: Float32Array, options: PartialRequest): Promise<string | null>;
+  /** Whether a partial may be asked for now (PARTIALS and, for `auto`, the engine's load). */
+  partialsAllowed?(): boolean;
+}
+
+/** One partial's options. */
+export interface PartialRequest {
+  language: string;
+  signal: AbortSignal;
+  conversation?: string;
+  /** The previous partial's text, to prime the decoder. */
+  prompt?: string;
+  /** Encoder context in 20 ms frames. */
+  audioCtx: number;
+  /** Decoded tokens at most. */
+  maxTokens: number;
 }
 
 /** Process-wide pipeline parts, shared by all sessions. */

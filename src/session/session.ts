@@ -18,6 +18,7 @@ import {
 } from '../protocol/messages.js';
 import type { StoredSpeaker } from '../storage/types.js';
 import { offsetFront, type ConversationLog, type Conversations, type RecordedMessage, type SuspendedState } from './conversations.js';
+import { PartialRunner, type PartialPayload } from './partials.js';
 import type { AssignedPart, ClosedSegment, Connection, ConversationFront, PipelineFactory, Recognizer, SpeakerRoom } from './ports.js';
 
 type State =
@@ -99,6 +100,8 @@ export class Session {
   /** Recognition jobs of this session not finished yet. */
   private pendingAsr = 0;
   private asrSlotFreed: (() => void) | null = null;
+  /** Interim text of the open segment (null when the recognizer makes none: PARTIALS=off, no model). */
+  private readonly partials: PartialRunner | null;
 
   constructor(
     private readonly conn: Connection,
@@ -112,6 +115,16 @@ export class Session {
     // by the queue's size, which may be above Node's default warning threshold of 10.
     setMaxListeners(opts.config.ASR_QUEUE_MAX + 16, this.abort.signal);
     this.maxBacklogBytes = Math.round(opts.config.MAX_BACKLOG_S * SAMPLE_RATE * 2);
+    this.partials = this.recognizer.partial
+      ? new PartialRunner({
+          recognizer: this.recognizer,
+          intervalSamples: Math.round((opts.config.PARTIAL_INTERVAL_MS * SAMPLE_RATE) / 1000),
+          minSpeechSamples: Math.round((opts.config.PARTIAL_MIN_SPEECH_MS * SAMPLE_RATE) / 1000),
+          maxPerSegment: opts.config.PARTIAL_MAX_PER_SEGMENT,
+          tokensPerS: opts.config.PARTIAL_TOKENS_PER_S,
+          send: (p) => this.sendPartial(p),
+        })
+      : null;
     conn.send({
       type: 'model_loaded',
       message: opts.pipeline.models.asr
@@ -137,6 +150,8 @@ export class Session {
       return this.error('odd_length_audio', 'audio frames must hold whole PCM16 samples (an even number of bytes); frame dropped');
     }
     if (data.byteLength === 0) return;
+    // Conversation audio only: enrollment audio comes as fast as the client can send it.
+    if (this.state.kind === 'transcribing') this.partials?.arrived(data.byteLength / 2);
     this.backlogBytes += data.byteLength;
     this.enqueue({ kind: 'audio', pcm16: data });
   }
@@ -178,6 +193,7 @@ export class Session {
       this.state = { kind: 'closed' };
       this.inbox.length = 0;
       this.abort.abort();
+      this.partials?.close();
       this.recognizer.close();
       this.asrSlotFreed?.();
       const settle = Promise.allSettled([this.pumping ?? Promise.resolve(), this.transcriptions]);
@@ -327,6 +343,7 @@ export class Session {
       st.log?.audio(pcm16);
       const closed = await st.front.push(pcm16);
       for (const seg of closed) await this.emitSegment(st, seg);
+      if (this.state === st && st.front.open) this.partials?.afterPush(st.front.open(), this.backlogBytes / 2, st.language, st.log?.id);
       if (st.receivedSamples >= limit && this.state === st) {
         this.error('conversation_too_long', `conversations are limited to ${this.opts.config.MAX_CONVERSATION_S} s; stopped`);
         await this.stopConversation(st);
@@ -369,6 +386,8 @@ export class Session {
   }
 
   private async emitSegment(st: Extract<State, { kind: 'transcribing' }>, seg: ClosedSegment): Promise<void> {
+    // Before any await: no partial of the open segment may follow its `segment`.
+    this.partials?.endSeries();
     const parts = await this.room.assign(seg);
     if (this.state !== st) return;
     for (const part of parts) {
@@ -436,6 +455,7 @@ export class Session {
   }
 
   private async stopConversation(st: Extract<State, { kind: 'transcribing' }>): Promise<void> {
+    this.partials?.endSeries();
     try {
       const closed = await st.front.flush();
       for (const seg of closed) await this.emitSegment(st, seg);
@@ -452,6 +472,17 @@ export class Session {
       await this.opts.conversations.end(st.log, { receivedSamples: st.receivedSamples, speakers: this.speakerList(), profiles: this.profiles() });
     }
     this.conn.send({ type: 'transcription_stopped', segments: st.segments });
+  }
+
+  /**
+   * Sends a partial of the open segment, numbered with the id its `segment` will carry (no
+   * segment is being assigned now: `emitSegment` ends the series first). Never recorded.
+   */
+  private sendPartial(p: PartialPayload): boolean {
+    const st = this.state;
+    if (st.kind !== 'transcribing') return false;
+    this.conn.send({ type: 'partial', segment_id: this.nextSegmentId, ...p, ...(st.log ? { conversation_id: st.log.id } : {}) });
+    return true;
   }
 
   /** Records a segment or transcription (durably, when there is a record), then sends it. */

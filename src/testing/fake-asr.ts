@@ -8,6 +8,8 @@ export interface FakeAsrCall {
   /** The opaque session and conversation ids the job carried, if any. */
   session: string | undefined;
   conversation: string | undefined;
+  /** Every option the job carried (partials: `priority`, `audioCtx`, `prompt`, `maxTokens`). */
+  options: AsrJobOptions;
   /** Settles this call (manual mode): a text (reported without confidence figures) or a full result. */
   resolve(text: string | AsrResult): void;
   reject(err: unknown): void;
@@ -44,7 +46,8 @@ export class FakeAsrEngine implements AsrEngine {
     this.loaded = true;
   }
 
-  transcribe(samples: Float32Array, { language, signal, session, conversation }: AsrJobOptions): Promise<AsrResult> {
+  transcribe(samples: Float32Array, options: AsrJobOptions): Promise<AsrResult> {
+    const { language, signal, session, conversation } = options;
     if (signal?.aborted) return Promise.reject(new DOMException('aborted', 'AbortError'));
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
@@ -69,7 +72,7 @@ export class FakeAsrEngine implements AsrEngine {
       () => undefined,
       () => undefined,
     );
-    this.calls.push({ samples, language, signal, session, conversation, resolve: resolveCall, reject: rejectCall, settled });
+    this.calls.push({ samples, language, signal, session, conversation, options, resolve: resolveCall, reject: rejectCall, settled });
 
     if (!this.options.manual) {
       setTimeout(() => {

@@ -13,6 +13,13 @@ export interface RealtimeResult {
   transcriptionLatencyS: number[];
   segments: number;
   errors: string[];
+  /**
+   * Per segment that got one: seconds from sending the audio at the segment's `start` (its first
+   * spoken word, as the server found it) to receiving its first `partial` with text.
+   */
+  firstPartialLatencyS: number[];
+  /** `partial` messages received. */
+  partials: number;
 }
 
 /** Streams `seconds` of `conv` (all of it when absent) in 100 ms frames at 1× speed (or `speed`×). */
@@ -41,6 +48,8 @@ export async function runRealtimeClient(
     const msgs = client.messages.slice(from);
     const segmentLatencyS: number[] = [];
     const transcriptionLatencyS: number[] = [];
+    const firstPartialLatencyS: number[] = [];
+    const partialSeen = new Set<number>();
     for (const m of msgs) {
       // Segments closed by stop_transcription itself are excluded: their latency is the stop's.
       if (m.type === 'segment' && m.receivedAt <= stopAt + 1) {
@@ -48,12 +57,18 @@ export async function runRealtimeClient(
         if (verbose) console.log(`  segment ${m.start.toFixed(2)}–${m.end.toFixed(2)} s, speaker ${m.speaker_id}: ${((m.receivedAt - sendTime(m.end)) / 1000).toFixed(3)} s`);
       }
       if (m.type === 'transcription') transcriptionLatencyS.push((m.receivedAt - sendTime(m.end)) / 1000);
+      if (m.type === 'partial' && m.text && !partialSeen.has(m.segment_id)) {
+        partialSeen.add(m.segment_id);
+        firstPartialLatencyS.push((m.receivedAt - sendTime(m.start)) / 1000);
+      }
     }
     return {
       segmentLatencyS,
       transcriptionLatencyS,
       segments: msgs.filter((m) => m.type === 'segment').length,
       errors: msgs.filter((m) => m.type === 'error').map((m) => (m as { code: string }).code),
+      firstPartialLatencyS,
+      partials: msgs.filter((m) => m.type === 'partial').length,
     };
   } finally {
     await client.close();

@@ -22,6 +22,8 @@ import {
   connectRedis,
   jobFields,
   JOBS_MAXLEN,
+  PARTIAL_DEADLINE_MS,
+  PARTIALS_MAXLEN,
   parseResult,
   redactUrl,
   RemoteAsrError,
@@ -58,6 +60,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   detach(): void;
   entryId: string | null;
+  /** The stream its entry is in (finals' or partials'). */
+  stream: string;
 }
 
 interface LiveWorker {
@@ -164,6 +168,9 @@ export class RedisAsrEngine implements AsrEngine {
     if (this.liveSlots === 0) return Promise.reject(new RemoteAsrError('no_workers', 'no recognition worker is running'));
     const id = randomUUID();
     const createdMs = Date.now();
+    // Partials go to their own stream with a short deadline (see streams.ts).
+    const partial = options.priority === 'partial';
+    const deadlineMs = partial ? Math.min(this.options.deadlineMs, PARTIAL_DEADLINE_MS) : this.options.deadlineMs;
     const fields = jobFields({
       id,
       replyTo: this.resultsKey,
@@ -171,25 +178,30 @@ export class RedisAsrEngine implements AsrEngine {
       session: options.session ?? '',
       conversation: options.conversation ?? '',
       createdMs,
-      deadlineMs: createdMs + this.options.deadlineMs,
+      deadlineMs: createdMs + deadlineMs,
       pcm16: floatToPcm16(samples),
+      ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
+      ...(options.audioCtx ? { audioCtx: options.audioCtx } : {}),
+      ...(options.prompt ? { prompt: options.prompt } : {}),
     });
+    const stream = partial ? this.keys.partials : this.keys.jobs;
     return new Promise<EngineResult>((resolve, reject) => {
       const onAbort = () => this.settle(id, null, abortError());
       const p: Pending = {
         resolve,
         reject,
-        timer: setTimeout(() => this.settle(id, null, new RemoteAsrError('deadline', `no result within ${this.options.deadlineMs} ms`)), this.options.deadlineMs),
+        timer: setTimeout(() => this.settle(id, null, new RemoteAsrError('deadline', `no result within ${deadlineMs} ms`)), deadlineMs),
         detach: () => signal?.removeEventListener('abort', onAbort),
         entryId: null,
+        stream,
       };
       this.pending.set(id, p);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.cmd.call('XADD', this.keys.jobs, 'MAXLEN', '~', JOBS_MAXLEN, '*', ...fields).then(
+      this.cmd.call('XADD', stream, 'MAXLEN', '~', partial ? PARTIALS_MAXLEN : JOBS_MAXLEN, '*', ...fields).then(
         (entryId) => {
           p.entryId = String(entryId);
           // Settled (aborted, timed out) before the entry existed: take it back.
-          if (!this.pending.has(id)) this.dropEntry(p.entryId);
+          if (!this.pending.has(id)) this.dropEntry(p);
         },
         (err: Error) => this.settle(id, null, new RemoteAsrError('unavailable', `could not queue the job: ${err.message}`)),
       );
@@ -217,14 +229,14 @@ export class RedisAsrEngine implements AsrEngine {
     p.detach();
     if (error !== undefined) {
       // The job is no longer wanted: a worker that has not read it yet will not see it.
-      if (p.entryId) this.dropEntry(p.entryId);
+      if (p.entryId) this.dropEntry(p);
       p.reject(error);
     } else if (result?.ok) p.resolve(result.result as EngineResult);
     else if (result) p.reject(new RemoteAsrError(result.code, result.message));
   }
 
-  private dropEntry(entryId: string): void {
-    if (this.cmd.status === 'ready') this.cmd.call('XDEL', this.keys.jobs, entryId).catch(() => undefined);
+  private dropEntry(p: Pending): void {
+    if (this.cmd.status === 'ready' && p.entryId) this.cmd.call('XDEL', p.stream, p.entryId).catch(() => undefined);
   }
 
   private failAll(code: 'unavailable', message: string): void {

@@ -8,6 +8,9 @@
  *   audio does not outlive its job.
  * - `<prefix>:results:<serverId>`: each front server's own result stream; the server deletes
  *   what it has read, and the stream expires when its server is gone.
+ * - `<prefix>:partials`: interim-text jobs (partials), the lowest class, read by the same group
+ *   name with NOACK: never in a pending list, so never reclaimed or retried; each has a short
+ *   deadline, and a worker takes one only when no final is waiting for it.
  * - `<prefix>:dead`: dead-letter stream (job metadata and the reason, never the audio).
  * - `<prefix>:live`: sorted set of live workers, scored by when their heartbeat expires
  *   (Redis' own clock, so skew between machines does not matter).
@@ -23,11 +26,16 @@ export const DEFAULT_PREFIX = 'duet:asr';
 export const JOBS_MAXLEN = 10_000;
 export const RESULTS_MAXLEN = 10_000;
 export const DEAD_MAXLEN = 1_000;
+/** Partials kept waiting at most (each is superseded within a second or two anyway). */
+export const PARTIALS_MAXLEN = 1_000;
+/** A partial not answered this long after it was queued is stale: dropped, never retried. */
+export const PARTIAL_DEADLINE_MS = 3_000;
 /** A result stream outlives its server by this much (refreshed by the server and every answer). */
 export const RESULTS_TTL_MS = 120_000;
 
 export interface StreamKeys {
   jobs: string;
+  partials: string;
   group: string;
   dead: string;
   live: string;
@@ -37,6 +45,7 @@ export interface StreamKeys {
 export function streamKeys(prefix = DEFAULT_PREFIX): StreamKeys {
   return {
     jobs: `${prefix}:jobs`,
+    partials: `${prefix}:partials`,
     group: `${prefix}:workers`,
     dead: `${prefix}:dead`,
     live: `${prefix}:live`,
@@ -56,7 +65,14 @@ export interface Job {
   deadlineMs: number;
   /** 16 kHz mono PCM16 little-endian. */
   pcm16: Buffer;
+  /** Decoding limits (see `AsrJobOptions`); absent = none. */
+  maxTokens?: number;
+  audioCtx?: number;
+  prompt?: string;
 }
+
+/** Longest prompt a job may carry, characters (a partial's previous text; whisper keeps 224 tokens at most). */
+export const MAX_PROMPT_CHARS = 2000;
 
 /**
  * Coded failures a job can end with (`RemoteAsrError.code`):
@@ -93,7 +109,17 @@ export function jobFields(job: Job): Array<string | Buffer> {
     'created', String(job.createdMs),
     'deadline', String(job.deadlineMs),
     'pcm16', job.pcm16,
+    ...(job.maxTokens ? ['maxtok', String(job.maxTokens)] : []),
+    ...(job.audioCtx ? ['actx', String(job.audioCtx)] : []),
+    ...(job.prompt ? ['prompt', job.prompt] : []),
   ];
+}
+
+/** A whole number in [min, max] from a field, or undefined when absent or out of range. */
+function boundedInt(v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined || !/^\d{1,6}$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= min && n <= max ? n : undefined;
 }
 
 function fieldMap(fields: ReadonlyArray<Buffer | string>): Map<string, Buffer | string> {
@@ -122,7 +148,14 @@ export function parseJob(fields: ReadonlyArray<Buffer | string> | null): Job | n
     createdMs,
     deadlineMs,
     pcm16: Buffer.isBuffer(pcm) ? pcm : Buffer.from(pcm, 'binary'),
+    ...optional('maxTokens', boundedInt(str('maxtok'), 1, 1000)),
+    ...optional('audioCtx', boundedInt(str('actx'), 1, 1500)),
+    ...optional('prompt', str('prompt')?.slice(0, MAX_PROMPT_CHARS) || undefined),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 export type StreamEntry = [id: Buffer, fields: Buffer[] | null];

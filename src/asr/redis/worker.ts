@@ -12,6 +12,9 @@
  * - A job delivered more than JOB_MAX_ATTEMPTS times goes to the dead-letter stream (metadata
  *   only) and its server gets a `dead_letter` error.
  * - A job past its deadline is not run; its server is told `deadline`.
+ * - Partials (`<prefix>:partials`): taken only with a slot free and no final waiting in the jobs
+ *   stream, read with NOACK (never pending, so never reclaimed or retried), run with their own
+ *   short deadline and deleted once answered; a failed one is answered `engine`, not retried.
  * - Liveness: a heartbeat in `<prefix>:live` (expiry on Redis' clock) that front servers read to
  *   size how many jobs they keep outstanding.
  */
@@ -64,6 +67,9 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
 return now`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long a worker with free slots blocks on the finals' stream before looking at partials again, ms. */
+const PARTIAL_POLL_MS = 200;
 
 export class AsrWorker {
   readonly id: string;
@@ -161,10 +167,64 @@ export class AsrWorker {
   }
 
   private async ensureGroup(): Promise<void> {
+    for (const stream of [this.keys.jobs, this.keys.partials]) {
+      try {
+        await this.cmd.call('XGROUP', 'CREATE', stream, this.keys.group, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  /** Runs one partial on a free slot (the caller checked there is one). Never held, never retried. */
+  private dispatchPartial(entryId: string, fields: Buffer[] | null): void {
+    const engine = this.idle.pop();
+    const job = parseJob(fields);
+    if (!engine || !job) {
+      if (engine) this.idle.push(engine);
+      this.cmd.call('XDEL', this.keys.partials, entryId).catch(() => undefined);
+      return;
+    }
+    const task = this.runPartial(engine, entryId, job).finally(() => {
+      this.idle.push(engine);
+      this.tasks.delete(task);
+      const next = this.state === 'dead' ? undefined : this.held.shift();
+      if (next) this.dispatch(...next);
+      else this.wake();
+    });
+    this.tasks.add(task);
+  }
+
+  private async runPartial(engine: AsrEngine, entryId: string, job: Job): Promise<void> {
+    const leftMs = job.deadlineMs - Date.now();
+    let answer: JobResult | null = null;
+    if (leftMs > 0) {
+      const timeout = AbortSignal.timeout(leftMs);
+      try {
+        const result = await engine.transcribe(pcm16ToFloat(job.pcm16), {
+          language: job.language,
+          signal: timeout,
+          session: job.session,
+          conversation: job.conversation,
+          priority: 'partial',
+          ...(job.maxTokens ? { maxTokens: job.maxTokens } : {}),
+          ...(job.audioCtx ? { audioCtx: job.audioCtx } : {}),
+          ...(job.prompt ? { prompt: job.prompt } : {}),
+        });
+        answer = { id: job.id, ok: true, result, worker: this.id };
+      } catch (err) {
+        answer = timeout.aborted ? null : { id: job.id, ok: false, code: 'engine', message: `partial failed: ${(err as Error).message}`, worker: this.id };
+      }
+    }
+    if (this.state === 'dead') return;
+    // Expired ones get no answer: the server's own (equal) deadline has already given up on them.
+    const ops: Array<Array<string | number | Buffer>> = [['xdel', this.keys.partials, entryId]];
+    if (answer) ops.unshift(['xadd', job.replyTo, 'MAXLEN', '~', RESULTS_MAXLEN, '*', ...resultFields(answer)], ['pexpire', job.replyTo, RESULTS_TTL_MS]);
     try {
-      await this.cmd.call('XGROUP', 'CREATE', this.keys.jobs, this.keys.group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      await this.cmd.multi(ops as Array<[string, ...Array<string | number | Buffer>]>).exec();
+      if (answer) this.answered++;
+    } catch {
+      // Redis away: the partial is lost, which is all a partial may be.
     }
   }
 
@@ -189,7 +249,18 @@ export class AsrWorker {
       }
       let reply: unknown;
       try {
-        reply = await this.reader.callBuffer('XREADGROUP', 'GROUP', this.keys.group, this.id, 'COUNT', this.idle.length, 'BLOCK', 1000, 'STREAMS', this.keys.jobs, '>');
+        // Finals first, without waiting; then one partial if no final came; then a short
+        // blocking wait for finals (partials are polled at that period, PARTIAL_POLL_MS).
+        reply = await this.reader.callBuffer('XREADGROUP', 'GROUP', this.keys.group, this.id, 'COUNT', this.idle.length, 'STREAMS', this.keys.jobs, '>');
+        if (!reply && this.state === 'running') {
+          const partial = await this.reader.callBuffer('XREADGROUP', 'GROUP', this.keys.group, this.id, 'COUNT', 1, 'NOACK', 'STREAMS', this.keys.partials, '>');
+          const entries = streamEntries(partial);
+          if (entries.length > 0 && this.state === 'running') {
+            for (const [entryId, fields] of entries) this.dispatchPartial(entryId.toString(), fields);
+            continue;
+          }
+          reply = await this.reader.callBuffer('XREADGROUP', 'GROUP', this.keys.group, this.id, 'COUNT', this.idle.length, 'BLOCK', PARTIAL_POLL_MS, 'STREAMS', this.keys.jobs, '>');
+        }
       } catch (err) {
         if (this.state !== 'running') return;
         // A restarted Redis without persistence has no group any more.
@@ -267,6 +338,7 @@ export class AsrWorker {
         signal: timeout.signal,
         session: job.session,
         conversation: job.conversation,
+        ...(job.maxTokens ? { maxTokens: job.maxTokens } : {}),
       });
       if (this.state === 'dead') return;
       await this.finish(entryId, job, { id: job.id, ok: true, result, worker: this.id });
