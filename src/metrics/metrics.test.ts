@@ -43,6 +43,14 @@ describe('DuetMetrics', () => {
     expect(promtoolProblems(text)).toBe('');
   });
 
+  it('the wrapped engine keeps what others read of it: device and health', () => {
+    const m = new DuetMetrics(sources());
+    const inner = Object.assign(new FakeAsrEngine({ text: 'x' }), { device: 'cuda', health: () => ({ up: false, reason: 'restarting' as const, message: 'restarting' }) });
+    const engine = m.engine(inner);
+    expect(engine.device).toBe('cuda');
+    expect(engine.health?.()).toEqual({ up: false, reason: 'restarting', message: 'restarting' });
+  });
+
   it('measures recognizers by class, the VAD and the encoder per audio second, and store writes', async () => {
     const m = new DuetMetrics(sources());
     let pending = 0;
