@@ -4,7 +4,7 @@
 // has no SIMD and is ~20× slower), plus CUDA / Vulkan when their toolchains are present.
 //
 // The sources are copied to `<build dir>-src` and the server example is patched there
-// (scripts/whisper-server-patch.mjs: a required secret, no /load, no CORS, port 0); the
+// (src/asr/whisper-server-patch.mjs: a required secret, no /load, no CORS, port 0); the
 // package's own tree in node_modules is never modified.
 //
 // Output: `$WHISPER_BUILD_DIR` (default build/whisper) with bin/whisper-server,
@@ -24,7 +24,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { patchServerSource, SERVER_EDITS } from './whisper-server-patch.mjs';
+import { patchServerSource, SERVER_EDITS } from '../src/asr/whisper-server-patch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIR = resolve(ROOT, 'node_modules/nodejs-whisper/cpp/whisper.cpp');
@@ -203,7 +203,7 @@ async function main() {
   try {
     writeFileSync(serverFile, patchServerSource(readFileSync(serverFile, 'utf8')));
   } catch (err) {
-    fail(`${err.message}: this whisper.cpp version (${version}) needs scripts/whisper-server-patch.mjs updated`);
+    fail(`${err.message}: this whisper.cpp version (${version}) needs src/asr/whisper-server-patch.mjs updated`);
   }
 
   const started = Date.now();

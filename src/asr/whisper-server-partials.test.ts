@@ -9,7 +9,7 @@ import { AsrQueue } from './queue.js';
 import { locateWhisperBuild } from './whisper-build.js';
 import { WhisperServerEngine } from './whisper-server.js';
 // @ts-expect-error -- a plain .mjs build script without types
-import { patchServerSource } from '../../scripts/whisper-server-patch.mjs';
+import { patchServerSource } from './whisper-server-patch.mjs';
 
 const build = locateWhisperBuild(process.env.WHISPER_BUILD_DIR || 'build/whisper');
 const binaryPresent = existsSync(build.serverBin);

@@ -51,6 +51,23 @@ describe('DuetMetrics', () => {
     expect(engine.health?.()).toEqual({ up: false, reason: 'restarting', message: 'restarting' });
   });
 
+  it('the wrapped recognizer keeps its interim text (partials)', async () => {
+    const m = new DuetMetrics(sources());
+    const inner: Recognizer = {
+      transcribe: async () => 'final',
+      pending: 0,
+      capacity: 1,
+      close: () => undefined,
+      partial: async () => 'interim',
+      partialsAllowed: () => true,
+    };
+    const live = m.recognizer(inner, 'live');
+    expect(live.partialsAllowed?.()).toBe(true);
+    expect(await live.partial?.(new Float32Array(160), { language: 'en', signal: new AbortController().signal, audioCtx: 64, maxTokens: 10 })).toBe('interim');
+    const plain = m.recognizer({ transcribe: async () => 'x', pending: 0, capacity: 1, close: () => undefined }, 'file');
+    expect(plain.partial).toBeUndefined();
+  });
+
   it('measures recognizers by class, the VAD and the encoder per audio second, and store writes', async () => {
     const m = new DuetMetrics(sources());
     let pending = 0;

@@ -152,7 +152,7 @@ export class DuetMetrics {
     const latency = this.latency;
     const set = this.pendingByClass[cls];
     set.add(inner);
-    return {
+    const wrapped: Recognizer = {
       async transcribe(samples, language, signal, conversation) {
         const t0 = process.hrtime.bigint();
         const text = await inner.transcribe(samples, language, signal, conversation);
@@ -170,6 +170,11 @@ export class DuetMetrics {
         inner.close();
       },
     };
+    // Interim text passes through unmeasured (it is best-effort and dropped under load); the
+    // wrapper must not hide it, or no session would get partials with /metrics on.
+    if (inner.partial) wrapped.partial = (samples, options) => inner.partial!(samples, options);
+    if (inner.partialsAllowed) wrapped.partialsAllowed = () => inner.partialsAllowed!();
+    return wrapped;
   }
 
   /** An engine that reports its real-time factor, failures and restarts. */

@@ -30,7 +30,7 @@ export const SERVER_EDITS = [
     find: 'using namespace httplib;\n',
     replace: `using namespace httplib;
 
-// duet: the engine child answers only its parent (see scripts/whisper-server-patch.mjs).
+// duet: the engine child answers only its parent (see src/asr/whisper-server-patch.mjs).
 static bool duet_authorized(const Request & req, const std::string & secret) {
     const std::string header = req.get_header_value("Authorization");
     const std::string expected = "Bearer " + secret;
