@@ -9,20 +9,10 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { newId } from '../../src/storage/ids.js';
+import { seededRandom } from '../../src/testing/signals.js';
 import type { ConversationMeta, EventRecord } from '../../src/storage/types.js';
 import { parseFlags } from './lib/args.js';
 
-/** Deterministic PRNG (mulberry32), so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EN_WORDS = (
   'the a to and of in is it you that we was for on are with as I this have be at not but what all were when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into time has look two more write go see number no way could people my than first water been call who oil its now find long down day did get come made may part medication appointment pharmacy doctor sleep morning evening pain dose tablet week month family work school anxiety walk dinner coffee letter insurance therapy blood pressure headache stomach exercise weekend holiday'
@@ -52,7 +42,7 @@ export function generateStore(dir: string, opts: { conversations: number; segmen
   mkdirSync(convDir, { recursive: true, mode: 0o700 });
   mkdirSync(join(dir, 'voices'), { recursive: true, mode: 0o700 });
   if (readdirSync(convDir).length > 0) throw new Error(`${convDir} already holds conversations; give an empty --dir`);
-  const r = rng(opts.seed);
+  const r = seededRandom(opts.seed);
   let total = 0;
   const day0 = Date.parse('2026-01-05T09:00:00Z');
   for (let c = 0; c < opts.conversations; c++) {

@@ -162,17 +162,6 @@ export function writeGguf(path: string, metadata: ReadonlyArray<[string, GgufVal
   }
 }
 
-/** A seeded PRNG (mulberry32), so a model of the same seed is the same bytes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** IEEE half-precision bits of a small finite number (enough for scales and weights here). */
 export function f16Bits(x: number): number {

@@ -7,7 +7,8 @@
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { prng, randomFill, writeGguf, type GgufTensor, type GgufValue, type TensorType } from './gguf-writer.js';
+import { seededRandom } from './signals.js';
+import { randomFill, writeGguf, type GgufTensor, type GgufValue, type TensorType } from './gguf-writer.js';
 
 export interface RandomLlmSpec {
   arch: 'llama' | 'qwen2';
@@ -126,7 +127,7 @@ function metadata(s: RandomLlmSpec): Array<[string, GgufValue]> {
 }
 
 function tensors(s: RandomLlmSpec): GgufTensor[] {
-  const rand = prng(s.seed);
+  const rand = seededRandom(s.seed);
   const headDim = s.embd / s.heads;
   const kv = headDim * s.headsKv;
   const out: GgufTensor[] = [];

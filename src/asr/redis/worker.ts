@@ -185,14 +185,7 @@ export class AsrWorker {
       this.cmd.call('XDEL', this.keys.partials, entryId).catch(() => undefined);
       return;
     }
-    const task = this.runPartial(engine, entryId, job).finally(() => {
-      this.idle.push(engine);
-      this.tasks.delete(task);
-      const next = this.state === 'dead' ? undefined : this.held.shift();
-      if (next) this.dispatch(...next);
-      else this.wake();
-    });
-    this.tasks.add(task);
+    this.track(engine, this.runPartial(engine, entryId, job));
   }
 
   private async runPartial(engine: AsrEngine, entryId: string, job: Job): Promise<void> {
@@ -307,8 +300,16 @@ export class AsrWorker {
       this.held.push([entryId, fields]);
       return;
     }
-    const task = this.run(engine, entryId, parseJob(fields)).finally(() => {
-      this.inFlight.delete(entryId);
+    this.track(engine, this.run(engine, entryId, parseJob(fields)), () => this.inFlight.delete(entryId));
+  }
+
+  /**
+   * Keeps `work` among the tasks until it settles, then gives its engine back and hands the
+   * engine the next held job (or goes back to reading).
+   */
+  private track(engine: AsrEngine, work: Promise<void>, settled?: () => void): void {
+    const task = work.finally(() => {
+      settled?.();
       this.idle.push(engine);
       this.tasks.delete(task);
       const next = this.state === 'dead' ? undefined : this.held.shift();
