@@ -4,6 +4,7 @@
  * (folders 0700, files 0600: see private-fs.ts).
  */
 import { open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { mkdirPrivate, openPrivate } from './private-fs.js';
 
@@ -102,5 +103,23 @@ export const nodeFs: StorageFs = {
       throw err;
     }
   },
-  remove: (path) => rm(path, { recursive: true, force: true }),
+  async remove(path) {
+    // The folder is first renamed out of the way, so a writer still working in it (a note
+    // finishing as its conversation is deleted) finds its path gone instead of adding entries
+    // while rm empties it (ENOTEMPTY). A crash between the two steps leaves a `.removing-`
+    // folder, which ConversationStore.init removes.
+    const doomed = `${path}${REMOVING}${randomUUID()}`;
+    try {
+      await rename(path, doomed);
+    } catch (err) {
+      if (missing(err)) return;
+      // Not renamable (busy on this platform): remove it in place.
+      await rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+      return;
+    }
+    await rm(doomed, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  },
 };
+
+/** Marks a folder whose removal began (see `nodeFs.remove`). */
+export const REMOVING = '.removing-';

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { isId, newId } from './ids.js';
 import { compact, COMPACT_AFTER, originalsOf, planCorrection, touchedBy, viewOf, type CorrectionError, type CorrectionRequest } from './corrections.js';
-import { nodeFs, type StorageFs } from './fs.js';
+import { nodeFs, REMOVING, type StorageFs } from './fs.js';
 import type {
   ConversationMeta,
   ConversationRecord,
@@ -138,6 +138,10 @@ export class ConversationStore {
   async init(): Promise<{ repaired: number; ended: number }> {
     await this.fs.mkdir(this.conversationsDir);
     await this.fs.mkdir(this.voicesDir);
+    // A deletion that a crash interrupted finishes now: deleted means deleted.
+    for (const dir of [this.conversationsDir, this.voicesDir]) {
+      for (const name of await this.fs.list(dir)) if (name.includes(REMOVING)) await this.fs.remove(join(dir, name));
+    }
     let repaired = 0;
     let ended = 0;
     for (const id of await this.ids()) {
