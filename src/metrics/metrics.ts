@@ -38,6 +38,22 @@ const WRITE_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 const seconds = (startNs: bigint) => Number(process.hrtime.bigint() - startNs) / 1e9;
 
+/**
+ * `inner` with the members of `own` in place of its own, and every other member — present now or
+ * added to its interface later (an engine's `health()` or `device`, a recognizer's `partial()`) —
+ * read from `inner` itself, methods bound to it. A wrapper that copied members by hand lost each
+ * one added after it was written.
+ */
+function passThrough<T extends object>(inner: T, own: Partial<T>): T {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (Object.prototype.hasOwnProperty.call(own, prop)) return (own as Record<PropertyKey, unknown>)[prop];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export class DuetMetrics {
   readonly registry = new Registry();
   private readonly pendingByClass: Record<RecognitionClass, Set<Recognizer>> = { live: new Set(), file: new Set() };
@@ -152,43 +168,25 @@ export class DuetMetrics {
     const latency = this.latency;
     const set = this.pendingByClass[cls];
     set.add(inner);
-    const wrapped: Recognizer = {
+    // Interim text (partial, partialsAllowed) passes through unmeasured: it is best-effort.
+    return passThrough(inner, {
       async transcribe(samples, language, signal, conversation) {
         const t0 = process.hrtime.bigint();
         const text = await inner.transcribe(samples, language, signal, conversation);
         latency.observe({ class: cls }, seconds(t0));
         return text;
       },
-      get pending() {
-        return inner.pending;
-      },
-      get capacity() {
-        return inner.capacity;
-      },
       close() {
         set.delete(inner);
         inner.close();
       },
-    };
-    // Interim text passes through unmeasured (it is best-effort and dropped under load); the
-    // wrapper must not hide it, or no session would get partials with /metrics on.
-    if (inner.partial) wrapped.partial = (samples, options) => inner.partial!(samples, options);
-    if (inner.partialsAllowed) wrapped.partialsAllowed = () => inner.partialsAllowed!();
-    return wrapped;
+    });
   }
 
   /** An engine that reports its real-time factor, failures and restarts. */
   engine(inner: AsrEngine): AsrEngine {
     const { rtf, engineErrors, restarts } = this;
-    const wrapped: AsrEngine = {
-      get name() {
-        return inner.name;
-      },
-      // PARTIALS=auto trusts a GPU by this without measuring: the wrapper must not hide it.
-      get device() {
-        return inner.device;
-      },
-      load: () => inner.load(),
+    return passThrough(inner, {
       async transcribe(samples, options) {
         const t0 = process.hrtime.bigint();
         try {
@@ -204,70 +202,52 @@ export class DuetMetrics {
           throw err;
         }
       },
-      close: () => inner.close(),
-    };
-    if (inner.slots) wrapped.slots = () => inner.slots!();
-    if (inner.onSlotsChange) wrapped.onSlotsChange = (listener) => inner.onSlotsChange!(listener);
-    if (inner.health) wrapped.health = () => inner.health!();
-    return wrapped;
+    });
   }
 
   /** A VAD model whose streams report processing time per audio second. */
   vad(inner: VadModel): VadModel {
-    const { vadSeconds, vadAudio, totals } = this;
-    return {
-      get name() {
-        return inner.name;
-      },
-      load: () => inner.load(),
-      close: () => inner.close(),
+    const measure = this.perAudioSecond('vad');
+    return passThrough(inner, {
       createStream(): VadStream {
         const stream = inner.createStream();
-        return {
-          async process(frame) {
-            const t0 = process.hrtime.bigint();
-            const p = await stream.process(frame);
-            const s = seconds(t0);
-            const audioS = frame.length / SAMPLE_RATE;
-            vadSeconds.inc(s);
-            vadAudio.inc(audioS);
-            totals.vadS += s;
-            totals.vadAudioS += audioS;
-            return p;
-          },
-          reset: () => stream.reset(),
-        };
+        return passThrough(stream, { process: (frame) => measure(frame, () => stream.process(frame)) });
       },
-    };
+    });
   }
 
   /** A speaker encoder that reports embedding time per audio second; everything else passes through. */
   encoder(inner: SpeakerEncoder): SpeakerEncoder {
-    const { speakerSeconds, speakerAudio, totals } = this;
-    const measure = async <T>(samples: Float32Array, work: () => Promise<T>): Promise<T> => {
+    const measure = this.perAudioSecond('speaker');
+    const own: Record<string, unknown> = {};
+    // embedWindows is an optional extra of some encoders (not in the interface).
+    for (const name of ['embed', 'embedWindows']) {
+      const method = (inner as unknown as Record<string, unknown>)[name] as ((samples: Float32Array, ...rest: unknown[]) => Promise<unknown>) | undefined;
+      if (method) own[name] = (samples: Float32Array, ...rest: unknown[]) => measure(samples, () => method.call(inner, samples, ...rest));
+    }
+    return passThrough(inner, own as Partial<SpeakerEncoder>);
+  }
+
+  /** Times `work` on `samples` into the VAD's or the encoder's seconds and audio seconds. */
+  private perAudioSecond(kind: 'vad' | 'speaker'): <T>(samples: Float32Array, work: () => Promise<T>) => Promise<T> {
+    const [spent, audio] = kind === 'vad' ? [this.vadSeconds, this.vadAudio] : [this.speakerSeconds, this.speakerAudio];
+    const totals = this.totals;
+    return async (samples, work) => {
       const t0 = process.hrtime.bigint();
       const out = await work();
       const s = seconds(t0);
       const audioS = samples.length / SAMPLE_RATE;
-      speakerSeconds.inc(s);
-      speakerAudio.inc(audioS);
-      totals.speakerS += s;
-      totals.speakerAudioS += audioS;
+      spent.inc(s);
+      audio.inc(audioS);
+      if (kind === 'vad') {
+        totals.vadS += s;
+        totals.vadAudioS += audioS;
+      } else {
+        totals.speakerS += s;
+        totals.speakerAudioS += audioS;
+      }
       return out;
     };
-    // A proxy keeps every other member of the encoder (dim, scoreNorm, version, embedWindows, …)
-    // as it is, methods called on the encoder itself.
-    return new Proxy(inner, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        const method = value as (...args: unknown[]) => unknown;
-        if (prop === 'embed' || prop === 'embedWindows') {
-          return (samples: Float32Array, ...rest: unknown[]) => measure(samples, async () => method.call(target, samples, ...rest));
-        }
-        return method.bind(target);
-      },
-    });
   }
 
   /** A store filesystem that reports write latency and failures. */
