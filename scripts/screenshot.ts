@@ -18,7 +18,6 @@ import { mkdirSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import type { AsrEngine, AsrJobOptions, AsrResult } from '../src/asr/types.js';
 import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -27,8 +26,8 @@ import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import type { ReferenceTurn } from '../src/testing/corpus.js';
 import { buildFakeMicWav, type FakeMicTimeline } from '../test/helpers/browser-fake-mic.js';
 import { capturedS, waitForFileTime } from '../test/helpers/browser-page.js';
+import { launchWithFakeMic } from '../test/helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CONVERSATION = '1688-1998-easy';
 /** The reference speakers of that conversation (its meta.json: A = 1688, B = 1998). */
 const SPEAKERS: Record<string, string> = { A: '1688', B: '1998' };
@@ -124,16 +123,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   server = await startServer(config, { asr: engine });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wavPath}`,
-      '--ignore-certificate-errors',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const browser = await launchWithFakeMic(wavPath);
   try {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     const page = await context.newPage();

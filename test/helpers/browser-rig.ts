@@ -15,6 +15,20 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
+/** Headless Debian Chromium whose microphone plays `wavPath` (looped), trusting the test certificate. */
+export function launchWithFakeMic(wavPath: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wavPath}`,
+      '--ignore-certificate-errors',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
 export interface BrowserRig {
   server: RunningServer;
   browser: Browser;
@@ -53,16 +67,7 @@ export async function startBrowserRig(opts: { outDir: string; conversation: stri
       LOG_LEVEL: 'warn',
     });
     server = await startServer(config);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wavPath}`,
-        '--ignore-certificate-errors',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    const browser = await launchWithFakeMic(wavPath);
     const running = server;
     return {
       server: running,
