@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { watchProblems } from './helpers/browser-page.js';
 import { startTestServer } from './helpers/server.js';
+import { CHROMIUM } from './helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('corrections and search on the page', () => {
   let server: RunningServer;

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { watchProblems } from './helpers/browser-page.js';
 import { startTestServer } from './helpers/server.js';
+import { CHROMIUM } from './helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the engine banner in Chromium', () => {
   let browser: Browser;

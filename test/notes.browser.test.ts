@@ -14,8 +14,8 @@ import type { RunningServer } from '../src/server.js';
 import { ensureRandomLlm, TINY_LLM } from '../src/testing/llm-model.js';
 import { watchProblems } from './helpers/browser-page.js';
 import { startTestServer } from './helpers/server.js';
+import { CHROMIUM } from './helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LIMITS = { titleChars: 30, summaryChars: 80, itemChars: 30, maxItems: 2, sectionChars: 30 };
 
 async function conversation(s: RunningServer): Promise<string> {

@@ -13,8 +13,8 @@ import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { watchProblems } from './helpers/browser-page.js';
 import { startTestServer } from './helpers/server.js';
 import { attachmentsOf, startTestSmtp, type TestSmtp } from './helpers/smtp.js';
+import { CHROMIUM } from './helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('notifications on the page', () => {
   let browser: Browser;

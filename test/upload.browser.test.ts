@@ -14,8 +14,8 @@ import { FIXTURE_CORPUS_DIR as CORPUS_DIR } from '../src/testing/paths.js';
 const CONVERSATIONS_DIR = join(CORPUS_DIR, 'conversations');
 import { startTestServer } from './helpers/server.js';
 import { watchProblems } from './helpers/browser-page.js';
+import { CHROMIUM } from './helpers/browser-rig.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the recordings panel in Chromium', () => {
   let server: RunningServer;
