@@ -87,31 +87,31 @@ export class FakeFront implements ConversationFront {
   closeEachPush = true;
   /** Samples pushed so far (the front's own clock, from 0). */
   private at = 0;
-  private open: Float32Array[] = [];
+  private openChunks: Float32Array[] = [];
   private openStart = 0;
 
   async push(pcm16: Uint8Array): Promise<ClosedSegment[]> {
     const samples = new Float32Array(pcm16.byteLength / 2);
-    if (this.closeEachPush && this.open.length === 0) {
+    if (this.closeEachPush && this.openChunks.length === 0) {
       const seg = { startSample: this.at, endSample: this.at + samples.length, audio: samples, audioStartSample: this.at };
       this.at += samples.length;
       return [seg];
     }
-    if (this.open.length === 0) this.openStart = this.at;
-    this.open.push(samples);
+    if (this.openChunks.length === 0) this.openStart = this.at;
+    this.openChunks.push(samples);
     this.at += samples.length;
     return [];
   }
 
   async flush(): Promise<ClosedSegment[]> {
-    if (this.open.length === 0) return [];
+    if (this.openChunks.length === 0) return [];
     const audio = new Float32Array(this.at - this.openStart);
     let i = 0;
-    for (const c of this.open) {
+    for (const c of this.openChunks) {
       audio.set(c, i);
       i += c.length;
     }
-    this.open = [];
+    this.openChunks = [];
     return [{ startSample: this.openStart, endSample: this.at, audio, audioStartSample: this.openStart }];
   }
 }
