@@ -21,6 +21,14 @@ describe('import direction', () => {
     }
   });
 
+  it('the session\'s own modules (all of session/ but pipeline.ts, which builds the real stages) import nothing from transport/, speaker/ or asr/', () => {
+    const own = sourcesIn('session').filter((f) => f !== 'session/pipeline.ts');
+    for (const file of ['session/session.ts', 'session/lifecycle.ts', 'session/voices.ts', 'session/recognition-lane.ts']) expect(own).toContain(file);
+    for (const file of own) {
+      expect(importsOf(file).filter((s) => /^\.\.\/(transport|speaker|asr)\//.test(s)), file).toEqual([]);
+    }
+  });
+
   it('speaker/ does not import the session; the gateway takes only its ports', () => {
     for (const file of sourcesIn('speaker')) expect(importsOf(file).filter((s) => s.startsWith('../session/')), file).toEqual([]);
     expect(importsOf('transport/gateway.ts').filter((s) => s.startsWith('../session/'))).toEqual(['../session/ports.js']);
