@@ -11,7 +11,7 @@ import { AudioRing, RATE_HZ, RING_MAX_S } from './audio-ring.js';
 import { micProblem, setMeter, showBanner } from './feedback.js';
 import { t } from './i18n.js';
 import { markSentiment } from './notes.js';
-import { canStart, canStop, isRunning, linkNotice, LOST_NOTICE_S } from './page-state.js';
+import { canStart, isRunning, linkNotice, LOST_NOTICE_S } from './page-state.js';
 
 /**
  * A resume refused with `conversation_busy` (the server is still finishing the old connection,

@@ -10,6 +10,8 @@
 export const ENROLL_MIN_S = 3;
 export const ENROLL_TARGET_S = 5;
 export const ENROLL_MAX_S = 15;
+/** Longest speaker name the page keeps or sends (characters); the server's bound too. */
+export const NAME_MAX_CHARS = 40;
 /** Samples per second of the audio the page sends (PCM16 mono). */
 const SAMPLE_RATE_HZ = 16000;
 /** Audio lost to drops below this (seconds) is not worth a word. */

@@ -5,9 +5,8 @@
  */
 import { hideBanner, micProblem, setMeter, showBanner } from './feedback.js';
 import { t } from './i18n.js';
-import { canChooseVoice, recordingView } from './page-state.js';
+import { canChooseVoice, NAME_MAX_CHARS, recordingView } from './page-state.js';
 
-const NAME_MAX_CHARS = 40;
 const NAMES_KEY = 'duet.names';
 
 const $ = (sel, root = document) => root.querySelector(sel);

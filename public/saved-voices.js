@@ -4,9 +4,7 @@
  * under a name (`save_voice`), and deleting one (asked first).
  */
 import { t } from './i18n.js';
-import { canChooseVoice } from './page-state.js';
-
-const NAME_MAX_CHARS = 40;
+import { canChooseVoice, NAME_MAX_CHARS } from './page-state.js';
 
 /**
  * Wires the saved voices into the voice cards (from registration.js).
