@@ -57,6 +57,9 @@ describe('the chat page in Chromium', () => {
 
     const start = page.getByRole('button', { name: 'Start' });
     expect(await start.isEnabled()).toBe(false);
+    // What the page is doing, as its one state helper (public/page-state.js) sees it.
+    const phase = () => page.evaluate(() => document.body.dataset.phase);
+    expect(await phase()).toBe('idle');
 
     await page.getByLabel('Name — Speaker 1').fill('Ana');
     await page.getByLabel('Name — Speaker 2').fill('Ben');
@@ -66,8 +69,12 @@ describe('the chat page in Chromium', () => {
     const card2 = page.locator('#voice-1');
     await card1.getByRole('button', { name: 'Record voice' }).click();
     await waitForFileTime(page, timeline.enrollA.endS + AFTER_PART_S);
+    expect(await phase()).toBe('registering');
+    // While one voice records, the other card and Start wait.
+    expect(await card2.getByRole('button', { name: 'Record voice' }).getAttribute('aria-disabled')).toBe('true');
     await card1.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => card1.locator('.voice-status').textContent(), { timeout: 15_000 }).toMatch(/Voice registered/);
+    expect(await phase()).toBe('idle');
 
     // Speaker 2: starts inside the pause before enroll_B, ends in the pause after it.
     const card2Button = page.getByRole('button', { name: 'Record voice' });
@@ -87,6 +94,8 @@ describe('the chat page in Chromium', () => {
     // Normally inside the pause before conv.wav; later only if registration answered slowly.
     expect(startedAtFileS).toBeLessThan(timeline.conversationStartS + 3);
     await expect.poll(() => page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
+    expect(await phase()).toBe('transcribing');
+    expect(await page.getByLabel('Language').isDisabled()).toBe(true);
 
     await waitForFileTime(page, timeline.conversationStartS + 25);
     await page.screenshot({ path: join(OUT_DIR, 'conversation.png') });
@@ -97,6 +106,7 @@ describe('the chat page in Chromium', () => {
     await expect
       .poll(() => page.locator('#conversation-hint').textContent(), { timeout: 30_000 })
       .toMatch(/Conversation ended/);
+    expect(await phase()).toBe('idle');
 
     const bubbles = await readBubbles(page);
     await page.locator('#chat').scrollIntoViewIfNeeded();
@@ -146,6 +156,7 @@ describe('the chat page in Chromium', () => {
     const banner = page.getByRole('alert');
     await expect.poll(() => banner.first().textContent(), { timeout: 15_000 }).toMatch(/check the token \/ link/i);
     expect(await page.getByRole('button', { name: 'Record voice' }).first().isEnabled()).toBe(false);
+    expect(await page.evaluate(() => document.body.dataset.phase)).toBe('connecting');
     await context.close();
   }, 30_000);
 });
