@@ -91,11 +91,11 @@ class Room implements SpeakerRoom {
     return this.enrollSpeech(id, speech, speechSeconds);
   }
 
-  private async enrollSpeech(id: SpeakerId, speech: Float32Array, speechSeconds: number): Promise<EnrollmentResult> {
+  private async enrollSpeech(id: SpeakerId, speech: Float32Array, speechSeconds: number, encoder: SpeakerEncoder = this.encoder): Promise<EnrollmentResult> {
     const other = this.assigner.getProfile(id === 0 ? 1 : 0);
     // `speech` is speech-only (empty when nothing passed the gates and VAD): enrollSpeaker's own
     // length checks give too_quiet / too_short.
-    const r = await enrollSpeaker(this.encoder, speech, { other });
+    const r = await enrollSpeaker(encoder, speech, { other });
     if (!r.ok) return { ok: false, reason: r.reason, message: FAILURE_MESSAGES[r.reason], speechSeconds };
     const gmm = this.config.CHANGE_WATCH_FRAMES ? await fitVoiceFramesYielding(this.frameFrontEnd, speech, { components: FRAME_MODEL_COMPONENTS }) : null;
     // The voice and its frame model change together, after the last await.
@@ -178,12 +178,14 @@ class Room implements SpeakerRoom {
       Math.max(0, segment.startSample - segment.audioStartSample),
       segment.endSample - segment.audioStartSample,
     );
+    // Enrolled through the assigner's memo of this segment, which it then assigns: no stretch embedded twice.
+    const encoder = this.assigner.encoderFor(segment);
     if (!this.has(0)) {
-      await this.enrollSpeech(0, speech, speech.length / SAMPLE_RATE);
+      await this.enrollSpeech(0, speech, speech.length / SAMPLE_RATE, encoder);
       return;
     }
     const parts = await this.assigner.assign(segment);
-    if (parts.length === 1 && parts[0]!.speakerId === null) await this.enrollSpeech(1, speech, speech.length / SAMPLE_RATE);
+    if (parts.length === 1 && parts[0]!.speakerId === null) await this.enrollSpeech(1, speech, speech.length / SAMPLE_RATE, encoder);
   }
 }
 

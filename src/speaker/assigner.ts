@@ -16,12 +16,18 @@
  * With {@link FrameEvidence} (the voices' frame models, see `gmm.ts`), every part's score pair
  * also leans by `frameWeight` × its mean per-frame log-likelihood ratio: a second, independent
  * judge of the same audio, from the 10 ms frames instead of one embedding.
+ *
+ * This class gathers the evidence and keeps the conversation's; `blend()` (blend.ts) alone
+ * turns it into a speaker, in its written order of precedence. Each stretch of a segment's
+ * audio is embedded once (`SegmentEmbeddings`), however many of these steps look at it.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import type { AssignedPart, ClosedSegment as SegmentAudio } from '../pipeline-types.js';
+import { blend, type BlendInput } from './blend.js';
 import { hasWindowedEmbedding } from './builtin.js';
 import { clusterOptionsFor, clusterSpeakers } from './cluster.js';
 import { adaptProfile, cosine, matchSpeaker, type MatchResult, type SpeakerId } from './matcher.js';
+import { SegmentEmbeddings } from './segment-embeddings.js';
 import type { SpeakerProfile } from './types.js';
 import type { SpeakerEncoder } from './types.js';
 
@@ -121,46 +127,10 @@ export const DEFAULT_ASSIGNER: Readonly<AssignerOptions> = Object.freeze({
   frameClip: 1.5,
 });
 
-/**
- * The speaker for a similarity pair when both voices are registered: the best one at or above
- * `threshold`, or under it when it reaches `marginFloor` and leads by `marginAccept`; else null.
- * Pure.
- */
-export function decideByMargin(similarity: readonly [number, number], o: Pick<AssignerOptions, 'threshold' | 'marginAccept' | 'marginFloor'>): SpeakerId | null {
-  const best: SpeakerId = similarity[1] > similarity[0] ? 1 : 0;
-  const s = similarity[best];
-  if (s >= o.threshold) return best;
-  return s >= o.marginFloor && s - similarity[best === 0 ? 1 : 0] >= o.marginAccept ? best : null;
-}
+export { decideByMargin, decideShortTurn, type ShortTurnEvidence } from './blend.js';
 
-/** What a short turn is decided from (all similarities on the matcher's scale). */
-export interface ShortTurnEvidence {
-  /** The short turn's similarity to speaker 0 and 1. */
-  similarity: [number, number];
-  /** The neighbouring part's speaker and the short turn's similarity to that part, if any. */
-  previous: { speakerId: SpeakerId; similarity: number } | null;
-}
-
-/**
- * Speaker of a short turn, or null: each speaker's score is its similarity, plus
- * `alternationBonus` for the one who did not speak the neighbouring part, plus
- * ±`changeWeight` × (similarity to that part − threshold) — alike → the same speaker again,
- * unlike → the other. The best must reach `shortFloor` and lead by `shortMargin`. Pure.
- */
-export function decideShortTurn(e: ShortTurnEvidence, o: Pick<AssignerOptions, 'threshold' | 'alternationBonus' | 'changeWeight' | 'shortFloor' | 'shortMargin'>): SpeakerId | null {
-  const d: [number, number] = [e.similarity[0], e.similarity[1]];
-  if (e.previous) {
-    const prev = e.previous.speakerId;
-    const other = prev === 0 ? 1 : 0;
-    d[other] += o.alternationBonus;
-    const change = o.changeWeight * (e.previous.similarity - o.threshold);
-    d[prev] += change;
-    d[other] -= change;
-  }
-  const best: SpeakerId = d[1] > d[0] ? 1 : 0;
-  if (e.similarity[best] < o.shortFloor || Math.abs(d[0] - d[1]) < o.shortMargin) return null;
-  return best;
-}
+/** Embeds a view into the segment being assigned (through the segment's memo). */
+type Embed = (samples: Float32Array) => Promise<Float32Array>;
 
 export type { AssignedPart, SegmentAudio };
 
@@ -177,9 +147,12 @@ export class SpeakerAssigner {
   /** Each speaker's cluster centroid, once the clustering evidence has them. */
   private centroids: [Float32Array, Float32Array] | null = null;
   private readonly frameEvidence: FrameEvidence | null;
+  /** Embeddings of the segments' audio, each stretch once (see `SegmentEmbeddings`). */
+  private readonly embeddings: SegmentEmbeddings;
 
   constructor(encoder: SpeakerEncoder, opts: Partial<AssignerOptions> = {}, frameEvidence: FrameEvidence | null = null) {
     this.encoder = encoder;
+    this.embeddings = new SegmentEmbeddings(encoder);
     this.opts = { ...DEFAULT_ASSIGNER, ...opts };
     this.frameEvidence = frameEvidence;
   }
@@ -206,10 +179,11 @@ export class SpeakerAssigner {
     const from = Math.max(0, seg.startSample - seg.audioStartSample);
     const to = Math.min(seg.audio.length, seg.endSample - seg.audioStartSample);
     const speech = seg.audio.subarray(from, Math.max(from, to));
-    const whole = await this.score(speech);
-    const parts = await this.split(speech, seg.startSample, seg.endSample);
+    const embed: Embed = (samples) => this.embeddings.embed(seg.audio, samples);
+    const whole = await this.score(speech, embed);
+    const parts = await this.split(speech, seg.startSample, seg.endSample, embed);
     if (parts.length < 2) {
-      const match = this.shortTurn(seg, whole.embedding, whole.match);
+      const match = this.shortTurn(seg, whole.embedding, whole.input, whole.match);
       const result = [{ startSample: seg.startSample, endSample: seg.endSample, ...match }];
       this.maybeAdapt(whole.embedding, whole.match);
       this.remember(match.speakerId, seg.endSample, whole.embedding);
@@ -219,9 +193,17 @@ export class SpeakerAssigner {
     const tail = parts[parts.length - 1]!;
     if (tail.speakerId !== null) {
       const from = Math.max(0, tail.startSample - seg.audioStartSample);
-      this.remember(tail.speakerId, tail.endSample, await this.encoder.embed(seg.audio.subarray(from, Math.max(from + 1, tail.endSample - seg.audioStartSample))));
+      this.remember(tail.speakerId, tail.endSample, await embed(seg.audio.subarray(from, Math.max(from + 1, tail.endSample - seg.audioStartSample))));
     }
     return parts;
+  }
+
+  /**
+   * `encoder` as the assigner embeds `seg`: a stretch of its audio embedded here (to enroll a
+   * voice from it, say) is not embedded again when the segment is assigned, nor the reverse.
+   */
+  encoderFor(seg: Pick<SegmentAudio, 'audio'>): SpeakerEncoder {
+    return this.embeddings.encoderFor(seg.audio);
   }
 
   /**
@@ -231,58 +213,58 @@ export class SpeakerAssigner {
    */
   async scoreWindow(samples: Float32Array): Promise<[number, number] | null> {
     if (!this.profiles[0] || !this.profiles[1]) return null;
-    return this.match(await this.encoder.embed(samples)).similarity;
+    // Live audio from the change watch, not a closed segment: nothing to share it with.
+    return blend(this.evidence(await this.encoder.embed(samples)), this.opts).similarity;
   }
 
-  /** A short segment's match, decided with the neighbouring part's help (see `decideShortTurn`). */
-  private shortTurn(seg: SegmentAudio, embedding: Float32Array, match: MatchResult): MatchResult {
+  /** A short segment's match, decided with the neighbouring part's help (blend's short-turn rule). */
+  private shortTurn(seg: SegmentAudio, embedding: Float32Array, input: BlendInput, match: MatchResult): MatchResult {
     const o = this.opts;
     if ((seg.endSample - seg.startSample) / SAMPLE_RATE >= o.shortTurnS || !this.profiles[0] || !this.profiles[1]) return match;
     const last = this.last && seg.startSample - this.last.endSample <= o.contextS * SAMPLE_RATE ? this.last : null;
     const norm = this.encoder.scoreNorm;
     const previous = last ? { speakerId: last.speakerId, similarity: norm ? norm.similarity(embedding, last.embedding) : cosine(embedding, last.embedding) } : null;
-    return { ...match, speakerId: decideShortTurn({ similarity: match.similarity, previous }, o) };
+    return blend({ ...input, shortTurn: { previous } }, o);
   }
 
   private remember(speakerId: SpeakerId | null, endSample: number, embedding: Float32Array): void {
     if (speakerId !== null) this.last = { speakerId, endSample, embedding };
   }
 
-  /** A part's embedding and match: the profile match (with the conversation's evidence), leaned by the frame evidence. */
-  private async score(samples: Float32Array): Promise<{ embedding: Float32Array; match: MatchResult }> {
-    const embedding = await this.encoder.embed(samples);
-    const match = this.match(embedding);
+  /**
+   * A part's embedding, what each source says about it, and their blend: the profile scores,
+   * the conversation's evidence and the frame evidence (the frame models are asked only when
+   * their weight is on and both voices are registered).
+   */
+  private async score(samples: Float32Array, embed: Embed): Promise<{ embedding: Float32Array; input: BlendInput; match: MatchResult }> {
+    const embedding = await embed(samples);
     const o = this.opts;
-    if (o.frameWeight <= 0 || !this.frameEvidence || !this.profiles[0] || !this.profiles[1]) return { embedding, match };
-    const llr = this.frameEvidence(samples);
-    if (llr === null || !Number.isFinite(llr)) return { embedding, match };
-    const lean = (o.frameWeight * Math.max(-o.frameClip, Math.min(o.frameClip, llr))) / 2;
-    // Still on the protocol's −1…1 scale.
-    const clamp = (x: number) => Math.max(-1, Math.min(1, x));
-    const similarity: [number, number] = [clamp(match.similarity[0] - lean), clamp(match.similarity[1] + lean)];
-    return { embedding, match: { similarity, speakerId: decideByMargin(similarity, o) } };
+    const both = this.profiles[0] !== null && this.profiles[1] !== null;
+    const frameLlr = o.frameWeight > 0 && this.frameEvidence && both ? this.frameEvidence(samples) : null;
+    const input: BlendInput = { ...this.evidence(embedding), frameLlr };
+    return { embedding, input, match: blend(input, o) };
   }
 
-  /** Profile match, blended with this conversation's confident parts once both speakers have some. */
-  private match(embedding: Float32Array): MatchResult {
+  /**
+   * What the profiles and this conversation's evidence say about an embedding (no frame
+   * evidence: that judges audio, not embeddings). Which of them counts is `blend()`'s rule.
+   */
+  private evidence(embedding: Float32Array): BlendInput {
     const o = this.opts;
     const norm = this.encoder.scoreNorm;
-    const m = matchSpeaker(embedding, this.profiles, o.threshold, norm);
-    if (!this.profiles[0] || !this.profiles[1]) return m;
+    const profile = matchSpeaker(embedding, this.profiles, o.threshold, norm);
+    const bothRegistered = this.profiles[0] !== null && this.profiles[1] !== null;
+    if (!bothRegistered) return { profile, bothRegistered, clusters: null, sessionParts: null, frameLlr: null };
     const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
-    if (o.sessionWeight > 0 && this.centroids) {
-      const c = this.centroids;
-      const similarity: [number, number] = [0, 1].map((k) => (1 - o.sessionWeight) * m.similarity[k]! + o.sessionWeight * sim(embedding, c[k]!)) as [number, number];
-      return { speakerId: decideByMargin(similarity, o), similarity };
-    }
-    if (o.sessionWeight <= 0 || !this.session[0].length || !this.session[1].length) return { ...m, speakerId: decideByMargin(m.similarity, o) };
-    const blend = (k: SpeakerId) => {
-      let best = -1;
-      for (const e of this.session[k]) best = Math.max(best, sim(embedding, e));
-      return (1 - o.sessionWeight) * m.similarity[k] + o.sessionWeight * best;
+    const c = this.centroids;
+    const clusters: [number, number] | null = c ? [sim(embedding, c[0]), sim(embedding, c[1])] : null;
+    const best = (k: SpeakerId) => {
+      let b = -1;
+      for (const e of this.session[k]) b = Math.max(b, sim(embedding, e));
+      return b;
     };
-    const similarity: [number, number] = [blend(0), blend(1)];
-    return { speakerId: decideByMargin(similarity, o), similarity };
+    const sessionParts: [number, number] | null = this.session[0].length && this.session[1].length ? [best(0), best(1)] : null;
+    return { profile, bothRegistered, clusters, sessionParts, frameLlr: null };
   }
 
   /**
@@ -337,16 +319,16 @@ export class SpeakerAssigner {
   }
 
   /** Change points by sliding windows + Viterbi; returns [] when the segment stays whole. */
-  private async split(speech: Float32Array, startSample: number, endSample: number): Promise<AssignedPart[]> {
+  private async split(speech: Float32Array, startSample: number, endSample: number, embed: Embed): Promise<AssignedPart[]> {
     const o = this.opts;
     const [p0, p1] = this.profiles;
     const minPart = Math.round(o.minPartS * SAMPLE_RATE);
     if (!p0 || !p1 || speech.length < 2 * minPart) return [];
     const win = Math.round(o.windowS * SAMPLE_RATE);
     const hop = Math.round(o.hopS * SAMPLE_RATE);
-    const windows = await this.windows(speech, win, hop);
+    const windows = await this.windows(speech, win, hop, embed);
     if (windows.length < 2) return [];
-    const scores = windows.map((w) => this.match(w.embedding).similarity);
+    const scores = windows.map((w) => blend(this.evidence(w.embedding), o).similarity);
     const labels = viterbi2(scores, o.switchPenalty);
     // Change point between windows i-1 and i: midway between their centres.
     let bounds: Array<{ start: number; label: number }> = [{ start: 0, label: labels[0]! }];
@@ -362,7 +344,7 @@ export class SpeakerAssigner {
     for (let i = 0; i < bounds.length; i++) {
       const a = bounds[i]!.start;
       const b = i + 1 < bounds.length ? bounds[i + 1]!.start : speech.length;
-      const { match, embedding } = await this.score(speech.subarray(a, b));
+      const { match, embedding } = await this.score(speech.subarray(a, b), embed);
       this.collect(embedding, match, b - a);
       parts.push({ startSample: startSample + a, endSample: i + 1 < bounds.length ? startSample + b : endSample, ...match });
     }
@@ -371,14 +353,14 @@ export class SpeakerAssigner {
     for (const p of parts) {
       const last = merged[merged.length - 1];
       if (last && last.speakerId === p.speakerId) {
-        const m = await this.score(speech.subarray(last.startSample - startSample, p.endSample - startSample));
+        const m = await this.score(speech.subarray(last.startSample - startSample, p.endSample - startSample), embed);
         merged[merged.length - 1] = { startSample: last.startSample, endSample: p.endSample, ...m.match };
       } else merged.push(p);
     }
     return merged.length < 2 ? [] : merged;
   }
 
-  private async windows(speech: Float32Array, win: number, hop: number) {
+  private async windows(speech: Float32Array, win: number, hop: number, embed: Embed) {
     if (hasWindowedEmbedding(this.encoder)) return this.encoder.embedWindows(speech, win, hop);
     const out: Array<{ startSample: number; endSample: number; embedding: Float32Array }> = [];
     const starts: number[] = [];
@@ -386,7 +368,7 @@ export class SpeakerAssigner {
     if (!starts.length || starts[starts.length - 1]! + win < speech.length) starts.push(Math.max(0, speech.length - win));
     for (const s of starts) {
       const e = Math.min(speech.length, s + win);
-      out.push({ startSample: s, endSample: e, embedding: await this.encoder.embed(speech.subarray(s, e)) });
+      out.push({ startSample: s, endSample: e, embedding: await embed(speech.subarray(s, e)) });
     }
     return out;
   }
