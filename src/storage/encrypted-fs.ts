@@ -127,6 +127,8 @@ export function encryptedFs(inner: StorageFs, opts: EncryptedFsOptions): Storage
       for (const e of o?.ends ?? []) if (e.plain <= bytes) disk = e.disk;
       await inner.truncate(path, disk);
     },
+    // A sealed file's stamp is the disk's: it changes whenever the sealed file does.
+    ...(inner.stat ? { stat: (path: string) => inner.stat!(path) } : {}),
     mkdir: (path) => inner.mkdir(path),
     list: (path) => inner.list(path),
     remove: (path) => inner.remove(path),
