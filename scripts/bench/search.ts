@@ -1,11 +1,14 @@
 /**
- * `npm run bench:search -- [--conversations=2000] [--segments=600] [--queries=300] [--dir=PATH]`
+ * `npm run bench:search -- [--conversations=2000] [--segments=600] [--queries=300] [--dir=PATH] [--cold]`
  *
  * Search at the size of a real practice: generates a store (scripts/bench/gen-search-store.ts) into a
  * temporary DATA_DIR (never into the repository), starts the real server on it (diarization
  * only, port 0, its own certificate) and measures:
- * - start: until the server listens, and until the search index holds every conversation;
- * - the index's memory: heap growth over the build (with --expose-gc) and the index's own count;
+ * - start, twice: a first start (builds the index from the records where no kept part is fresh —
+ *   all of a new store, or with `--cold` — then writes every part), and a restart, which loads
+ *   the kept parts (search.json per conversation): each until the server listens, and until the
+ *   index holds every conversation;
+ * - the index's memory after the restart: heap growth over it (with --expose-gc) and the index's own count;
  * - search answer times over HTTPS (p50 / p95 / max) for a mix of English and Korean queries:
  *   common and rare words, the prefix of a word being typed, phrases, two words, names;
  * - Korean recall: segments containing the query (a brute-force scan of the records) against
@@ -20,6 +23,8 @@ import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { loadOrCreateTls } from '../../src/transport/certs.js';
 import { parseEvents, segmentsOf } from '../../src/storage/store.js';
+import { SEARCH_FILE } from '../../src/search/persisted.js';
+import { PERSIST_DELAY_MS } from '../../src/search/service.js';
 import { generateStore } from './gen-search-store.js';
 import { parseFlags } from './lib/args.js';
 
@@ -28,6 +33,8 @@ const conversations = Number(args.conversations ?? 2000);
 const segments = Number(args.segments ?? 600);
 const queryCount = Number(args.queries ?? 300);
 const keep = args.dir !== undefined;
+/** Removes the kept index first, so that the first start rebuilds it all (as after an upgrade). */
+const cold = args.cold !== undefined;
 const dataDir = keep ? resolve(args.dir!) : mkdtempSync(join(tmpdir(), 'duet-bench-search-'));
 const certDir = mkdtempSync(join(tmpdir(), 'duet-bench-search-certs-'));
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -60,8 +67,7 @@ async function main(): Promise<void> {
     console.log(`generated ${conversations} conversations × ${segments} segments (${n} segments) in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${dataDir}`);
   } else console.log(`reusing the store in ${dataDir} (${readdirSync(convDir).length} conversations)`);
 
-  gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
+  if (cold) for (const id of readdirSync(convDir)) rmSync(join(convDir, id, SEARCH_FILE), { force: true });
   const config = loadConfig({}, [], {
     HOST: '127.0.0.1',
     PORT: 0,
@@ -75,18 +81,30 @@ async function main(): Promise<void> {
   });
   // A server has its certificate already: generating one (an RSA key) is not part of a start.
   await loadOrCreateTls(join(certDir, 'fullchain.pem'), join(certDir, 'privkey.pem'));
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const server = await startServer(config);
-  const listenS = (performance.now() - t0) / 1000;
-  await server.search.ready;
-  const readyS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  gc?.();
-  const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
+  const start = async (label: string) => {
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const server = await startServer(config);
+    const listenS = (performance.now() - t0) / 1000;
+    await server.search.ready;
+    const readyS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    gc?.();
+    const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
+    const { index, startup } = server.search.service;
+    console.log(`${label}: listening after ${listenS.toFixed(2)} s; every conversation searchable after ${readyS.toFixed(2)} s (${index.size} conversations, ${index.keys} keys; ${startup.loaded} loaded from their kept index, ${startup.rebuilt} rebuilt from the records); CPU time of the whole start ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
+    return { server, heapMb };
+  };
+  const first = await start('first start');
+  const w0 = performance.now();
+  await first.server.search.service.persist(Infinity);
+  console.log(`first start: every conversation's index part written after a further ${((performance.now() - w0) / 1000).toFixed(2)} s (in the background; a server writes a part ${PERSIST_DELAY_MS / 1000} s after its conversation changed)`);
+  await first.server.close();
+  const { server, heapMb } = await start('restart');
   const index = server.search.service.index;
-  console.log(`start: listening after ${listenS.toFixed(2)} s; every conversation searchable after ${readyS.toFixed(2)} s (${index.size} conversations, ${index.keys} keys); CPU time of the whole start ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
-  console.log(`memory: heap growth over start ${heapMb.toFixed(0)} MB${gc ? '' : ' (run with --expose-gc for a steadier figure)'}; the index's own count ${(index.approxBytes() / 1e6).toFixed(0)} MB; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  console.log(`memory: heap growth over the restart ${heapMb.toFixed(0)} MB${gc ? '' : ' (run with --expose-gc for a steadier figure)'}; the index's own count ${(index.approxBytes() / 1e6).toFixed(0)} MB; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
 
   const kinds: Record<string, string[]> = {
     'en common word': ['medication', 'doctor', 'morning', 'people', 'water'],

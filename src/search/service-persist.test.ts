@@ -193,6 +193,8 @@ describe('SearchService, kept on disk', () => {
 
       // Rekey re-seals the part with the records; the next start under the new key finds it all.
       const k2 = keyFile(keys);
+      // What a crash during a part's write leaves (here: plain, as written before encryption).
+      writeFileSync(join(store.dirOf(id), `${SEARCH_FILE}.tmp`), '{"text":"nasturtiumword"}');
       await rekeyDataDir(dataDir, k1.key, k2.key);
       for (const f of filesUnder(dataDir)) expect(f.text, f.path).not.toContain('nasturtiumword');
       const rekeyed = await started(await sealed(dataDir, k2.path));
