@@ -1,5 +1,5 @@
 /**
- * `npm run bench:search -- [--conversations=2000] [--segments=600] [--queries=300] [--dir=PATH] [--cold]`
+ * `npm run bench:search -- [--conversations=2000] [--segments=600] [--queries=300] [--dir=PATH] [--cold] [--encrypt]`
  *
  * Search at the size of a real practice: generates a store (scripts/bench/gen-search-store.ts) into a
  * temporary DATA_DIR (never into the repository), starts the real server on it (diarization
@@ -14,8 +14,11 @@
  * - Korean recall: segments containing the query (a brute-force scan of the records) against
  *   what whole-word tokens would find and what the index finds.
  * `--dir` reuses (or keeps) a generated store; without it the temporary store is removed.
+ * `--encrypt`: the store encrypted at rest (DATA_KEY_FILE: a key kept beside the store, at
+ * `<dir>.key`, outside it; the generated store is sealed with `rekey` first); no recall table then.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +27,9 @@ import { startServer } from '../../src/server.js';
 import { loadOrCreateTls } from '../../src/transport/certs.js';
 import { parseEvents, segmentsOf } from '../../src/storage/store.js';
 import { SEARCH_FILE } from '../../src/search/persisted.js';
+import { KEY_CHECK_FILE } from '../../src/storage/encrypted-fs.js';
+import { dataKey } from '../../src/storage/record-codec.js';
+import { rekeyDataDir } from '../../src/storage/rekey.js';
 import { PERSIST_DELAY_MS } from '../../src/search/service.js';
 import { generateStore } from './gen-search-store.js';
 import { parseFlags } from './lib/args.js';
@@ -35,7 +41,9 @@ const queryCount = Number(args.queries ?? 300);
 const keep = args.dir !== undefined;
 /** Removes the kept index first, so that the first start rebuilds it all (as after an upgrade). */
 const cold = args.cold !== undefined;
+const encrypt = args.encrypt !== undefined;
 const dataDir = keep ? resolve(args.dir!) : mkdtempSync(join(tmpdir(), 'duet-bench-search-'));
+const keyPath = `${dataDir}.key`;
 const certDir = mkdtempSync(join(tmpdir(), 'duet-bench-search-certs-'));
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -68,6 +76,13 @@ async function main(): Promise<void> {
   } else console.log(`reusing the store in ${dataDir} (${readdirSync(convDir).length} conversations)`);
 
   if (cold) for (const id of readdirSync(convDir)) rmSync(join(convDir, id, SEARCH_FILE), { force: true });
+  if (encrypt && !existsSync(join(dataDir, KEY_CHECK_FILE))) {
+    const hex = randomBytes(32).toString('hex');
+    writeFileSync(keyPath, hex, { mode: 0o600 });
+    const t0 = performance.now();
+    await rekeyDataDir(dataDir, null, dataKey(Buffer.from(hex, 'hex')));
+    console.log(`sealed the store under a new key (${keyPath}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
   const config = loadConfig({}, [], {
     HOST: '127.0.0.1',
     PORT: 0,
@@ -77,6 +92,7 @@ async function main(): Promise<void> {
     TLS_CERT: join(certDir, 'fullchain.pem'),
     TLS_KEY: join(certDir, 'privkey.pem'),
     DATA_DIR: dataDir,
+    ...(encrypt ? { DATA_KEY_FILE: keyPath } : {}),
     LOG_LEVEL: 'warn',
   });
   // A server has its certificate already: generating one (an RSA key) is not part of a start.
@@ -140,6 +156,12 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(r);
   console.log(`| **all** | ${all.length} | ${fmt(q(all, 0.5))} | ${fmt(q(all, 0.95))} | ${fmt(all[all.length - 1]!)} | |`);
 
+  if (encrypt) {
+    console.log(`\n(encrypted store: no recall table, it reads the records directly)\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    agent.destroy();
+    await server.close();
+    return;
+  }
   // Korean recall: what a substring scan finds, what whole-word tokens would find, what search finds.
   console.log('\n| Korean query | segments containing it (scan) | whole-word tokens would find | search finds |\n|---|---|---|---|');
   const ids = readdirSync(convDir);
@@ -175,5 +197,6 @@ main()
   })
   .finally(() => {
     rmSync(certDir, { recursive: true, force: true });
-    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    if (!keep) rmSync(keyPath, { force: true });
   });
