@@ -47,6 +47,7 @@ export class SearchService {
   private readonly unsaved = new Set<string>();
   private persistTimer: NodeJS.Timeout | null = null;
   private persisting: Promise<void> = Promise.resolve();
+  private built: Promise<void> = Promise.resolve();
   /** Of the first build: parts loaded as they were kept, and conversations rebuilt from records. */
   readonly startup = { loaded: 0, rebuilt: 0 };
 
@@ -69,7 +70,8 @@ export class SearchService {
         this.schedule();
       }
     });
-    return this.build();
+    this.built = this.build();
+    return this.built;
   }
 
   private async build(): Promise<void> {
@@ -143,7 +145,8 @@ export class SearchService {
     if (this.persistTimer || this.closed) return;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = null;
-      void this.persist(Infinity);
+      // Not while the first build runs: it has the CPU first (searchable sooner), then the parts are written.
+      void this.built.catch(() => undefined).then(() => this.persist(Infinity));
     }, this.persistDelayMs);
     this.persistTimer.unref();
   }
