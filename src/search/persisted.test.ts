@@ -69,6 +69,8 @@ describe('the kept search file', () => {
     const bad: Array<Record<string, unknown>> = [
       { ...j, v: SEARCH_FILE_VERSION + 1 },
       { ...j, format: 'other' },
+      // Keys made by another analysis of the text.
+      { ...j, analyzer: 'deadbeef' },
       { ...j, stamp: 5 },
       { ...j, text: (j.text as string) + '\nextra segment' },
       { ...j, seg: (j.seg as number[]).slice(1) },

@@ -8,13 +8,38 @@
  * (ConversationStore.fingerprint); a part whose stamp differs from the records' now is stale.
  */
 import type { SpeakerId } from '../protocol/messages.js';
+import { countKeys, normalize } from './text.js';
 
-/**
- * Format tag: bump {@link SEARCH_FILE_VERSION} whenever search/text.ts analyses text differently
- * (the kept keys would no longer be the ones a rebuild makes), so old parts are rebuilt.
- */
+/** Format tag and version of the file's layout. */
 export const SEARCH_FILE_FORMAT = 'duet-search';
 export const SEARCH_FILE_VERSION = 1;
+
+/** Text that exercises every path of the analysis: cases, widths, scripts, particles, ligatures. */
+const PROBE = 'Take 2 TABLETS, 감기약을 먹었어요! ＡＢＣ ｶﾅ テスト 漢字 café ﬁne x2y 약 mri검사 Don’t\u0007end';
+
+let analyzer: string | null = null;
+/**
+ * A fingerprint of search/text.ts's analysis (the keys it makes of {@link PROBE}, hashed): a
+ * part whose keys were made by an analysis that has changed since is rebuilt, without anyone
+ * having to remember to bump a version.
+ */
+export function analyzerTag(): string {
+  if (analyzer === null) {
+    const keys = new Map<string, number>();
+    countKeys(normalize(PROBE).norm, keys);
+    const text = [...keys].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, c]) => `${k}=${c}`).join(' ');
+    // FNV-1a, 32 bits twice (two seeds): a change detector, not a security measure.
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193 ^ 0x5bd1e995;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x01000193);
+    }
+    analyzer = `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}`;
+  }
+  return analyzer;
+}
 /** The file's name in the conversation's folder. */
 export const SEARCH_FILE = 'search.json';
 
@@ -41,6 +66,7 @@ export function encodeSearchFile(d: PersistedDoc): string {
   return JSON.stringify({
     format: SEARCH_FILE_FORMAT,
     v: SEARCH_FILE_VERSION,
+    analyzer: analyzerTag(),
     id: d.id,
     stamp: d.stamp,
     title: d.title,
@@ -72,7 +98,7 @@ export function decodeSearchFile(text: string, id: string): PersistedDoc | null 
   } catch {
     return null;
   }
-  if (j.format !== SEARCH_FILE_FORMAT || j.v !== SEARCH_FILE_VERSION || j.id !== id) return null;
+  if (j.format !== SEARCH_FILE_FORMAT || j.v !== SEARCH_FILE_VERSION || j.analyzer !== analyzerTag() || j.id !== id) return null;
   if (typeof j.stamp !== 'string' || typeof j.started_at !== 'string' || typeof j.text !== 'string' || typeof j.keys !== 'string') return null;
   if (j.title !== null && typeof j.title !== 'string') return null;
   const speakers = j.speakers;
