@@ -32,13 +32,13 @@ async function openStore(dataDir: string, fs: StorageFs = nodeFs): Promise<Conve
   return store;
 }
 
-async function add(store: ConversationStore, texts: string[], title = 'Visit'): Promise<string> {
+async function add(store: ConversationStore, texts: string[], title = 'Visit', endedAt = new Date()): Promise<string> {
   const meta = await store.createFinished({
     language: 'en',
     models: { asr: 'a', speaker: 's', vad: 'v' },
     speakers: [{ id: 0, name: null }, { id: 1, name: null }],
     title,
-    endedAt: new Date(),
+    endedAt,
     audioS: texts.length,
     segments: texts.map((text, i) => ({ segment_id: i, speaker_id: 0, start: i, end: i + 1, text })),
   });
@@ -163,6 +163,21 @@ describe('SearchService, kept on disk', () => {
     expect(await found(next, 'xylophonequartz')).toEqual([]);
     expect(await found(next, 'ordinary')).toEqual([keep]);
     await next.close();
+  });
+
+  it('retention removes an old conversation with its kept part; the index forgets it', async () => {
+    const dataDir = tmp('duet-search-keep-');
+    const store = await openStore(dataDir);
+    const old = await add(store, ['ancient wombatword'], 'Old', new Date('2020-01-01T00:00:00Z'));
+    const recent = await add(store, ['recent wombatword']);
+    await (await started(store)).close();
+    const svc = await started(await openStore(dataDir));
+    const live = svc['store'] as ConversationStore;
+    expect(await live.sweep(30)).toBe(1);
+    expect(await found(svc, 'wombatword')).toEqual([recent]);
+    await svc.close();
+    expect(filesUnder(dataDir).filter((f) => f.text.includes('ancient'))).toEqual([]);
+    expect(filesUnder(dataDir).some((f) => f.path.includes(old))).toBe(false);
   });
 
   describe('with encryption at rest', () => {
