@@ -45,6 +45,19 @@ describe('the kept search file', () => {
     expect(loaded.search(parseQuery('약'), 0, 10).results).toEqual([]);
   });
 
+  it('adds up a key given twice (an altered file) instead of listing the conversation twice', () => {
+    const p = kept(b);
+    const at = p.keys.indexOf('pressure');
+    const twice = { ...p, keys: [...p.keys, 'pressure'], counts: [...p.counts, 2] };
+    const ix = new SearchIndex();
+    ix.load(decodeSearchFile(encodeSearchFile(twice), b.id)!);
+    ix.set(a);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(ix.search(parseQuery('pressure'), 0, 10).results.map((r) => r.conversation_id).sort()).toEqual([a.id, b.id].sort());
+    ix.remove(b.id);
+    expect(ix.search(parseQuery('pressure'), 0, 10).results.map((r) => r.conversation_id)).toEqual([a.id]);
+  });
+
   it('keeps a conversation without segments', () => {
     const empty = conv('cccccccccccccccc', [], 'Only a title');
     const ix = new SearchIndex();

@@ -174,7 +174,8 @@ export class SearchIndex {
       starts: Float64Array.from(c.segments, (s) => s.start),
       speakerIds: Int8Array.from(c.segments, (s) => (s.speaker_id === null ? -1 : s.speaker_id)),
     });
-    this.insert(doc, this.keyCounts(doc));
+    const counts = this.keyCounts(doc);
+    this.insert(doc, [...counts.keys()], [...counts.values()]);
   }
 
   /**
@@ -193,9 +194,7 @@ export class SearchIndex {
       starts: Float64Array.from(p.starts),
       speakerIds: Int8Array.from(p.speakerIds),
     });
-    const counts = new Map<string, number>();
-    p.keys.forEach((k, i) => counts.set(k, (counts.get(k) ?? 0) + p.counts[i]!));
-    this.insert(doc, counts);
+    this.insert(doc, p.keys, p.counts);
   }
 
   /** A conversation's kept form (search/persisted.ts), or null when it is not indexed or has no stamp. */
@@ -219,21 +218,28 @@ export class SearchIndex {
     };
   }
 
-  private insert(doc: Doc, counts: Map<string, number>): void {
+  /** Adds `doc` and its keys (`counts[i]` occurrences of `keys[i]`; a key given twice adds up). */
+  private insert(doc: Doc, keys: readonly string[], counts: readonly number[]): void {
     const slot = this.free.length > 0 ? this.free.pop()! : this.docs.length;
     this.docs[slot] = doc;
     this.slotOf.set(doc.id, slot);
-    for (const [key, count] of counts) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const count = counts[k]!;
       let p = this.postings.get(key);
       if (!p) {
         p = { slots: [], counts: [] };
         this.postings.set(key, p);
       }
-      if (p.slots.length === 0 || p.slots[p.slots.length - 1]! < slot) {
+      const last = p.slots.length - 1;
+      if (last < 0 || p.slots[last]! < slot) {
         p.slots.push(slot);
         p.counts.push(count);
-      } else {
-        const i = bisect(p.slots, slot);
+        continue;
+      }
+      const i = bisect(p.slots, slot);
+      if (p.slots[i] === slot) p.counts[i] = p.counts[i]! + count;
+      else {
         p.slots.splice(i, 0, slot);
         p.counts.splice(i, 0, count);
       }
