@@ -4,7 +4,7 @@
  * owner-only and sealed under encryption, and a deleted conversation leaves nothing of its text.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,31 @@ describe('SearchService, kept on disk', () => {
     expect(again.startup).toEqual({ loaded: 1, rebuilt: 0 });
     expect(await found(again, 'gamma')).toEqual([id]);
     expect(await found(again, 'beta')).toEqual([]);
+    await again.close();
+  });
+
+  it('stops writing parts soon after close, even a write of many already under way; the rest are rebuilt', async () => {
+    const dataDir = tmp('duet-search-keep-');
+    const store = await openStore(dataDir);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await add(store, [`omega ${i}`]));
+    // A slow disk for the parts: each write takes 40 ms.
+    const slow: StorageFs = { ...nodeFs, writeAtomic: async (path, data) => {
+      if (path.endsWith(SEARCH_FILE)) await new Promise((r) => setTimeout(r, 40));
+      await nodeFs.writeAtomic(path, data);
+    } };
+    const svc = new SearchService(new ConversationStore(dataDir, slow), undefined, 60_000, 60);
+    await svc.start();
+    const all = svc.persist(Infinity);
+    await new Promise((r) => setTimeout(r, 20));
+    await svc.close();
+    await all;
+    const written = ids.filter((id) => existsSync(join(store.dirOf(id), SEARCH_FILE))).length;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(ids.length);
+    const again = await started(await openStore(dataDir));
+    expect(again.startup).toEqual({ loaded: written, rebuilt: ids.length - written });
+    expect((await found(again, 'omega')).length).toBe(ids.length);
     await again.close();
   });
 

@@ -48,6 +48,8 @@ export class SearchService {
   private persistTimer: NodeJS.Timeout | null = null;
   private persisting: Promise<void> = Promise.resolve();
   private built: Promise<void> = Promise.resolve();
+  /** Set by close: when every write of parts stops, those already under way included (performance.now() ms). */
+  private stopWritingAt = Infinity;
   /** Of the first build: parts loaded as they were kept, and conversations rebuilt from records. */
   readonly startup = { loaded: 0, rebuilt: 0 };
 
@@ -55,6 +57,7 @@ export class SearchService {
     private readonly store: ConversationStore,
     private readonly log?: Logger,
     private readonly persistDelayMs = PERSIST_DELAY_MS,
+    private readonly closeFlushMs = CLOSE_FLUSH_MS,
   ) {}
 
   /** Starts following the store and building the index; resolves when the build is done. */
@@ -158,7 +161,7 @@ export class SearchService {
    */
   persist(deadline: number): Promise<void> {
     this.persisting = this.persisting.then(async () => {
-      while (this.unsaved.size > 0 && performance.now() < deadline) {
+      while (this.unsaved.size > 0 && performance.now() < Math.min(deadline, this.stopWritingAt)) {
         const [id] = this.unsaved;
         this.unsaved.delete(id!);
         const doc = this.gone.has(id!) ? null : this.index.persisted(id!);
@@ -205,6 +208,7 @@ export class SearchService {
     if (this.timer) clearTimeout(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.stopWatching?.();
-    await this.persist(performance.now() + CLOSE_FLUSH_MS);
+    this.stopWritingAt = performance.now() + this.closeFlushMs;
+    await this.persist(this.stopWritingAt);
   }
 }
