@@ -541,7 +541,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     close() {
       closed ??= (async () => {
         clearInterval(daily);
-        search.close();
+        await search.close();
         if (tokenWatch) clearInterval(tokenWatch);
         notifier.close();
         await gateway.close();

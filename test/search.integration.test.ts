@@ -2,9 +2,13 @@
  * Search over the real HTTPS API: English and Korean, ranking and grouping, snippets with marks,
  * and an index that follows new segments, corrections, renames and deletes.
  */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import type { SearchResult } from '../src/search/search-index.js';
+import { SEARCH_FILE } from '../src/search/persisted.js';
 import { api } from './helpers/api.js';
 import { startTestServer } from './helpers/server.js';
 
@@ -101,5 +105,41 @@ describe('search API', () => {
     // 10 KB: over the longest request target, refused (400) before any handler reads it.
     expect((await api(server.url, server.token, 'GET', `/api/search?q=${'a'.repeat(10_240)}`)).status).toBe(400);
     expect((await find('quokka')).results).toHaveLength(3);
+  });
+});
+
+describe('search index kept on disk', () => {
+  it('is loaded, not rebuilt, by a restart; a conversation deleted through the API leaves no file holding its words', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'duet-search-kept-'));
+    try {
+      const first = await startTestServer({ AUTH: true, ACCESS_TOKEN: 'search-test-token-123456', DATA_DIR: dataDir });
+      await first.search.ready;
+      const add = (title: string, text: string) =>
+        first.store.createFinished({ language: 'en', models, speakers: [{ id: 0, name: null }, { id: 1, name: null }], title, endedAt: new Date(), audioS: 3, segments: [{ segment_id: 0, speaker_id: 0, start: 0, end: 2, text }] });
+      const kept = (await add('Kept', 'the periwinkleword stays')).id;
+      const gone = (await add('Gone', 'the zanzibarword goes')).id;
+      // Indexed, then written at shutdown.
+      expect((await api(first.url, first.token, 'GET', '/api/search?q=zanzibarword')).json<Answer>().results).toHaveLength(1);
+      await first.close();
+      expect(existsSync(join(dataDir, 'conversations', gone, SEARCH_FILE))).toBe(true);
+
+      const second = await startTestServer({ AUTH: true, ACCESS_TOKEN: 'search-test-token-123456', DATA_DIR: dataDir });
+      try {
+        await second.search.ready;
+        expect(second.search.service.startup).toEqual({ loaded: 2, rebuilt: 0 });
+        const q = async (w: string) => (await api(second.url, second.token, 'GET', `/api/search?q=${w}`)).json<Answer>().results.map((r) => r.conversation_id);
+        expect(await q('periwinkleword')).toEqual([kept]);
+        expect((await api(second.url, second.token, 'DELETE', `/api/conversations/${gone}`)).status).toBe(200);
+        expect(await q('zanzibarword')).toEqual([]);
+      } finally {
+        await second.close();
+      }
+      const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(files.some((e) => e.name === SEARCH_FILE)).toBe(true);
+      for (const e of files) expect(readFileSync(join(e.parentPath, e.name), 'latin1'), e.name).not.toContain('zanzibarword');
+    } finally {
+      // The access log may still be finishing its last appends (they are not awaited by close).
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    }
   });
 });

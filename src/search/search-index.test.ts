@@ -98,6 +98,18 @@ describe('SearchIndex', () => {
     expect(search(index, '(a|b)* .*').map((x) => x.conversation_id)).toEqual(['mix']);
   });
 
+  it('matches a phrase across several spaces or punctuation, in the query and in the text, never across segments', () => {
+    const index = new SearchIndex();
+    index.set(conv('gap', null, [[0, 'Check the blood   pressure, then the blood, pressure again.'], [1, 'No blood'], [0, 'pressure here'], [1, 'bloodpressure, the bloody pressure']]));
+    index.set(conv('kog', null, [[0, '약을    먹었어요'], [1, '약을먹었어요']]));
+    const hits = (q: string) => search(index, q).flatMap((r) => r.hits.map((h) => [r.conversation_id, h.segment_id, h.marks.map(([a, b]) => h.snippet.slice(a, b))]));
+    expect(hits('"blood pressure"')).toEqual([['gap', 0, ['blood   pressure', 'blood, pressure']]]);
+    expect(hits('"blood      pressure"')).toEqual(hits('"blood pressure"'));
+    expect(hits('"the blood pressure"')).toEqual([['gap', 0, ['the blood   pressure', 'the blood, pressure']]]);
+    expect(hits('"약을 먹었어요"')).toEqual([['kog', 0, ['약을    먹었어요']]]);
+    expect(hits('"pressure blood"')).toEqual([]);
+  });
+
   it('pages with an offset, and forgets a removed conversation completely', () => {
     const index = idx();
     index.set(conv('en2', 'Tuesday', [[0, 'medication again medication']], '2026-03-04T09:00:00Z'));

@@ -14,6 +14,7 @@
  */
 import type { SpeakerId } from '../protocol/messages.js';
 import { findTerm, type Term } from './query.js';
+import type { PersistedDoc } from './persisted.js';
 import { countKeys, normalize, requiredKeys } from './text.js';
 
 /** A conversation as the index takes it. */
@@ -50,6 +51,34 @@ interface Doc {
   starts: Float64Array;
   /** Speaker per segment: 0, 1, or -1 for unknown. */
   speakerIds: Int8Array;
+  /** The store's fingerprint of the records this was read from; null: not to be persisted. */
+  stamp: string | null;
+}
+
+function makeDoc(
+  id: string,
+  title: string | null,
+  started_at: string,
+  speakers: ReadonlyArray<{ id: SpeakerId; name: string | null }>,
+  text: string,
+  offsets: Uint32Array,
+  stamp: string | null,
+  segs: { segIds: Float64Array; starts: Float64Array; speakerIds: Int8Array },
+): Doc {
+  const { norm, map } = normalize(text);
+  return {
+    id,
+    title,
+    started_at,
+    speakers: speakers.map((s) => ({ id: s.id, name: s.name })),
+    text,
+    // Kept beside the text (twice the memory for it) so that a query never re-normalizes.
+    norm: map === null && norm === text ? text : norm,
+    map,
+    offsets,
+    ...segs,
+    stamp,
+  };
 }
 
 interface Posting {
@@ -122,8 +151,11 @@ export class SearchIndex {
     return this.slotOf.has(id);
   }
 
-  /** Adds or replaces a conversation. */
-  set(c: IndexedConversation): void {
+  /**
+   * Adds or replaces a conversation. `stamp`: the store's fingerprint of the records it was read
+   * from (kept so that {@link persisted} can hand it on; null: not to be persisted).
+   */
+  set(c: IndexedConversation, stamp: string | null = null): void {
     this.remove(c.id);
     const n = c.segments.length;
     const offsets = new Uint32Array(n + 1);
@@ -137,36 +169,77 @@ export class SearchIndex {
       at += t.length + 1;
     });
     offsets[n] = at;
-    const text = parts.join('\n');
-    const { norm, map } = normalize(text);
-    const doc: Doc = {
-      id: c.id,
-      title: c.title,
-      started_at: c.started_at,
-      speakers: c.speakers.map((s) => ({ id: s.id, name: s.name })),
-      text,
-      // Kept beside the text (twice the memory for it) so that a query never re-normalizes.
-      norm: map === null && norm === text ? text : norm,
-      map,
-      offsets,
+    const doc = makeDoc(c.id, c.title, c.started_at, c.speakers, parts.join('\n'), offsets, stamp, {
       segIds: Float64Array.from(c.segments, (s) => s.segment_id),
       starts: Float64Array.from(c.segments, (s) => s.start),
       speakerIds: Int8Array.from(c.segments, (s) => (s.speaker_id === null ? -1 : s.speaker_id)),
+    });
+    const counts = this.keyCounts(doc);
+    this.insert(doc, [...counts.keys()], [...counts.values()]);
+  }
+
+  /**
+   * Adds or replaces a conversation from its kept form (search/persisted.ts, already validated):
+   * its keys are taken as they are, not re-analysed — the cheap path of a start.
+   */
+  load(p: PersistedDoc): void {
+    this.remove(p.id);
+    const n = p.segIds.length;
+    const offsets = new Uint32Array(n + 1);
+    let seg = 1;
+    for (let at = p.text.indexOf('\n'); at >= 0 && seg < n; at = p.text.indexOf('\n', at + 1)) offsets[seg++] = at + 1;
+    offsets[n] = n === 0 ? 0 : p.text.length + 1;
+    const doc = makeDoc(p.id, p.title, p.started_at, p.speakers, p.text, offsets, p.stamp, {
+      segIds: Float64Array.from(p.segIds),
+      starts: Float64Array.from(p.starts),
+      speakerIds: Int8Array.from(p.speakerIds),
+    });
+    this.insert(doc, p.keys, p.counts);
+  }
+
+  /** A conversation's kept form (search/persisted.ts), or null when it is not indexed or has no stamp. */
+  persisted(id: string): PersistedDoc | null {
+    const slot = this.slotOf.get(id);
+    const doc = slot === undefined ? null : this.docs[slot]!;
+    if (!doc || doc.stamp === null) return null;
+    const counts = this.keyCounts(doc);
+    return {
+      id: doc.id,
+      stamp: doc.stamp,
+      title: doc.title,
+      started_at: doc.started_at,
+      speakers: doc.speakers.map((s) => ({ ...s })),
+      text: doc.text,
+      segIds: Array.from(doc.segIds),
+      starts: Array.from(doc.starts),
+      speakerIds: Array.from(doc.speakerIds),
+      keys: [...counts.keys()],
+      counts: [...counts.values()],
     };
+  }
+
+  /** Adds `doc` and its keys (`counts[i]` occurrences of `keys[i]`; a key given twice adds up). */
+  private insert(doc: Doc, keys: readonly string[], counts: readonly number[]): void {
     const slot = this.free.length > 0 ? this.free.pop()! : this.docs.length;
     this.docs[slot] = doc;
-    this.slotOf.set(c.id, slot);
-    for (const [key, count] of this.keyCounts(doc)) {
+    this.slotOf.set(doc.id, slot);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const count = counts[k]!;
       let p = this.postings.get(key);
       if (!p) {
         p = { slots: [], counts: [] };
         this.postings.set(key, p);
       }
-      if (p.slots.length === 0 || p.slots[p.slots.length - 1]! < slot) {
+      const last = p.slots.length - 1;
+      if (last < 0 || p.slots[last]! < slot) {
         p.slots.push(slot);
         p.counts.push(count);
-      } else {
-        const i = bisect(p.slots, slot);
+        continue;
+      }
+      const i = bisect(p.slots, slot);
+      if (p.slots[i] === slot) p.counts[i] = p.counts[i]! + count;
+      else {
         p.slots.splice(i, 0, slot);
         p.counts.splice(i, 0, count);
       }

@@ -127,6 +127,22 @@ export function encryptedFs(inner: StorageFs, opts: EncryptedFsOptions): Storage
       for (const e of o?.ends ?? []) if (e.plain <= bytes) disk = e.disk;
       await inner.truncate(path, disk);
     },
+    // The end of a sealed file, opened: a start checks each ended conversation's last record
+    // this way instead of opening the whole file. The first line on disk may be cut, so it is
+    // skipped; a torn last line stays as it is on disk (no JSON, no newline), as `read` gives it.
+    ...(inner.tail
+      ? {
+          async tail(path: string, bytes: number) {
+            // A sealed line is its key id, a dot and base64 of nonce | ciphertext | tag: ~4/3 of the plaintext plus ~50.
+            const raw = await inner.tail!(path, Math.ceil((bytes * 4) / 3) + 64);
+            if (raw === null) return null;
+            const nl = raw.indexOf('\n');
+            return nl < 0 ? raw : openText(keys, aadOf(path), raw.slice(nl + 1), unreadableLine).text;
+          },
+        }
+      : {}),
+    // A sealed file's stamp is the disk's: it changes whenever the sealed file does.
+    ...(inner.stat ? { stat: (path: string) => inner.stat!(path) } : {}),
     mkdir: (path) => inner.mkdir(path),
     list: (path) => inner.list(path),
     remove: (path) => inner.remove(path),

@@ -3,7 +3,7 @@
  * failing disk (ENOSPC) without a real full filesystem. Everything it creates is owner-only
  * (folders 0700, files 0600: see private-fs.ts).
  */
-import { open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { mkdirPrivate, openPrivate } from './private-fs.js';
@@ -21,6 +21,12 @@ export interface StorageFs {
    * the whole file, and reads the whole file where it is missing or the tail does not parse.
    */
   tail?(path: string, bytes: number): Promise<string | null>;
+  /**
+   * The file's size, modification time and inode as they are on disk (sealed, when encryption is
+   * on), or null when it does not exist. Optional: the search index compares them with what it
+   * persisted to tell a fresh index file from a stale one; without it every start rebuilds.
+   */
+  stat?(path: string): Promise<FileStamp | null>;
   /** Shortens a file to `bytes` (repairs a torn last record). */
   truncate(path: string, bytes: number): Promise<void>;
   mkdir(path: string): Promise<void>;
@@ -28,6 +34,13 @@ export interface StorageFs {
   list(path: string): Promise<string[]>;
   /** Removes a file or folder recursively; no error when it is already gone. */
   remove(path: string): Promise<void>;
+}
+
+/** What {@link StorageFs.stat} tells of a file: bytes on disk, mtime in ms (sub-ms precise), inode. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 async function fsyncDir(path: string): Promise<void> {
@@ -89,6 +102,15 @@ export const nodeFs: StorageFs = {
       return buf.toString('utf8');
     } finally {
       await fh.close();
+    }
+  },
+  async stat(path) {
+    try {
+      const st = await stat(path);
+      return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    } catch (err) {
+      if (missing(err)) return null;
+      throw err;
     }
   },
   truncate: (path, bytes) => truncate(path, bytes),

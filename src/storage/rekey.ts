@@ -36,6 +36,9 @@ async function storedFiles(dataDir: string): Promise<string[]> {
       if (e.isDirectory()) await walk(p);
       // Records live in .json and .jsonl files; kept audio and anything else is not the store's.
       else if (e.isFile() && /\.jsonl?$/.test(e.name)) out.push(p);
+      // A temporary file of an atomic write a crash cut short is never read, but it may hold a
+      // record in the old form (plain text, after a rekey to encryption): removed, not re-sealed.
+      else if (e.isFile() && /\.jsonl?\.tmp$/.test(e.name)) await rm(p, { force: true });
     }
   };
   for (const sub of ['conversations', 'voices']) await walk(join(dataDir, sub));

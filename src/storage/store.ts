@@ -4,6 +4,7 @@
  *   conversations/<id>/meta.json      title, times, speakers' names, models (atomic replace)
  *   conversations/<id>/events.jsonl   one record per line, appended + fdatasync'ed
  *   conversations/<id>/speakers.json  the conversation's voice embeddings (never raw audio)
+ *   conversations/<id>/search.json    the search index's part for it: derived, rebuilt when stale
  *   voices/<id>.json                  saved voices (name + embeddings)
  *
  * A crash can only tear the last line of `events.jsonl`: readers ignore a last line without
@@ -28,8 +29,13 @@ const META = 'meta.json';
 const EVENTS = 'events.jsonl';
 const SPEAKERS = 'speakers.json';
 const PREVIEW_CHARS = 80;
+/** Names a derived file (see {@link ConversationStore.writeDerived}) may have: .json, so that rekey re-seals it. */
+const DERIVED_FILE = /^[a-z][a-z0-9-]{0,40}\.json$/;
+const RESERVED = new Set([META, SPEAKERS]);
 /** Bytes read from the end of an events file to check its last record at startup (records are far shorter). */
 const TAIL_BYTES = 64 * 1024;
+/** The shorter tail tried first (a start reads one per stored conversation). */
+const SHORT_TAIL_BYTES = 4 * 1024;
 
 /**
  * The good records of an events file, and the byte length of the prefix to keep: everything up
@@ -149,7 +155,10 @@ export class ConversationStore {
       const meta = await this.readMeta(id);
       // An ended conversation with a sound last line needs nothing: skip reading all of it.
       if (meta && meta.ended_at !== null && this.fs.tail) {
-        const tail = await this.fs.tail(path, TAIL_BYTES);
+        // Most last records are far shorter than 4 KB: try that first, then the longer tail.
+        const short = await this.fs.tail(path, SHORT_TAIL_BYTES);
+        if (short !== null && tailIsSound(short)) continue;
+        const tail = short === null ? null : await this.fs.tail(path, TAIL_BYTES);
         if (tail !== null && tailIsSound(tail)) continue;
       }
       const text = (await this.fs.read(path)) ?? '';
@@ -400,6 +409,44 @@ export class ConversationStore {
     if (!(await this.getVoice(id))) return false;
     await this.fs.remove(join(this.voicesDir, `${id}.json`));
     return true;
+  }
+
+  /**
+   * A cheap fingerprint of a conversation's records as they are on disk — inode, size and mtime
+   * of its meta and events files, no read — that changes with every append, correction, rename
+   * or compaction. Derived files (the search index's) carry the one they were made from; null
+   * when the file layer cannot tell (no `stat`) or the conversation is gone.
+   */
+  async fingerprint(id: string): Promise<string | null> {
+    const stat = this.fs.stat?.bind(this.fs);
+    if (!stat || !isId(id) || this.deleted.has(id)) return null;
+    const [m, e] = await Promise.all([stat(join(this.dirOf(id), META)), stat(join(this.dirOf(id), EVENTS))]);
+    if (!m || !e) return null;
+    return `${m.ino}:${m.size}:${m.mtimeMs}/${e.ino}:${e.size}:${e.mtimeMs}`;
+  }
+
+  /**
+   * A file derived from a conversation's records and kept in its folder (so that deleting the
+   * conversation deletes it, and rekey re-seals it), read through the file layer; null when
+   * there is none or the name is not a derived file's.
+   */
+  readDerived(id: string, name: string): Promise<string | null> {
+    if (!isId(id) || this.deleted.has(id) || !DERIVED_FILE.test(name) || RESERVED.has(name)) return Promise.resolve(null);
+    return this.fs.read(join(this.dirOf(id), name));
+  }
+
+  /**
+   * Replaces a derived file atomically (temporary file + rename: a crash leaves the old one or
+   * the new one), in turn with the conversation's other writes; skipped (false) once the
+   * conversation is deleted or its folder is gone, so that nothing of it is written back.
+   */
+  writeDerived(id: string, name: string, data: string): Promise<boolean> {
+    if (!isId(id) || !DERIVED_FILE.test(name) || RESERVED.has(name)) return Promise.resolve(false);
+    return this.serial(id, async () => {
+      if (this.deleted.has(id) || !(await this.readMeta(id))) return false;
+      await this.fs.writeAtomic(join(this.dirOf(id), name), data);
+      return true;
+    });
   }
 
   /** Ids of every stored conversation (for an index that reads them all). */
