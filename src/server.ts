@@ -552,6 +552,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         server.closeAllConnections();
         await stopped;
         await pipeline.close();
+        // The access log's last entries (e.g. the closing requests') are written before close resolves.
+        await audit.flush();
         await rm(uploadDir, { recursive: true, force: true });
       })();
       return closed;

@@ -47,6 +47,14 @@ describe('AuditLog', () => {
     expect(await log.query({ limit: 1 })).toHaveLength(1);
   });
 
+  it('flush waits for entries recorded without waiting (fire and forget), so the folder can go', async () => {
+    const dir = tmp();
+    const log = new AuditLog(dir);
+    for (let i = 0; i < 20; i++) void log.record({ action: 'read', conversation_id: `c${i}` });
+    await log.flush();
+    expect(readFileSync(log.path, 'utf8').trim().split('\n')).toHaveLength(20);
+  });
+
   it('skips torn and foreign lines, and keeps what retention allows', async () => {
     const dir = tmp();
     let now = new Date('2026-01-01T00:00:00Z');

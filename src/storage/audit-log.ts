@@ -109,6 +109,11 @@ export class AuditLog {
     this.path = join(dataDir, AUDIT_FILE);
   }
 
+  /** Resolves when every entry recorded so far is written (or has failed and been reported). */
+  async flush(): Promise<void> {
+    await this.chain;
+  }
+
   /** Appends one entry (in order, after those before it); a failure is reported, never thrown. */
   record(e: Omit<AuditEntry, 't' | 'conversation_id' | 'voice_id' | 'session' | 'via' | 'ip'> & Partial<AuditEntry>): Promise<void> {
     const entry: AuditEntry = {
