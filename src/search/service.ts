@@ -7,9 +7,10 @@
  * Persisted: each conversation's part of the index is kept in its folder (`search.json`, through
  * the store's file layer: owner-only, sealed when encryption is on) with the fingerprint of the
  * records it was made from. A start loads the parts whose fingerprint still matches and rebuilds
- * the others from the records (missing, stale, torn or altered ones alike). A part is written a
- * while after its conversation last changed (a live conversation changes every few seconds:
- * writing it each time would cost more than the rebuild it saves), and on close; one that was
+ * the others from the records (missing, stale, torn or altered ones alike). A changed part is written
+ * at most once every `persistDelayMs` (10 s; the delay runs from its first unsaved change: a live
+ * conversation changes every few seconds, and writing it each time would cost more than the
+ * rebuild it saves), and on close; one that was
  * not written yet is rebuilt at the next start, so nothing depends on it being there.
  */
 import type { Logger } from '../log.js';

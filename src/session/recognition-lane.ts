@@ -67,7 +67,7 @@ export class RecognitionLane {
     return this.pendingJobs >= this.opts.recognizer.capacity;
   }
 
-  /** Resolves when one of this lane's jobs finishes, or when the lane closes. */
+  /** Resolves when one of this lane's jobs finishes, or when the lane closes. One waiter at a time (the session's inbox handles one item at a time): a second call replaces the first. */
   whenSlotFreed(): Promise<void> {
     return new Promise<void>((r) => (this.slotFreed = r));
   }

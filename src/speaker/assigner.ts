@@ -256,8 +256,11 @@ export class SpeakerAssigner {
     const bothRegistered = this.profiles[0] !== null && this.profiles[1] !== null;
     if (!bothRegistered) return { profile, bothRegistered, clusters: null, sessionParts: null, frameLlr: null };
     const sim = (a: Float32Array, b: Float32Array) => (norm ? norm.similarity(a, b) : cosine(a, b));
+    // Only what blend() will weigh: nothing with sessionWeight 0, and clusters replace kept parts.
+    if (o.sessionWeight <= 0) return { profile, bothRegistered, clusters: null, sessionParts: null, frameLlr: null };
     const c = this.centroids;
     const clusters: [number, number] | null = c ? [sim(embedding, c[0]), sim(embedding, c[1])] : null;
+    if (clusters) return { profile, bothRegistered, clusters, sessionParts: null, frameLlr: null };
     const best = (k: SpeakerId) => {
       let b = -1;
       for (const e of this.session[k]) b = Math.max(b, sim(embedding, e));

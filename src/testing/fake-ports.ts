@@ -56,7 +56,12 @@ export class FakeRecognizer implements Recognizer {
   transcribe(samples: Float32Array, language: string, signal: AbortSignal, conversation?: string): Promise<string | null> {
     this.pending++;
     return new Promise<string | null>((resolve, reject) => {
-      const done = () => this.pending--;
+      // Once per job, whichever comes first: its result, its failure or its abort.
+      let settled = false;
+      const done = () => {
+        if (!settled) this.pending--;
+        settled = true;
+      };
       this.jobs.push({
         samples,
         language,
@@ -70,7 +75,14 @@ export class FakeRecognizer implements Recognizer {
           reject(e);
         },
       });
-      signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          done();
+          reject(new Error('aborted'));
+        },
+        { once: true },
+      );
     });
   }
 
