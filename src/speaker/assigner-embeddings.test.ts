@@ -7,22 +7,9 @@ import { SpeakerAssigner } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { enrollSpeaker, type SpeakerProfile } from './profile.js';
 import { concat } from '../testing/signals.js';
-import { utterance } from '../testing/dev-utterances.js';
+import { trimSilence, utterance } from '../testing/dev-utterances.js';
 import { countingEncoder, repeatedCalls as repeated } from '../testing/counting-encoder.js';
 
-/** Speech-only part of an utterance: drops leading/trailing 32 ms blocks under −45 dBFS. */
-function trim(x: Float32Array): Float32Array {
-  const loud = (i: number) => {
-    let s = 0;
-    for (let j = i; j < i + 512; j++) s += x[j]! * x[j]!;
-    return 10 * Math.log10(s / 512 + 1e-12) > -45;
-  };
-  let a = 0;
-  while (a + 512 < x.length && !loud(a)) a += 512;
-  let b = x.length - 512;
-  while (b > a && !loud(b)) b -= 512;
-  return x.subarray(a, b + 512);
-}
 
 describe('SpeakerAssigner embeds each stretch of a segment once', () => {
   const builtin = new BuiltinSpeakerEncoder();
@@ -41,11 +28,11 @@ describe('SpeakerAssigner embeds each stretch of a segment once', () => {
     const a = new SpeakerAssigner(enc, { threshold: 0.6, clusterMinParts: 2, clusterMinS: 1 });
     a.setProfile(0, profiles[0]!);
     a.setProfile(1, profiles[1]!);
-    const x = trim(utterance('1688', 3)).subarray(0, 4 * 16_000);
-    const y = trim(utterance('2033', 3)).subarray(0, 3.5 * 16_000);
+    const x = trimSilence(utterance('1688', 3)).subarray(0, 4 * 16_000);
+    const y = trimSilence(utterance('2033', 3)).subarray(0, 3.5 * 16_000);
     const start = 50_000;
     let at = start;
-    for (const audio of [concat(x, y), concat(y, x), trim(utterance('2033', 4))]) {
+    for (const audio of [concat(x, y), concat(y, x), trimSilence(utterance('2033', 4))]) {
       const from = enc.calls.length;
       const parts = await a.assign({ startSample: at, endSample: at + audio.length, audio, audioStartSample: at });
       const calls = enc.calls.slice(from);
@@ -61,7 +48,7 @@ describe('SpeakerAssigner embeds each stretch of a segment once', () => {
     const enc = countingEncoder(builtin);
     const a = new SpeakerAssigner(enc, { threshold: 0.6 });
     a.setProfile(0, profiles[0]!);
-    const audio = trim(utterance('2033', 4));
+    const audio = trimSilence(utterance('2033', 4));
     const seg = { startSample: 0, endSample: audio.length, audio, audioStartSample: 0 };
     // As the room does: a first pass with one voice, the voice taken from the segment, the real pass.
     await a.assign(seg);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ASSIGNER, SpeakerAssigner, decideByMargin, decideShortTurn, enforceMinLength, viterbi2 } from './assigner.js';
 import { BuiltinSpeakerEncoder } from './builtin.js';
 import { concat } from '../testing/signals.js';
-import { utterance } from '../testing/dev-utterances.js';
+import { trimSilence, utterance } from '../testing/dev-utterances.js';
 import { enrollSpeaker, type SpeakerProfile } from './profile.js';
 
 describe('viterbi2', () => {
@@ -56,19 +56,6 @@ describe('decideShortTurn', () => {
   });
 });
 
-/** Speech-only part of an utterance: drops leading/trailing frames under −45 dBFS. */
-function trim(x: Float32Array): Float32Array {
-  const loud = (i: number) => {
-    let s = 0;
-    for (let j = i; j < i + 512; j++) s += x[j]! * x[j]!;
-    return 10 * Math.log10(s / 512 + 1e-12) > -45;
-  };
-  let a = 0;
-  while (a + 512 < x.length && !loud(a)) a += 512;
-  let b = x.length - 512;
-  while (b > a && !loud(b)) b -= 512;
-  return x.subarray(a, b + 512);
-}
 
 describe('SpeakerAssigner on real speech', () => {
   const enc = new BuiltinSpeakerEncoder();
@@ -90,7 +77,7 @@ describe('SpeakerAssigner on real speech', () => {
   };
 
   it('keeps a one-speaker segment whole', async () => {
-    const x = trim(utterance('2033', 4));
+    const x = trimSilence(utterance('2033', 4));
     const parts = await assigner().assign({ startSample: 1000, endSample: 1000 + x.length, audio: x, audioStartSample: 1000 });
     expect(parts).toHaveLength(1);
     expect(parts[0]).toMatchObject({ startSample: 1000, endSample: 1000 + x.length, speakerId: 1 });
@@ -98,8 +85,8 @@ describe('SpeakerAssigner on real speech', () => {
   });
 
   it('splits two male speakers talking without a pause within ±0.5 s of the change', async () => {
-    const a = trim(utterance('1688', 3)).subarray(0, 4 * 16_000);
-    const b = trim(utterance('2033', 3)).subarray(0, 3.5 * 16_000);
+    const a = trimSilence(utterance('1688', 3)).subarray(0, 4 * 16_000);
+    const b = trimSilence(utterance('2033', 3)).subarray(0, 3.5 * 16_000);
     const pad = 3_200;
     const audio = concat(new Float32Array(pad), a, b);
     const start = 50_000;
@@ -118,7 +105,7 @@ describe('SpeakerAssigner on real speech', () => {
   });
 
   it('leans each part by the frame evidence, clipped, and only when it is on and both voices are registered', async () => {
-    const x = trim(utterance('2033', 4));
+    const x = trimSilence(utterance('2033', 4));
     const seg = { startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 };
     const [plain] = await assigner().assign(seg);
     const withEvidence = (opts: Partial<typeof DEFAULT_ASSIGNER>, llr: number | null) => {
@@ -155,7 +142,7 @@ describe('SpeakerAssigner on real speech', () => {
   });
 
   it('gives null below the threshold and a single part when a profile is missing', async () => {
-    const x = trim(utterance('1998', 2));
+    const x = trimSilence(utterance('1998', 2));
     const a = new SpeakerAssigner(enc, { threshold: 0.99 });
     a.setProfile(0, profiles[0]!);
     const parts = await a.assign({ startSample: 0, endSample: x.length, audio: x, audioStartSample: 0 });
@@ -170,7 +157,7 @@ describe('SpeakerAssigner conversation evidence', () => {
     const enc = new BuiltinSpeakerEncoder();
     await enc.load();
     const a = new SpeakerAssigner(enc);
-    const x = trim(utterance('2033', 4));
+    const x = trimSilence(utterance('2033', 4));
     expect(await a.scoreWindow(x)).toBeNull();
     for (const [id, spk] of [[0, '1688'], [1, '2033']] as const) {
       const r = await enrollSpeaker(enc, concat(utterance(spk, 0), utterance(spk, 1)));

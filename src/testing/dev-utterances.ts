@@ -15,3 +15,17 @@ export function utterance(speaker: string, i: number): Float32Array {
   if (file === undefined) throw new Error(`test fixture missing: utterance ${i} of LibriSpeech speaker ${speaker} (*${suffix} in ${dir})`);
   return decodeWav(readFileSync(join(dir, file))).samples;
 }
+
+/** Speech-only part of an utterance: drops leading/trailing 32 ms blocks under −45 dBFS. */
+export function trimSilence(x: Float32Array): Float32Array {
+  const loud = (i: number) => {
+    let s = 0;
+    for (let j = i; j < i + 512; j++) s += x[j]! * x[j]!;
+    return 10 * Math.log10(s / 512 + 1e-12) > -45;
+  };
+  let a = 0;
+  while (a + 512 < x.length && !loud(a)) a += 512;
+  let b = x.length - 512;
+  while (b > a && !loud(b)) b -= 512;
+  return x.subarray(a, b + 512);
+}
