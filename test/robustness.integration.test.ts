@@ -18,7 +18,6 @@ import { RemoteAsrError, type RemoteAsrErrorCode } from '../src/asr/redis/stream
 import { floatToPcm16 } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import type { ServerMessage } from '../src/protocol/messages.js';
 import type { RunningServer } from '../src/server.js';
 import { laneRecognizer } from '../src/session/pipeline.js';
 import type { ClosedSegment, Connection, PipelineFactory } from '../src/session/ports.js';
@@ -30,6 +29,7 @@ import { Gateway, type SessionHandle } from '../src/transport/gateway.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
 import { loadConversation, type Conversation } from '../src/testing/corpus.js';
 import { startTestServer } from './helpers/server.js';
+import { FakeConnection } from '../src/testing/fake-ports.js';
 
 type Err = Extract<Received, { type: 'error' }>;
 
@@ -220,25 +220,6 @@ describe('bad input', () => {
   });
 });
 
-/** A connection that records what a session does to it. */
-class FakeConn implements Connection {
-  sent: ServerMessage[] = [];
-  pauses = 0;
-  resumes = 0;
-  send(msg: ServerMessage): void {
-    this.sent.push(msg);
-  }
-  pause(): void {
-    this.pauses++;
-  }
-  resume(): void {
-    this.resumes++;
-  }
-  close(): void {}
-  of(type: ServerMessage['type']): ServerMessage[] {
-    return this.sent.filter((m) => m.type === type);
-  }
-}
 
 interface PendingAsr {
   resolve(text: string): void;
@@ -297,7 +278,7 @@ describe('session flow control', () => {
   const stop = JSON.stringify({ type: 'stop_transcription' });
 
   it('stops reading a flood of control messages while it is busy, and resumes once they are handled', async () => {
-    const conn = new FakeConn();
+    const conn = new FakeConnection();
     const pipeline = fakePipeline();
     const session = new Session(conn, { config: loadConfig(), pipeline, log });
     session.onText(start);
@@ -317,7 +298,7 @@ describe('session flow control', () => {
   });
 
   it('answers stop_transcription even when closing the last segment fails', async () => {
-    const conn = new FakeConn();
+    const conn = new FakeConnection();
     const session = new Session(conn, { config: loadConfig(), pipeline: fakePipeline({ flushThrows: true }), log });
     session.onText(start);
     session.onText(stop);
@@ -330,7 +311,7 @@ describe('session flow control', () => {
   });
 
   it('keeps a fast replay within its share of the recognition queue instead of losing text to overload', async () => {
-    const conn = new FakeConn();
+    const conn = new FakeConnection();
     // This session's share of the recognition queue: 2 jobs at once.
     const pipeline = fakePipeline({ asrCapacity: 2 });
     const config = loadConfig();
@@ -357,7 +338,7 @@ describe('session and engine faults', () => {
   const log = createLogger('silent');
 
   it('an engine time-out or crash gives that segment "" and an asr_failed error; the next segment is transcribed', async () => {
-    const conn = new FakeConn();
+    const conn = new FakeConnection();
     const pipeline = fakePipeline();
     const session = new Session(conn, { config: loadConfig(), pipeline, log });
     session.onText(JSON.stringify({ type: 'start_transcription' }));
@@ -383,7 +364,7 @@ describe('session and engine faults', () => {
       const store = new ConversationStore(dir);
       await store.init();
       const conversations = new Conversations({ store, resumeWindowS: 600, models: { asr: 'fake', speaker: 'fake', vad: 'fake' }, log, maxSuspended: 4 });
-      const conn = new FakeConn();
+      const conn = new FakeConnection();
       const session = new Session(conn, { config: loadConfig(), pipeline: fakePipeline({ queue }), log, conversations });
       session.onText(JSON.stringify({ type: 'start_transcription' }));
       for (let i = 0; i <= codes.length; i++) session.onBinary(Buffer.alloc(2 * (160 + i)));
