@@ -38,7 +38,7 @@ import { fromRoot } from '../../../src/paths.js';
 import { startServer } from '../../../src/server.js';
 import { ensureRandomWhisperModel } from '../../../src/testing/whisper-model.js';
 import { loadSetConversation, setNames } from './corpus-sets.js';
-import { fmt, measureProcess, percentile, runRealtimeClient } from './realtime.js';
+import { fmt, measureProcess, percentile, runRealtimeClient, type RealtimeResult } from './realtime.js';
 
 /** Measures the engine's busy time by class, passing every job through unchanged. */
 class MeteredEngine implements AsrEngine {
@@ -147,6 +147,15 @@ interface Row {
 
 const median = (xs: number[]) => percentile(xs, 50);
 
+/**
+ * A client that failed (refused, or its `transcription_stopped` never came): counted in the
+ * errors column as `client`, so a run under overload ends with its numbers instead of a crash.
+ */
+function failedClient(err: unknown): RealtimeResult {
+  process.stderr.write(`[bench:partials] a client failed: ${(err as Error).message}\n`);
+  return { segmentLatencyS: [], transcriptionLatencyS: [], segments: 0, errors: ['client'], firstPartialLatencyS: [], partials: 0 };
+}
+
 /** p95 of `r`'s finals over that of the off row of the same model, sessions (and run, when `sameRun`). */
 function ratioToOff(rows: readonly Row[], r: Row, sameRun: boolean): number {
   const off = rows.find((o) => o.model === r.model && o.sessions === r.sessions && o.mode === 'off' && (!sameRun || o.run === r.run));
@@ -253,6 +262,10 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
             // A shared, overloaded CPU can take many times its quiet time: a long limit keeps the
             // engine from being restarted mid-run, so the rows measure latency, not restarts.
             ASR_TIMEOUT_BASE_S: 60,
+            // After its stop a client only waits for its finals; with a backlog (many sessions, a
+            // busy CPU) that can take longer than the idle limit (120 s), which closes the session
+            // and loses them. The rows measure latency, so the limit is lifted.
+            IDLE_TIMEOUT_MS: 3_600_000,
             DATA_DIR: fromRoot('build/bench-data'),
           });
           const inner = createAsrEngine(config, { log: () => undefined });
@@ -269,7 +282,7 @@ export async function runPartialsBench(args: Record<string, string>): Promise<vo
             const meter = childCpuMeter(() => inner.pid);
             process.stderr.write(`[bench:partials] ${model}, ${n} session(s), PARTIALS=${mode}${repeats > 1 ? `, run ${run + 1}/${repeats}` : ''}: streaming ${seconds} s…\n`);
             const { result, cpuPercent, wallS } = await measureProcess(() =>
-              Promise.all(Array.from({ length: n }, (_, i) => runRealtimeClient(server, convs[i % convs.length]!, seconds))),
+              Promise.all(Array.from({ length: n }, (_, i) => runRealtimeClient(server, convs[i % convs.length]!, seconds).catch(failedClient))),
             );
             const childCpu = (meter.stop() / wallS) * 100;
             rows.push({
