@@ -24,7 +24,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { patchServerSource, SERVER_EDITS } from '../src/asr/whisper-server-patch.mjs';
+import { patchServerSource, patchWhisperSource, SERVER_EDITS, WHISPER_EDITS } from '../src/asr/whisper-server-patch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE_DIR = resolve(ROOT, 'node_modules/nodejs-whisper/cpp/whisper.cpp');
@@ -32,6 +32,8 @@ const BUILD_DIR = resolve(ROOT, process.env.WHISPER_BUILD_DIR || 'build/whisper'
 /** The patched copy of the sources that cmake builds. */
 const PATCHED_DIR = `${BUILD_DIR}-src`;
 const SERVER_SOURCE = 'examples/server/server.cpp';
+/** whisper.cpp's own source, patched so the encoder honours the abort callback per graph node. */
+const WHISPER_SOURCE = 'src/whisper.cpp';
 const TARGETS = ['whisper-server', 'whisper-bench'];
 const STAMP_FILE = join(BUILD_DIR, 'build-stamp.json');
 const BACKENDS_FILE = join(BUILD_DIR, 'backends.json');
@@ -169,7 +171,7 @@ async function main() {
 
   const version = sourceVersion();
   const { flags, notes } = plan();
-  const patch = createHash('sha256').update(JSON.stringify(SERVER_EDITS)).digest('hex').slice(0, 16);
+  const patch = createHash('sha256').update(JSON.stringify([SERVER_EDITS, WHISPER_EDITS])).digest('hex').slice(0, 16);
   const stamp = { revision: SCRIPT_REVISION, version, cxx, flags, patch };
   const binaries = TARGETS.map((t) => join(BUILD_DIR, 'bin', t));
 
@@ -195,13 +197,15 @@ async function main() {
 
   // A fresh copy each time: the patch applies to pristine sources, and nothing is left from
   // an older patch.
-  say(`copying the sources to ${PATCHED_DIR} and patching ${SERVER_SOURCE}…`);
+  say(`copying the sources to ${PATCHED_DIR} and patching ${SERVER_SOURCE} and ${WHISPER_SOURCE}…`);
   rmSync(PATCHED_DIR, { recursive: true, force: true });
-  // Timestamps kept: after a change to the patch alone, only server.cpp is recompiled.
+  // Timestamps kept: after a change to the patch alone, only the patched files are recompiled.
   cpSync(SOURCE_DIR, PATCHED_DIR, { recursive: true, preserveTimestamps: true });
   const serverFile = join(PATCHED_DIR, SERVER_SOURCE);
   try {
     writeFileSync(serverFile, patchServerSource(readFileSync(serverFile, 'utf8')));
+    const whisperFile = join(PATCHED_DIR, WHISPER_SOURCE);
+    writeFileSync(whisperFile, patchWhisperSource(readFileSync(whisperFile, 'utf8')));
   } catch (err) {
     fail(`${err.message}: this whisper.cpp version (${version}) needs src/asr/whisper-server-patch.mjs updated`);
   }

@@ -31,6 +31,12 @@ describe('parseInference (whisper-server answers)', () => {
     expect(parseInference('{"text":" Hello.\\n"}')).toEqual({ text: 'Hello.', segments: [] });
   });
 
+  it("reads the patched server's wait for the model, ignoring a bad one", () => {
+    expect(parseInference('{"text":" Hi","duet_wait_ms":12.5}')).toEqual({ text: 'Hi', segments: [], engineWaitMs: 12.5 });
+    expect(parseInference('{"text":" Hi","duet_wait_ms":-1}')).toEqual({ text: 'Hi', segments: [] });
+    expect(parseInference('{"text":" Hi","duet_wait_ms":"5"}')).toEqual({ text: 'Hi', segments: [] });
+  });
+
   it('is null for anything else', () => {
     expect(parseInference('')).toBeNull();
     expect(parseInference('<html>')).toBeNull();

@@ -109,7 +109,7 @@ function finiteOr(x: unknown, fallback: number): number {
  * line per whisper segment, each with a leading space: joined here by single spaces.
  */
 export function parseInference(body: string): AsrResult | null {
-  let raw: { text?: unknown; segments?: unknown };
+  let raw: { text?: unknown; segments?: unknown; duet_wait_ms?: unknown };
   try {
     raw = JSON.parse(body) as typeof raw;
   } catch {
@@ -133,5 +133,7 @@ export function parseInference(body: string): AsrResult | null {
       });
     }
   }
-  return { text, segments };
+  // Our patched whisper-server's time waiting for the model (ms); absent elsewhere.
+  const wait = raw.duet_wait_ms;
+  return typeof wait === 'number' && Number.isFinite(wait) && wait >= 0 ? { text, segments, engineWaitMs: wait } : { text, segments };
 }

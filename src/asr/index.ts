@@ -24,7 +24,7 @@ export {
   type AsrSegment,
 } from './types.js';
 export { cleanTranscript } from './hallucination.js';
-export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions, type LaneOptions, type PartialCounts, type PartialOptions, type QueueLoad } from './queue.js';
+export { AsrQueue, AsrQueueError, type AsrLane, type AsrQueueErrorCode, type AsrQueueOptions, type EnqueueOptions, type LaneOptions, type PartialCounts, type PartialOptions, type QueueLoad, type StopWaits } from './queue.js';
 export { resolveDevice, systemDeviceProbe, type AsrDevice, type AsrDeviceChoice, type DeviceDecision, type DeviceProbe } from './device.js';
 export { CPU_REQUEST_TIMEOUT, GPU_REQUEST_TIMEOUT, WhisperServerEngine, type RequestTimeout, type WhisperServerOptions } from './whisper-server.js';
 export { hasWhisperServer, locateWhisperBuild, type WhisperBackends, type WhisperBuild } from './whisper-build.js';

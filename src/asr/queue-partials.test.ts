@@ -2,10 +2,50 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FakeAsrEngine } from '../testing/fake-asr.js';
 import { AsrQueue } from './queue.js';
+import { abortError, type AsrEngine, type AsrJobOptions, type AsrResult } from './types.js';
 
 const seg = (n: number) => new Float32Array(n);
 const tick = () => new Promise((r) => setTimeout(r, 0));
 const partialOpts = { language: 'en', audioCtx: 66, maxTokens: 10, prompt: 'so far' };
+
+/**
+ * Like whisper-server: one job at a time behind a lock, each `steps` × `stepMs` long, noticing an
+ * abort only between steps. The caller hears of an abort at once (as `fetch` does), while the
+ * engine runs on to its next step; each answer says how long it waited for the lock.
+ */
+class SteppedEngine implements AsrEngine {
+  readonly name = 'stepped';
+  private lock: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly stepMs: number,
+    private readonly steps: number,
+  ) {}
+  async load(): Promise<void> {}
+  async close(): Promise<void> {}
+  transcribe(_samples: Float32Array, options: AsrJobOptions): Promise<AsrResult> {
+    const arrivedMs = Date.now();
+    const before = this.lock;
+    let release = () => undefined as void;
+    this.lock = new Promise<void>((r) => (release = r));
+    const run = (async () => {
+      await before;
+      const engineWaitMs = Date.now() - arrivedMs;
+      try {
+        for (let i = 0; i < this.steps; i++) {
+          if (options.signal?.aborted) throw abortError();
+          await new Promise((r) => setTimeout(r, this.stepMs));
+        }
+        return { text: 'done', segments: [], engineWaitMs };
+      } finally {
+        release();
+      }
+    })();
+    return new Promise<AsrResult>((resolve, reject) => {
+      options.signal?.addEventListener('abort', () => reject(abortError()), { once: true });
+      run.then(resolve, reject);
+    });
+  }
+}
 
 describe('AsrQueue partials', () => {
   it('runs a partial on an idle engine with its cost controls, marked as partial', async () => {
@@ -153,6 +193,40 @@ describe('AsrQueue partials', () => {
       await vi.advanceTimersByTimeAsync(3000);
       expect(engine.calls[0]!.signal?.aborted).toBe(true);
       expect(await outcome).toMatchObject({ code: 'dropped' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts how long a final that stopped a partial waited for the engine (its tail to the next abort check)', async () => {
+    vi.useFakeTimers();
+    try {
+      // Partials and finals take 10 steps of 40 ms; the engine notices an abort only between steps.
+      const engine = new SteppedEngine(40, 10);
+      const queue = new AsrQueue(engine, { maxQueued: 4 });
+      const speaker = queue.openLane();
+      const other = queue.openLane();
+      const partial = speaker.offerPartial(seg(1), partialOpts).catch((err: unknown) => err);
+      await vi.advanceTimersByTimeAsync(50);
+      // 50 ms into the partial a final arrives: the partial is stopped at once for the queue…
+      const final = other.enqueue(seg(2), { language: 'en' });
+      expect(await partial).toMatchObject({ code: 'dropped' });
+      // …and a second final waits behind the first (it stops nothing).
+      const second = speaker.enqueue(seg(3), { language: 'en' });
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(await final).toBe('done');
+      expect(await second).toBe('done');
+      // …but the engine ran the partial to its next step (80 ms): the final waited 30 ms for it.
+      expect(queue.partialCounts).toMatchObject({ preempted: 1, finalsAfterStop: 1 });
+      expect(queue.stopWaits()).toEqual({ count: 1, p50Ms: 30, p95Ms: 30, maxMs: 30 });
+      // A final on an idle engine, or after a partial that finished, stopped nothing.
+      const done = speaker.offerPartial(seg(4), partialOpts);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(await done).toBe('done');
+      const late = other.enqueue(seg(5), { language: 'en' });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(await late).toBe('done');
+      expect(queue.stopWaits().count).toBe(1);
     } finally {
       vi.useRealTimers();
     }

@@ -22,7 +22,8 @@
  *   offered while a partial of the same lane runs, none starts while any final waits, and a
  *   final that finds every slot taken stops a running partial to take its place. Such a partial
  *   is dropped (`AsrQueueError` coded `dropped`), never retried; they do not count against the
- *   bounds above.
+ *   bounds above. How long such finals still waited for the engine (the stopped partial's tail
+ *   until the engine noticed the stop) is counted: `partialCounts.finalsAfterStop`, `stopWaits()`.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';
 import { cleanRecognition } from './hallucination.js';
@@ -88,6 +89,21 @@ export interface PartialCounts {
   dropped: number;
   /** Stopped while running: a final needed the slot, or it ran past 3 s (stale). */
   preempted: number;
+  /** Finals that stopped a running partial to take its slot (see `AsrQueue.stopWaits`). */
+  finalsAfterStop: number;
+}
+
+/**
+ * How long the finals that stopped a running partial waited for the engine to become free: from
+ * the final's arrival to the engine starting on it (the queue's part, plus what the engine says
+ * it waited for the stopped partial's tail, `AsrResult.engineWaitMs`). Milliseconds, over the
+ * last `STOP_WAIT_HISTORY` such finals.
+ */
+export interface StopWaits {
+  count: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
 }
 
 export interface LaneOptions {
@@ -120,6 +136,9 @@ interface Job {
   signal: AbortSignal | undefined;
   conversation: string | undefined;
   maxTokens: number | undefined;
+  /** When the job was queued (ms since the epoch), and whether, a final, it stopped a partial to run. */
+  queuedAtMs: number;
+  stoppedPartial: boolean;
   /** Set for partials: their extra options and the switch that stops them for a final. */
   partial: { audioCtx: number | undefined; prompt: string | undefined; preempt: AbortController; queuedAtMs: number } | null;
   resolve(text: string): void;
@@ -150,6 +169,8 @@ const PARTIAL_MAX_RUN_MS = 3000;
 const LOAD_WINDOW_MS = 10_000;
 /** Finished jobs remembered for `QueueLoad` (bounded whatever the rate). */
 const LOAD_HISTORY = 64;
+/** Waits of finals that stopped a partial, remembered for `stopWaits` (bounded). */
+const STOP_WAIT_HISTORY = 256;
 
 class Lane implements AsrLane {
   readonly waiting: Job[] = [];
@@ -210,7 +231,9 @@ export class AsrQueue {
   /** Recently finished finals and partials (apart, so many partials never hide the finals' rate). */
   private readonly history: { final: Finished[]; partial: Finished[] } = { final: [], partial: [] };
   private readonly startedAt = new Map<Job, number>();
-  private readonly counts: PartialCounts = { offered: 0, completed: 0, dropped: 0, preempted: 0 };
+  private readonly counts: PartialCounts = { offered: 0, completed: 0, dropped: 0, preempted: 0, finalsAfterStop: 0 };
+  /** Recent waits of finals that stopped a partial (ms), oldest first. */
+  private readonly stopWaitMs: number[] = [];
 
   constructor(
     private readonly engine: AsrEngine | null,
@@ -243,6 +266,13 @@ export class AsrQueue {
   /** Partial jobs so far, by outcome. */
   get partialCounts(): Readonly<PartialCounts> {
     return { ...this.counts };
+  }
+
+  /** What stopping partials cost the finals that stopped them (see `StopWaits`). */
+  stopWaits(): StopWaits {
+    const sorted = [...this.stopWaitMs].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : null);
+    return { count: this.counts.finalsAfterStop, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: sorted.length ? sorted[sorted.length - 1]! : null };
   }
 
   /** The engine's recent load (for PARTIALS=auto). */
@@ -344,6 +374,8 @@ export class AsrQueue {
         signal,
         conversation,
         maxTokens,
+        queuedAtMs: Date.now(),
+        stoppedPartial: false,
         partial: null,
         resolve,
         reject,
@@ -353,7 +385,7 @@ export class AsrQueue {
       lane.waiting.push(job);
       this.waitingTotal++;
       this.dropWaitingPartials('a final is waiting');
-      this.preemptPartial();
+      if (this.preemptPartial()) job.stoppedPartial = true;
       this.pump();
     });
   }
@@ -383,6 +415,8 @@ export class AsrQueue {
         signal,
         conversation,
         maxTokens,
+        queuedAtMs: Date.now(),
+        stoppedPartial: false,
         partial: { audioCtx, prompt, preempt: new AbortController(), queuedAtMs: Date.now() },
         resolve,
         reject,
@@ -417,16 +451,17 @@ export class AsrQueue {
     }
   }
 
-  /** A final waits and every slot is taken: stop one running partial so the final goes next. */
-  private preemptPartial(): void {
+  /** A final waits and every slot is taken: stop one running partial so the final goes next. True when one was stopped. */
+  private preemptPartial(): boolean {
     const engine = this.engine;
-    if (!engine || this.running.size < Math.max(1, engine.slots?.() ?? 1)) return;
+    if (!engine || this.running.size < Math.max(1, engine.slots?.() ?? 1)) return false;
     for (const job of this.running) {
       if (job.partial && !job.partial.preempt.signal.aborted) {
         job.partial.preempt.abort();
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   /** @internal Removes `lane` from the rotation and fails its waiting jobs. */
@@ -496,6 +531,15 @@ export class AsrQueue {
     return job;
   }
 
+  /** Records how long a final that stopped a partial waited for the engine (see `StopWaits`). */
+  private noteStopWait(job: Job, result: AsrResult): void {
+    const startedMs = this.startedAt.get(job) ?? job.queuedAtMs;
+    const engineWait = typeof result.engineWaitMs === 'number' && Number.isFinite(result.engineWaitMs) ? Math.max(0, result.engineWaitMs) : 0;
+    this.counts.finalsAfterStop++;
+    this.stopWaitMs.push(startedMs - job.queuedAtMs + engineWait);
+    if (this.stopWaitMs.length > STOP_WAIT_HISTORY) this.stopWaitMs.shift();
+  }
+
   private start(engine: AsrEngine, job: Job): void {
     if (this.running.size === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
     this.running.add(job);
@@ -520,6 +564,7 @@ export class AsrQueue {
       else if (p?.preempt.signal.aborted) job.reject(new AsrQueueError('dropped', 'partial stopped: a final needed the engine, or it ran too long'));
       else {
         if (p) this.counts.completed++;
+        if (job.stoppedPartial) this.noteStopWait(job, result);
         job.resolve(this.filter(result));
       }
     } catch (err) {

@@ -24,6 +24,11 @@ export interface AsrResult {
   text: string;
   /** Per-segment confidence; empty when the engine does not report it. */
   segments: readonly AsrSegment[];
+  /**
+   * Milliseconds the request waited inside the engine for the one before it (whisper-server's
+   * model lock: the tail of a stopped partial), when the engine reports it.
+   */
+  engineWaitMs?: number;
 }
 
 export interface AsrEngine {
