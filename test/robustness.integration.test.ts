@@ -397,6 +397,7 @@ describe('gateway edge', () => {
     heartbeatMs: number,
     onText: (conn: Connection, text: string) => void,
     maxSendBufferBytes?: number,
+    idle: { timeoutMs: number; busy(): boolean } = { timeoutMs: 120_000, busy: () => false },
   ): Promise<{ url: string; gateway: Gateway; close(): Promise<void> }> {
     const gateway = new Gateway({
       tokenGate: null,
@@ -404,13 +405,14 @@ describe('gateway edge', () => {
       maxSessions: 4,
       hardMaxPayloadBytes: 1024 * 1024,
       heartbeatMs,
-      idleTimeoutMs: 120_000,
+      idleTimeoutMs: idle.timeoutMs,
       ...(maxSendBufferBytes !== undefined ? { maxSendBufferBytes } : {}),
       log: createLogger('silent'),
       createSession: (conn): SessionHandle => ({
         onText: (text) => onText(conn, text),
         onBinary: () => undefined,
         close: async () => undefined,
+        busy: () => idle.busy(),
       }),
     });
     const http = createHttpServer();
@@ -449,6 +451,22 @@ describe('gateway edge', () => {
     await until(() => replies.includes('after'), 'a reply after the pause');
     expect(g.gateway.size).toBe(1);
     ws.terminate();
+    await g.close();
+  });
+
+  it('does not close as idle a quiet peer that is still owed results (busy), and closes it once it is not', async () => {
+    let busy = true;
+    const g = await gatewayWith(60_000, () => undefined, undefined, { timeoutMs: 300, busy: () => busy });
+    const ws = new WebSocket(g.url);
+    let code: number | null = null;
+    ws.on('close', (c) => (code = c));
+    await new Promise((r) => ws.once('open', r));
+    // Five idle periods of silence while the session still owes its client text.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(code).toBeNull();
+    busy = false;
+    await until(() => code !== null, 'the idle close once nothing is owed');
+    expect(code).toBe(1001);
     await g.close();
   });
 

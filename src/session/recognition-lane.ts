@@ -62,6 +62,11 @@ export class RecognitionLane {
     return this.abortController.signal.aborted;
   }
 
+  /** Jobs of this lane not finished yet (the session still owes its client their text). */
+  get pending(): number {
+    return this.pendingJobs;
+  }
+
   /** Whether this session holds its whole share of the queue now (submit after {@link whenSlotFreed}). */
   get full(): boolean {
     return this.pendingJobs >= this.opts.recognizer.capacity;

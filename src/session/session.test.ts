@@ -139,8 +139,11 @@ describe('Session through its ports', () => {
     pipeline.jobs[1]!.resolve('last words');
     await new Promise((r) => setTimeout(r, 20));
     expect(conn.of('transcription_stopped')).toEqual([]);
+    // Still owing the first segment's text: not idle for the gateway, though the client is quiet.
+    expect(session.busy()).toBe(true);
     pipeline.jobs[0]!.resolve('first words');
     await until(() => conn.of('transcription_stopped').length === 1, 'transcription_stopped');
+    expect(session.busy()).toBe(false);
     expect(conn.sent.slice(-3)).toMatchObject([
       { type: 'transcription', segment_id: 0, text: 'first words' },
       { type: 'transcription', segment_id: 1, text: 'last words' },

@@ -141,6 +141,11 @@ export class Session {
     this.enqueue({ kind: 'audio', pcm16: data });
   }
 
+  /** Whether recognition of segments already sent is still pending (the gateway does not close such a session as idle). */
+  busy(): boolean {
+    return this.lane.pending > 0;
+  }
+
   /**
    * Aborts pending work and frees state; safe to call twice. Aborted work is never reported.
    * A conversation in progress is first suspended: its open segment is closed and its text

@@ -16,6 +16,11 @@ export interface SessionHandle {
   onBinary(data: Buffer): void;
   /** Frees everything; safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Whether the server still owes this client results (e.g. text of segments it already sent):
+   * a client waiting quietly for them after `stop_transcription` is not idle.
+   */
+  busy?(): boolean;
 }
 
 export interface GatewayOptions {
@@ -191,12 +196,14 @@ export class Gateway {
   /**
    * Closes sessions that sent nothing for `idleTimeoutMs` (1001), terminating them a second
    * later if they do not answer the close. A socket paused for backpressure is not read, so
-   * its messages cannot arrive: it counts as heard until its session resumes it.
+   * its messages cannot arrive: it counts as heard until its session resumes it. So does a
+   * session that still owes its client results (`busy`): after `stop_transcription` a client
+   * sends nothing while it waits for the last texts, which may take minutes under load.
    */
   private closeIdle(): void {
     const now = Date.now();
     for (const [ws, heard] of this.lastHeard) {
-      if (ws.isPaused) {
+      if (ws.isPaused || this.sessions.get(ws)?.busy?.()) {
         this.lastHeard.set(ws, now);
         continue;
       }
