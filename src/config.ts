@@ -92,7 +92,7 @@ const serverSettings = {
   TLS_HANDSHAKE_TIMEOUT_MS: advanced(intRange(10_000, 100, 120_000, 'ms'), 'A TCP peer that has not completed the TLS handshake after this long is dropped.'),
   IDLE_TIMEOUT_MS: advanced(
     intRange(120_000, 100, 24 * 3600 * 1000, 'ms'),
-    'A connection (or an open session outside a conversation) that sends nothing for this long is closed; a live conversation streams audio all the time, so it is never idle.',
+    'A connection (or an open session outside a conversation) that sends nothing for this long is closed; a live conversation streams audio all the time, and a session still owed text (e.g. after stop, under load) waits for it, so neither is idle.',
   ),
   RESUME_WINDOW_S: setting(range(600, 1, 86_400, 's'), 'Seconds a dropped conversation waits for its client to resume it before it is ended.'),
   LOG_LEVEL: setting(z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'), 'Least severe log line written (to stderr).'),
