@@ -6,7 +6,6 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { FRONT_DEFAULTS as F } from './front/defaults.js';
@@ -205,9 +204,9 @@ const limitSettings = {
     'Longest recording the file APIs (POST /api/transcriptions, POST /v1/audio/transcriptions) take, judged from the file\'s header before decoding; a longer one is refused with this limit named.',
   ),
   FRONT_THREADS: setting(
-    // One worker per core by default: the live fronts (VAD, gates, segmenter, change watches) of all sessions share them.
-    intRange(Math.min(availableParallelism(), 64), 0, 64),
-    'Worker threads that run the live speech fronts (VAD, segmenter, speaker-change watch, speaker assignment), each session pinned to one; default = the number of cores; 0 = all on the main thread.',
+    // −1 (one per core) rather than the core count itself, so the configuration page is the same on every machine.
+    intRange(-1, -1, 64),
+    'Worker threads that run the live speech fronts (VAD, segmenter, speaker-change watch, speaker assignment) of all sessions, each session pinned to one for its life; −1 = one per CPU core; 0 = all on the main thread, as before.',
   ),
 };
 

@@ -20,7 +20,7 @@ import { loadSavedVoices } from './files/voices.js';
 import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
 import type { Connection } from './session/ports.js';
-import type { FrontPool } from './front/pool/pool.js';
+import type { FrontPool } from './front-pool/pool.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
 import { nodeFs, type StorageFs } from './storage/fs.js';

@@ -13,7 +13,7 @@ import { SileroVad } from '../vad/silero.js';
 import { speechFrontOptionsFromConfig } from '../front/front.js';
 import type { VadModel } from '../vad/types.js';
 import { createLocalFront, Room } from './room.js';
-import { FrontPool } from '../front/pool/pool.js';
+import { FrontPool, frontThreads } from '../front-pool/pool.js';
 import type { ConversationFront, PartialRequest, PipelineFactory, Recognizer, SpeakerRoom } from './ports.js';
 
 export interface PipelineDeps {
@@ -102,10 +102,8 @@ export async function buildPipeline(config: Config, deps: PipelineDeps, log: Log
   // The fronts run on worker threads unless FRONT_THREADS is 0 or a test passed its own models
   // (which cannot cross to a worker). The main thread's models still serve the file path's
   // own encoder work and the pool's adoption verdicts.
-  const frontPool =
-    config.FRONT_THREADS > 0 && deps.vad === undefined && deps.encoder === undefined
-      ? new FrontPool({ threads: config.FRONT_THREADS, config, encoder, log: log.child('front') })
-      : null;
+  const threads = frontThreads(config.FRONT_THREADS);
+  const frontPool = threads > 0 && deps.vad === undefined && deps.encoder === undefined ? new FrontPool({ threads, config, encoder, log: log.child('front') }) : null;
   if (frontPool) {
     try {
       await frontPool.ready();

@@ -1,6 +1,6 @@
 /**
  * One conversation's speaker room and its live front, composed from the loaded models. The
- * in-process pipeline (pipeline.ts) and the front worker threads (src/front/pool/) both build
+ * in-process pipeline (pipeline.ts) and the front worker threads (src/front-pool/) both build
  * a session's parts here, so the two paths make the same decisions by construction.
  */
 import { SAMPLE_RATE } from '../audio/constants.js';

@@ -4,7 +4,7 @@
  * floats exactly as the front's FrameAssembler makes them (the same `toFloat`, the same odd-byte
  * carry). Bounded: it keeps the last `capacitySamples`, growing to that only as audio arrives.
  */
-import { toFloat } from '../../audio/frames.js';
+import { toFloat } from '../audio/frames.js';
 
 const FIRST_SAMPLES = 16_384;
 

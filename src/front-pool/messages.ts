@@ -2,10 +2,10 @@
  * What the main thread and a front worker (host.ts) say to each other. Both sides are this
  * server's own code, so messages are typed, not parsed; audio travels as transferred buffers.
  */
-import type { Config } from '../../config.js';
-import type { OpenSegmentState } from '../../session/room.js';
-import type { AssignedPart, ClosedSegment, EnrollmentResult, SavedVoiceData } from '../../session/ports.js';
-import type { SpeakerId } from '../../protocol/messages.js';
+import type { Config } from '../config.js';
+import type { OpenSegmentState } from '../session/room.js';
+import type { AssignedPart, ClosedSegment, EnrollmentResult, SavedVoiceData } from '../session/ports.js';
+import type { SpeakerId } from '../protocol/messages.js';
 
 /** The worker's start-up data (`workerData`). */
 export interface HostInit {

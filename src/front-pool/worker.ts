@@ -4,9 +4,9 @@
  * that arrive while the models load wait, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createLogger } from '../../log.js';
-import { createSpeakerEncoder } from '../../speaker/index.js';
-import { SileroVad } from '../../vad/silero.js';
+import { createLogger } from '../log.js';
+import { createSpeakerEncoder } from '../speaker/index.js';
+import { SileroVad } from '../vad/silero.js';
 import { FrontHost } from './host.js';
 import type { HostInit, ToHost } from './messages.js';
 

@@ -4,12 +4,12 @@
  * builds them (src/session/room.ts). Independent of `worker_threads` (it is handed a `post`
  * function), so tests can drive it in-process.
  */
-import type { Config } from '../../config.js';
-import type { SpeakerEncoder } from '../../speaker/types.js';
-import type { VadModel } from '../../vad/types.js';
-import { speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../front.js';
-import { createLocalFront, Room, type LocalFront } from '../../session/room.js';
-import type { AssignedPart, ClosedSegment, EnrollmentResult } from '../../session/ports.js';
+import type { Config } from '../config.js';
+import type { SpeakerEncoder } from '../speaker/types.js';
+import type { VadModel } from '../vad/types.js';
+import { speechFrontOptionsFromConfig, type SpeechFrontOptions } from '../front/front.js';
+import { createLocalFront, Room, type LocalFront } from '../session/room.js';
+import type { AssignedPart, ClosedSegment, EnrollmentResult } from '../session/ports.js';
 import type { FromHost, FrontReply, ToHost, VoicesSnapshot } from './messages.js';
 
 /** Sends one message to the main thread, handing over the buffers in `transfer`. */

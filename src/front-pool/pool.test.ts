@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { floatToPcm16 } from '../../audio/wav.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
-import { buildPipeline, type Pipeline } from '../../session/pipeline.js';
-import type { ClosedSegment, ConversationFront, SpeakerRoom } from '../../session/ports.js';
+import { floatToPcm16 } from '../audio/wav.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { buildPipeline, type Pipeline } from '../session/pipeline.js';
+import type { ClosedSegment, ConversationFront, SpeakerRoom } from '../session/ports.js';
 import { join } from 'node:path';
-import { conversationNames, loadConversation, loadConversationDir } from '../../testing/corpus.js';
-import { CONVERSATIONS_DIR } from '../../testing/paths.js';
+import { conversationNames, loadConversation, loadConversationDir } from '../testing/corpus.js';
+import { CONVERSATIONS_DIR } from '../testing/paths.js';
 import { FrontCrashedError } from './pool.js';
 
 /** The samples' exact bytes, as a short digest. */

@@ -17,18 +17,24 @@
  * - A session's parts on the worker are dropped when its proxies are garbage-collected (the
  *   ports have no close).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { SAMPLE_RATE } from '../../audio/constants.js';
-import type { Config } from '../../config.js';
-import type { Logger } from '../../log.js';
-import type { SpeakerId } from '../../protocol/messages.js';
-import { FrontEnd } from '../../speaker/features.js';
-import { gmmFromJson } from '../../speaker/gmm.js';
-import type { SpeakerEncoder } from '../../speaker/types.js';
-import { adoptionVerdict, exportedVoice, profileFromJson, type OpenSegmentState } from '../../session/room.js';
-import type { AdoptResult, AssignedPart, ClosedSegment, ConversationFront, EnrollmentResult, OpenSegmentView, SavedVoiceData, SpeakerRoom } from '../../session/ports.js';
+import { SAMPLE_RATE } from '../audio/constants.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { SpeakerId } from '../protocol/messages.js';
+import { FrontEnd } from '../speaker/features.js';
+import { gmmFromJson } from '../speaker/gmm.js';
+import type { SpeakerEncoder } from '../speaker/types.js';
+import { adoptionVerdict, exportedVoice, profileFromJson, type OpenSegmentState } from '../session/room.js';
+import type { AdoptResult, AssignedPart, ClosedSegment, ConversationFront, EnrollmentResult, OpenSegmentView, SavedVoiceData, SpeakerRoom } from '../session/ports.js';
 import type { FromHost, FrontReply, HostInit, ToHost, VoicesSnapshot } from './messages.js';
 import { RecentAudio } from './recent-audio.js';
+
+/** Worker threads for a FRONT_THREADS setting: −1 = one per core (at most 64); 0 = none (in-process). */
+export function frontThreads(setting: number): number {
+  return setting < 0 ? Math.min(availableParallelism(), 64) : setting;
+}
 
 /** The error of every call of a session whose worker died. */
 export class FrontCrashedError extends Error {
