@@ -12,8 +12,10 @@
  *   its voices that the worker sends whenever one changes; an adoption is decided here by the
  *   same rule (`adoptionVerdict`) and then made there.
  * - A worker that dies (uncaught error, exit) fails every pending and later call of its
- *   sessions with code `front_crashed`, tells each session's `onCrash`, and is replaced for new
- *   sessions. Other workers' sessions are untouched.
+ *   sessions with code `front_crashed`, tells each session's `onCrash` (which closes its
+ *   connection), and is replaced for new sessions. Other workers' sessions are untouched. A
+ *   front whose session was told takes its remaining pushes and flush as empty rather than
+ *   failing each queued audio frame again while the session closes.
  * - A session's parts on the worker are dropped when its proxies are garbage-collected (the
  *   ports have no close).
  */
@@ -303,6 +305,11 @@ class RemoteRoom implements SpeakerRoom {
     return this.voices[id];
   }
 
+  /** Whether both voices have frame models (a saved voice carries its model as `frames`). */
+  hasFrameVoices(): boolean {
+    return this.voices.every((v) => v !== null && (v.profile as { frames?: unknown } | null)?.frames !== undefined);
+  }
+
   adoptVoice(id: SpeakerId, voice: SavedVoiceData): AdoptResult {
     const { result, saved } = this.pool.adoptedExport(voice, this.voices[id === 0 ? 1 : 0]);
     if (!result.ok) return result;
@@ -328,6 +335,9 @@ class RemoteFront implements ConversationFront {
   ) {}
 
   push(pcm16: Uint8Array): Promise<ClosedSegment[]> {
+    // A session already told of its worker's death is being closed: the audio still queued in
+    // its inbox has nowhere to go, and failing each piece would only log the same error again.
+    if (this.member.crashed && this.member.onCrash) return Promise.resolve([]);
     this.recent.append(pcm16);
     // A copy of its own to hand over (a Buffer's slice() would share, and transferring would
     // detach, the socket's memory).
@@ -337,6 +347,7 @@ class RemoteFront implements ConversationFront {
   }
 
   flush(): Promise<ClosedSegment[]> {
+    if (this.member.crashed && this.member.onCrash) return Promise.resolve([]);
     return this.reply(this.pool.call<FrontReply>(this.slot, this.member, { t: 'call', id: this.pool.callId(), sid: this.sid, op: 'flush' }));
   }
 
