@@ -3,6 +3,7 @@
  * workers; when one worker dies, its session hears `front_crashed` and is closed (1011), the
  * other goes on to the end of its conversation untouched, and a new session is served.
  */
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { ProtocolClient, type Received } from '../src/testing/client.js';
@@ -74,5 +75,43 @@ describe('front worker pool over WSS', () => {
     await c.next((m) => m.type === 'transcription_stopped', 120_000, fromC);
     expect(c.messages.filter((m) => m.type === 'error')).toEqual([]);
     expect(c.messages.filter((m) => m.type === 'segment').length).toBeGreaterThan(5);
+  }, 300_000);
+
+  it('160 sessions connecting at once are admitted up to MAX_SESSIONS or refused (server_busy), and the pool holds', async () => {
+    const pool = server.frontPool!;
+    const open = server.sessions();
+    const sockets: WebSocket[] = [];
+    const url = `wss://127.0.0.1:${server.port}/ws?token=${encodeURIComponent(server.token)}`;
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 160 },
+        () =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url, { rejectUnauthorized: false });
+            sockets.push(ws);
+            let first = '';
+            ws.on('message', (d) => {
+              first ||= (JSON.parse(d.toString()) as { type: string; code?: string }).code ?? (JSON.parse(d.toString()) as { type: string }).type;
+              if (first === 'model_loaded') resolve('admitted');
+            });
+            ws.on('close', (code) => resolve(first === 'server_busy' && code === 1013 ? 'refused' : `closed ${code} after ${first || 'nothing'}`));
+            ws.on('error', () => undefined);
+          }),
+      ),
+    );
+    const admitted = outcomes.filter((o) => o === 'admitted').length;
+    expect(admitted).toBe(8 - open);
+    for (const ws of sockets) ws.terminate();
+    for (let i = 0; i < 50 && server.sessions() > open; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(outcomes.filter((o) => o !== 'admitted' && o !== 'refused')).toEqual([]);
+    // Both workers are alive and serve a session to the end.
+    expect(pool.loads.length).toBe(2);
+    const c = await connect();
+    await registerAndStart(c);
+    const from = c.messages.length;
+    await c.streamAudio(conv.audio.subarray(0, 16_000 * 10));
+    c.send({ type: 'stop_transcription' });
+    await c.next((m) => m.type === 'transcription_stopped', 120_000, from);
+    expect(c.messages.filter((m) => m.type === 'error')).toEqual([]);
   }, 300_000);
 });
