@@ -6,6 +6,7 @@
  * clients at once at real-time pace (conversations of the shared corpus in turn, from
  * `offset`) and prints the results, one array per group, as one JSON line on stdout.
  */
+import { parseArgs } from 'node:util';
 import { loadSharedConversation, sharedConversationNames } from '../../../src/testing/corpus.js';
 import { runRealtimeClient, type RealtimeResult } from './realtime.js';
 
@@ -14,7 +15,8 @@ interface Group {
   language: string;
   offset: number;
 }
-const spec = JSON.parse(process.argv[2] ?? '{}') as { url: string; token: string; seconds: number; groups: Group[] };
+const { positionals } = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: {} });
+const spec = JSON.parse(positionals[0] ?? '{}') as { url: string; token: string; seconds: number; groups: Group[] };
 const names = sharedConversationNames();
 const convs = new Map<number, ReturnType<typeof loadSharedConversation>>();
 const conv = (k: number) => {
