@@ -203,6 +203,11 @@ const limitSettings = {
     range(4 * 3600, 1, 7 * 24 * 3600, 's'),
     'Longest recording the file APIs (POST /api/transcriptions, POST /v1/audio/transcriptions) take, judged from the file\'s header before decoding; a longer one is refused with this limit named.',
   ),
+  FRONT_THREADS: setting(
+    // −1 (one per core) rather than the core count itself, so the configuration page is the same on every machine.
+    intRange(-1, -1, 64),
+    'Worker threads that run the live speech fronts (VAD, segmenter, speaker-change watch, speaker assignment) of all sessions, each session pinned to one for its life; −1 = one per CPU core; 0 = all on the main thread, as before.',
+  ),
 };
 
 /** What is kept on disk, where, and for how long. */

@@ -19,6 +19,8 @@ import { keepInStore } from './files/keep.js';
 import { loadSavedVoices } from './files/voices.js';
 import { fileStagesFrom } from './files/stages.js';
 import { buildPipeline } from './session/pipeline.js';
+import type { Connection } from './session/ports.js';
+import type { FrontPool } from './front-pool/pool.js';
 import { Conversations } from './session/conversations.js';
 import { Session } from './session/session.js';
 import { nodeFs, type StorageFs } from './storage/fs.js';
@@ -94,6 +96,8 @@ export interface RunningServer {
   search: { service: SearchService; ready: Promise<void> };
   /** Open connections: all, those not signed in yet, and how many were dropped to make room. */
   connections(): { total: number; pending: number; evicted: number };
+  /** The worker threads running the live fronts (FRONT_THREADS), or null when they run in-process. */
+  frontPool: FrontPool | null;
   close(): Promise<void>;
 }
 
@@ -298,7 +302,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     createSession: (conn, info) =>
       new Session(conn, {
         config,
-        pipeline,
+        pipeline: pipeline.forSession(frontCrashReport(conn)),
         log: log.child('session'),
         conversations,
         onVoiceUse: (voiceId) => void audit.record({ action: 'voice_use', voice_id: voiceId, ip: info.ip }),
@@ -529,6 +533,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     connections: () => ({ total: budget.size, pending: budget.pendingSize, evicted: budget.evicted }),
     engine: () => pipeline.asr.status(),
     models: pipeline.models,
+    frontPool: pipeline.frontPool,
     status,
     store,
     uploadDir,
@@ -558,5 +563,20 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * What a session's connection hears when the front worker holding its front and room dies:
+ * one coded error, then a close (1011); the conversation is suspended as on any drop, so the
+ * client may resume it (on another worker). Once, however many of its parts report it.
+ */
+function frontCrashReport(conn: Pick<Connection, 'send' | 'close'>): () => void {
+  let told = false;
+  return () => {
+    if (told) return;
+    told = true;
+    conn.send({ type: 'error', code: 'front_crashed', message: 'the speech front of this session stopped; reconnect to resume the conversation' });
+    conn.close(1011, 'front_crashed');
   };
 }

@@ -22,7 +22,8 @@ const sets = (args.sets ?? 'conversations,field').split(',') as ConversationSet[
 const WINDOWS_MS = [300, 500, 1000];
 const RATE = 16_000;
 
-const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn' });
+// In-process: this script calls room.scoreWindow, which a worker's room proxy does not offer.
+const config = loadConfig(process.env, [], { ASR_MODEL: 'none', LOG_LEVEL: 'warn', FRONT_THREADS: 0 });
 const pipeline = await buildPipeline(config, {}, createLogger('warn'));
 const fe = new FrontEnd();
 console.log(`| set | window | frame models right | embedding right | windows |`);

@@ -90,7 +90,8 @@ export class FrameAssembler {
   }
 }
 
-function toFloat(lo: number, hi: number): number {
+/** One PCM16 little-endian sample (low byte, high byte) as a float in [-1, 1). */
+export function toFloat(lo: number, hi: number): number {
   const v = lo | (hi << 8);
   return (v >= 0x8000 ? v - 0x10000 : v) / 32768;
 }

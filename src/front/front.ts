@@ -96,6 +96,11 @@ export class SpeechFront {
     return this.segmenter.cutNear(centreSample, radiusSamples);
   }
 
+  /** End of the newest frame processed (the open segment's audio ends here). */
+  get processedSamples(): number {
+    return this.segmenter.receivedSamples;
+  }
+
   /** Whole samples received since the last reset. */
   get receivedSamples(): number {
     return this.frames.receivedSamples;

@@ -93,6 +93,7 @@ export type ErrorCode =
   | 'unknown_conversation'
   | 'conversation_busy'
   | 'storage_failed'
+  | 'front_crashed'
   | 'internal';
 
 export type SpeakerId = 0 | 1;

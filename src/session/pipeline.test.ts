@@ -47,7 +47,9 @@ describe('live pipeline change watch (real models)', () => {
   let embedding: Pipeline;
 
   beforeAll(async () => {
-    const base = { ASR_MODEL: 'none', SPEAKER_ENCODER: 'builtin', LOG_LEVEL: 'silent' } as const;
+    // In-process: these tests look inside the room (frameScorer), which a worker's proxy does not
+    // offer; src/front-pool/pool.test.ts checks that the pool decides the same.
+    const base = { ASR_MODEL: 'none', SPEAKER_ENCODER: 'builtin', LOG_LEVEL: 'silent', FRONT_THREADS: 0 } as const;
     frames = await buildPipeline(loadConfig({}, [], base), {}, createLogger('silent'));
     embedding = await buildPipeline(loadConfig({}, [], { ...base, CHANGE_WATCH_FRAMES: false }), {}, createLogger('silent'));
   });

@@ -17,6 +17,8 @@ export async function startTestServer(overrides: ConfigInput = {}, deps: ServerD
     TLS_KEY: join(certDir, 'privkey.pem'),
     ASR_MODEL: 'none',
     LOG_LEVEL: 'warn',
+    // Fronts in-process unless a test asks for the worker pool (each worker loads its own models).
+    FRONT_THREADS: 0,
     // Each server gets its own conversation store unless the test shares one on purpose.
     DATA_DIR: mkdtempSync(join(tmpdir(), 'duet-data-')),
     ...overrides,

@@ -3,6 +3,7 @@
  * streams a conversation at real-time pace, measuring when each `segment` arrives relative to
  * the moment the audio at its `end` was sent.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ProtocolClient } from '../../../src/testing/client.js';
 import type { Conversation } from '../../../src/testing/corpus.js';
 
@@ -27,7 +28,7 @@ export async function runRealtimeClient(
   base: { url: string; token: string },
   conv: Conversation,
   seconds?: number,
-  { speed = 1, verbose = false }: { speed?: number; verbose?: boolean } = {},
+  { speed = 1, verbose = false, language = 'en' }: { speed?: number; verbose?: boolean; language?: string } = {},
 ): Promise<RealtimeResult> {
   const client = await ProtocolClient.connect(base);
   try {
@@ -38,7 +39,7 @@ export async function runRealtimeClient(
     const audio = seconds ? conv.audio.subarray(0, Math.round(seconds * 16_000)) : conv.audio;
     const sentAt: number[] = []; // sentAt[k] = time frame k (ending at (k+1)*1600 samples) was sent
     const from = client.messages.length;
-    client.send({ type: 'start_transcription', language: 'en' });
+    client.send({ type: 'start_transcription', language });
     await client.next((m) => m.type === 'transcription_started', 10_000, from);
     await client.streamAudio(audio, { frameSamples: 1600, realTime: true, speed, onFrame: (_end, at) => sentAt.push(at) });
     client.send({ type: 'stop_transcription' });
@@ -82,18 +83,25 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Samples CPU (% of one core) and peak RSS of this process while `work` runs. */
-export async function measureProcess<T>(work: () => Promise<T>): Promise<{ result: T; cpuPercent: number; peakRssMiB: number; wallS: number }> {
+/**
+ * Samples CPU (% of one core; all of this process's threads, worker threads included), peak RSS
+ * (the whole process) and the main thread's event-loop delay p99 while `work` runs.
+ */
+export async function measureProcess<T>(work: () => Promise<T>): Promise<{ result: T; cpuPercent: number; peakRssMiB: number; wallS: number; loopDelayP99Ms: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 250);
+  // 10 ms resolution: the delay that matters here (socket reads, sends) is tens of ms and up.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   try {
     const result = await work();
     const wallS = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    return { result, cpuPercent: ((cpu.user + cpu.system) / 1e6 / wallS) * 100, peakRssMiB: peak / 2 ** 20, wallS };
+    return { result, cpuPercent: ((cpu.user + cpu.system) / 1e6 / wallS) * 100, peakRssMiB: peak / 2 ** 20, wallS, loopDelayP99Ms: loop.percentile(99) / 1e6 };
   } finally {
+    loop.disable();
     clearInterval(timer);
   }
 }
