@@ -6,7 +6,8 @@
  * largest N whose segment latency p95 stays ≤ 1 s, with the server process's CPU (all threads,
  * front workers included), CPU per stream, the main thread's event-loop delay p99 and peak RSS.
  * The clients run in a child process (lib/load-clients.ts), so those numbers are the server's.
- * `--threads=N` sets FRONT_THREADS (default: the setting, one per core); `--max=N` the last step.
+ * `--threads=N` sets FRONT_THREADS (default: the setting, one per core); `--max=N` the last step;
+ * `--steps=1,16,64` runs only those N (every one, whatever its latency).
  *
  * `--with-asr` adds 2 sessions running real recognition (ASR_MODEL_PATH or a random-weight
  * tiny model) beside the N front-only streams and reports their transcription p95: the front
@@ -42,6 +43,9 @@ import { frontThreads } from '../../src/front-pool/pool.js';
 const args = parseFlags();
 const seconds = Number(args.seconds ?? (args.asr === 'on' || args.asr === 'fake' ? 60 : 40));
 const maxN = Number(args.max ?? 96);
+/** Explicit steps (`--steps=1,16,64`) run to the end; the default ladder stops at the first miss. */
+const explicitSteps = args.steps ? args.steps.split(',').map(Number).filter((x) => Number.isInteger(x) && x > 0) : null;
+const steps = explicitSteps ?? [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160].filter((x) => x <= maxN);
 if (args.asr === 'on' || args.asr === 'fake') {
   await benchFairness();
   process.exit(0);
@@ -111,7 +115,7 @@ async function benchFront(): Promise<void> {
   console.log(`|---|---|---|---|---|---|---|---|---|---|${withAsr ? '---|---|' : ''}`);
   let best = 0;
   try {
-    for (const n of [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160].filter((x) => x <= maxN)) {
+    for (const n of steps) {
       const groups = [{ n, language: 'de', offset: 0 }, ...(withAsr ? [{ n: 2, language: 'en', offset: 1 }] : [])];
       const { result, cpuPercent, peakRssMiB, loopDelayP99Ms } = await measureProcess(() => runClientsElsewhere(server, groups));
       const front = result[0]!;
@@ -124,7 +128,7 @@ async function benchFront(): Promise<void> {
         `| ${n} | ${lat.length} | ${fmt(percentile(lat, 50))} | ${fmt(p95)} | ${fmt(Math.max(...lat))} | ${cpuPercent.toFixed(0)} | ${(cpuPercent / streams).toFixed(2)} | ${loopDelayP99Ms.toFixed(0)} | ${peakRssMiB.toFixed(0)} | ${errors.length ? [...new Set(errors)].join(',') : 'none'} |${asrCols}`,
       );
       if (p95 <= 1 && errors.length === 0) best = n;
-      else break;
+      else if (!explicitSteps) break;
     }
   } finally {
     await server.close();
