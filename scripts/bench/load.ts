@@ -87,7 +87,7 @@ async function benchFront(): Promise<void> {
     LOG_LEVEL: 'warn',
     ...(withAsr ? { ASR_MODEL_PATH: modelPath } : { ASR_MODEL: 'none' }),
     ...(args.threads !== undefined ? { FRONT_THREADS: Number(args.threads) } : {}),
-    MAX_SESSIONS: maxN + (withAsr ? 2 : 0),
+    MAX_SESSIONS: Math.max(...steps) + (withAsr ? 2 : 0),
     TLS_CERT: 'build/bench-certs/fullchain.pem',
     TLS_KEY: 'build/bench-certs/privkey.pem',
   });
