@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FrameAssembler } from '../audio/frames.js';
+import { concat, seededRandom } from '../testing/signals.js';
 import { RecentAudio } from './recent-audio.js';
 
 /** PCM16 LE bytes of a deterministic signal covering the whole sample range. */
 function pcm(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(2 * n);
-  let x = seed;
-  for (let i = 0; i < out.length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Uint8Array.from({ length: 2 * n }, () => Math.floor(random() * 256));
 }
 
 /** The floats a FrameAssembler makes of the same bytes (the front's own conversion). */
@@ -19,13 +15,7 @@ function assembled(bytes: Uint8Array): Float32Array {
   const frames = fa.push(bytes).map((f) => f.samples);
   const last = fa.flush();
   if (last) frames.push(last.samples.subarray(0, last.validSamples));
-  const out = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
+  return concat(...frames);
 }
 
 describe('RecentAudio', () => {
