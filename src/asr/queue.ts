@@ -140,7 +140,7 @@ interface Job {
   queuedAtMs: number;
   stoppedPartial: boolean;
   /** Set for partials: their extra options and the switch that stops them for a final. */
-  partial: { audioCtx: number | undefined; prompt: string | undefined; preempt: AbortController; queuedAtMs: number } | null;
+  partial: { audioCtx: number | undefined; prompt: string | undefined; preempt: AbortController } | null;
   resolve(text: string): void;
   reject(err: unknown): void;
   /** Removes the job's abort listener. */
@@ -344,10 +344,9 @@ export class AsrQueue {
   }
 
   /** @internal */
-  submit(lane: Lane, samples: Float32Array, { language, signal, conversation, maxTokens }: EnqueueOptions): Promise<string | null> {
-    if (signal?.aborted) return Promise.reject(abortError());
-    if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
-    if (!this.engine) return Promise.resolve(null);
+  submit(lane: Lane, samples: Float32Array, options: EnqueueOptions): Promise<string | null> {
+    const atOnce = this.answerAtOnce(lane, options.signal);
+    if (atOnce) return atOnce;
     if (lane.waiting.length >= this.laneCapacity() || this.waitingTotal >= this.options.maxQueued) {
       const now = Date.now();
       if (now - this.lastOverloadLogMs >= OVERLOAD_LOG_INTERVAL_MS) {
@@ -357,7 +356,7 @@ export class AsrQueue {
       return Promise.reject(new AsrQueueError('overloaded', `speech recognition queue is full (${this.laneCapacity()} per session, ${this.options.maxQueued} in all)`));
     }
     return new Promise<string | null>((resolve, reject) => {
-      const onAbort = () => {
+      const job = this.newJob(lane, samples, options, null, resolve, reject, () => {
         // A waiting job leaves the queue now; a running one is stopped by the engine itself.
         const at = lane.waiting.indexOf(job);
         if (at >= 0) {
@@ -366,22 +365,7 @@ export class AsrQueue {
           job.detach();
           reject(abortError());
         }
-      };
-      const job: Job = {
-        lane,
-        samples,
-        language,
-        signal,
-        conversation,
-        maxTokens,
-        queuedAtMs: Date.now(),
-        stoppedPartial: false,
-        partial: null,
-        resolve,
-        reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      });
       lane.waiting.push(job);
       this.waitingTotal++;
       this.dropWaitingPartials('a final is waiting');
@@ -392,42 +376,66 @@ export class AsrQueue {
 
   /** @internal */
   submitPartial(lane: Lane, samples: Float32Array, options: PartialOptions): Promise<string | null> {
-    const { language, signal, conversation, maxTokens, audioCtx, prompt } = options;
-    if (signal?.aborted) return Promise.reject(abortError());
-    if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
-    if (!this.engine) return Promise.resolve(null);
+    const atOnce = this.answerAtOnce(lane, options.signal);
+    if (atOnce) return atOnce;
     this.counts.offered++;
     // Never queued behind another partial of the same segment, nor behind a final.
     if (lane.partialRunning) return this.refusePartial('a partial of this session is still running');
     if (this.waitingTotal > 0) return this.refusePartial('a final is waiting');
     return new Promise<string | null>((resolve, reject) => {
-      const onAbort = () => {
+      const partial = { audioCtx: options.audioCtx, prompt: options.prompt, preempt: new AbortController() };
+      const job = this.newJob(lane, samples, options, partial, resolve, reject, () => {
         if (lane.partial === job) {
           lane.partial = null;
           job.detach();
           reject(abortError());
         }
-      };
-      const job: Job = {
-        lane,
-        samples,
-        language,
-        signal,
-        conversation,
-        maxTokens,
-        queuedAtMs: Date.now(),
-        stoppedPartial: false,
-        partial: { audioCtx, prompt, preempt: new AbortController(), queuedAtMs: Date.now() },
-        resolve,
-        reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      });
       const older = lane.partial;
       lane.partial = job;
       if (older) this.dropPartial(older, 'superseded by a newer partial');
       this.pump();
     });
+  }
+
+  /**
+   * The answer every job, final or partial, gets without queueing: AbortError when `signal` has
+   * aborted, `closed` when the queue or lane is closed, null without an engine; undefined when it
+   * is to be queued.
+   */
+  private answerAtOnce(lane: Lane, signal: AbortSignal | undefined): Promise<string | null> | undefined {
+    if (signal?.aborted) return Promise.reject(abortError());
+    if (this.closed || lane.closed) return Promise.reject(new AsrQueueError('closed', 'speech recognition is shutting down'));
+    if (!this.engine) return Promise.resolve(null);
+    return undefined;
+  }
+
+  /** A job of `lane`, queued now; `onAbort` runs if its signal aborts (and decides whether it leaves). */
+  private newJob(
+    lane: Lane,
+    samples: Float32Array,
+    { language, signal, conversation, maxTokens }: EnqueueOptions,
+    partial: Job['partial'],
+    resolve: (text: string) => void,
+    reject: (err: unknown) => void,
+    onAbort: () => void,
+  ): Job {
+    const job: Job = {
+      lane,
+      samples,
+      language,
+      signal,
+      conversation,
+      maxTokens,
+      queuedAtMs: Date.now(),
+      stoppedPartial: false,
+      partial,
+      resolve,
+      reject,
+      detach: () => signal?.removeEventListener('abort', onAbort),
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return job;
   }
 
   private refusePartial(why: string): Promise<never> {
@@ -518,7 +526,7 @@ export class AsrQueue {
     for (const lane of this.lanes) {
       const job = lane.partial;
       if (!job) continue;
-      if (nowMs - job.partial!.queuedAtMs > PARTIAL_MAX_WAIT_MS) {
+      if (nowMs - job.queuedAtMs > PARTIAL_MAX_WAIT_MS) {
         lane.partial = null;
         this.dropPartial(job, 'stale');
         continue;
