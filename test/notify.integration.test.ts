@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -22,6 +21,7 @@ import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { startTestServer } from './helpers/server.js';
 import { attachmentsOf, startTestSmtp, type TestSmtp } from './helpers/smtp.js';
+import { freePort } from '../src/testing/free-port.js';
 
 const SECRET = 'webhook-secret-0123456789';
 interface Received {
@@ -32,16 +32,6 @@ interface Received {
 
 type Mode = 'ok' | 'fail500' | 'redirect' | 'slow';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadOrCreateTls } from '../src/transport/certs.js';
-import { descendants, freePort, isAlive, missingSshTools, portAccepts, startSshd, terminate, type TestSshd } from './helpers/sshd.js';
+import { freePort } from '../src/testing/free-port.js';
+import { descendants, isAlive, missingSshTools, portAccepts, startSshd, terminate, type TestSshd } from './helpers/sshd.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCRIPT = join(ROOT, 'scripts', 'tunnel.sh');

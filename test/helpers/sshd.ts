@@ -15,9 +15,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/testing/free-port.js';
 
 /** sshd refuses to re-exec itself unless started by absolute path. */
 export const SSHD = '/usr/sbin/sshd';
@@ -33,18 +34,6 @@ export function missingSshTools(): string | null {
   return missing.length ? `missing ${missing.join(', ')} (apt-get install openssh-server openssh-client)` : null;
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portAccepts(port: number, timeoutMs = 1000): Promise<boolean> {
