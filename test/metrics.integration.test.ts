@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,25 +14,18 @@ import type { RunningServer } from '../src/server.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
 import { promtoolProblems, sample } from '../src/testing/prometheus.js';
-import { startTestServer } from './helpers/server.js';
 import { freePort } from '../src/testing/free-port.js';
+import { api } from './helpers/api.js';
+import { startTestServer } from './helpers/server.js';
 
 interface Reply {
   status: number;
   body: string;
 }
 
-function call(port: number, method: string, path: string, token: string | null, body?: Buffer): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, method, path, rejectUnauthorized: false, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+async function call(port: number, method: string, path: string, token: string | null, body?: Buffer): Promise<Reply> {
+  const answer = await api(`https://127.0.0.1:${port}`, token ?? '', method, path, body);
+  return { status: answer.status, body: answer.text };
 }
 
 

@@ -24,6 +24,7 @@ import type { RunningServer } from '../src/server.js';
 import { FakeAsrEngine } from '../src/testing/fake-asr.js';
 import { loadConversation } from '../src/testing/corpus.js';
 import { FIXTURE_CORPUS_DIR } from '../src/testing/paths.js';
+import { api } from './helpers/api.js';
 import { startTestServer } from './helpers/server.js';
 import { ensureRandomWhisperModel } from '../src/testing/whisper-model.js';
 import { fromRoot } from '../src/paths.js';
@@ -65,20 +66,10 @@ describe('/v1 (OpenAI-compatible API)', () => {
     });
 
   /** A hand-made request, for bodies no SDK would send. */
-  const raw = (path: string, body: Buffer, headers: Record<string, string>): Promise<Raw> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port: server.port, method: 'POST', path, rejectUnauthorized: false, headers: { Authorization: `Bearer ${server.token}`, 'Content-Length': String(body.length), ...headers } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const raw = async (path: string, body: Buffer, headers: Record<string, string>): Promise<Raw> => {
+    const answer = await api(server.url, server.token, 'POST', path, body, { headers });
+    return { status: answer.status, body: answer.text };
+  };
 
   /** A multipart body from parts: text fields, and files as `{ filename, data }`. */
   const multipart = (parts: Array<[string, string | { filename: string; data: Buffer }]>) => {

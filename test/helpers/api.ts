@@ -8,9 +8,21 @@ export interface ApiAnswer {
   json<T = unknown>(): T;
 }
 
-export function api(base: string, token: string, method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<ApiAnswer> {
+/**
+ * One request. `body`: a string or bytes are sent as they are, anything else as JSON (with its
+ * Content-Type); `opts.headers` come last, so they may replace any header set here.
+ */
+export function api(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { auth?: boolean; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
   const url = new URL(path, base);
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const bytes = body instanceof Uint8Array;
+  const payload = body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -19,7 +31,8 @@ export function api(base: string, token: string, method: string, path: string, b
         rejectUnauthorized: false,
         headers: {
           ...(opts.auth === false || !token ? {} : { Authorization: `Bearer ${token}` }),
-          ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined ? { ...(bytes ? {} : { 'Content-Type': 'application/json' }), 'Content-Length': Buffer.byteLength(payload) } : {}),
+          ...opts.headers,
         },
       },
       (res) => {
